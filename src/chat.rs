@@ -1,0 +1,379 @@
+//! Chat: store the caller's turn, forward it upstream, mirror every delta
+//! back as it arrives, and record how the turn ended.
+//!
+//! Invariants:
+//! - the user's messages are stored before the upstream is called;
+//! - a failure before the first upstream chunk is returned as an error (a
+//!   clean gRPC status), never as a started stream;
+//! - each delta is handed to the caller as soon as it arrives; a caller that
+//!   goes away, or a deadline that passes, drops the upstream request at
+//!   once and stores the turn as interrupted with what had arrived;
+//! - the reply, usage and augmentation job are committed in one transaction
+//!   before the `Completed` event is sent, so a caller that saw `Completed`
+//!   can rely on the turn being stored.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_stream::wrappers::ReceiverStream;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::config::LimitsConfig;
+use crate::domain::{
+    self, Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, ToolCall,
+    TurnSource, TurnStatus, Usage,
+};
+use crate::error::{Error, Result};
+use crate::providers::{self, Chunk, ChunkStream, Router, ToolCallDelta};
+use crate::storage::{Store, TurnOutcome};
+
+/// Sampling and tool parameters passed through to the provider.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GenerationParams {
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub top_p: Option<f64>,
+    pub stop: Vec<String>,
+    pub tools: Vec<providers::ToolSpec>,
+    pub tool_choice: Option<providers::ToolChoice>,
+    pub response_format: Option<providers::ResponseFormat>,
+}
+
+/// Per-request memory switches; `None` takes the server's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryOptions {
+    pub recall: Option<bool>,
+    pub recall_limit: Option<u32>,
+    pub history: Option<bool>,
+    pub history_token_budget: Option<u32>,
+    pub augment: Option<bool>,
+}
+
+/// A chat turn as the caller sent it.
+#[derive(Debug, Clone)]
+pub struct ChatTurn {
+    pub attribution: Attribution,
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    pub params: GenerationParams,
+    pub memory: MemoryOptions,
+    pub metadata: Metadata,
+}
+
+/// What the caller sees of a chat, in order: one `Started`, any number of
+/// `Delta`s, one `Completed` (or an error that ends the stream).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatEvent {
+    Started {
+        turn_id: Uuid,
+        session_id: String,
+        model: String,
+        recalled_memory_ids: Vec<String>,
+    },
+    Delta {
+        text: String,
+        reasoning: String,
+        tool_calls: Vec<ToolCallDelta>,
+    },
+    Completed {
+        turn_id: Uuid,
+        finish_reason: Option<FinishReason>,
+        usage: Option<Usage>,
+    },
+}
+
+pub type ChatEvents = ReceiverStream<Result<ChatEvent>>;
+
+#[derive(Clone)]
+pub struct ChatEngine {
+    store: Store,
+    router: Arc<Router>,
+    limits: LimitsConfig,
+    stream_buffer: usize,
+}
+
+impl ChatEngine {
+    pub fn new(store: Store, router: Arc<Router>, limits: LimitsConfig, stream_buffer: usize) -> Self {
+        ChatEngine {
+            store,
+            router,
+            limits,
+            stream_buffer,
+        }
+    }
+
+    /// Validates and stores the turn, starts the upstream stream, and
+    /// returns the caller's event stream once the first chunk arrived.
+    pub async fn start(&self, namespace: String, turn: ChatTurn, deadline: Option<Instant>) -> Result<ChatEvents> {
+        validate(&turn, &self.limits)?;
+        let route = self.router.resolve(&turn.model)?;
+        let model = route.qualified_name();
+        let augment = turn.memory.augment.unwrap_or(true);
+        let scope = Scope {
+            namespace: namespace.clone(),
+            entity_id: turn.attribution.entity_id.clone(),
+        };
+
+        let upstream_request = providers::ChatRequest {
+            model: route.model.clone(),
+            messages: turn.messages.clone(),
+            temperature: turn.params.temperature,
+            max_tokens: turn.params.max_tokens,
+            top_p: turn.params.top_p,
+            stop: turn.params.stop.clone(),
+            tools: turn.params.tools.clone(),
+            tool_choice: turn.params.tool_choice.clone(),
+            response_format: turn.params.response_format.clone(),
+        };
+        let inserted = self
+            .store
+            .insert_turn(
+                &NewTurn {
+                    namespace,
+                    attribution: turn.attribution,
+                    source: TurnSource::Chat,
+                    messages: turn.messages,
+                    model: Some(model.clone()),
+                    metadata: turn.metadata,
+                    occurred_at: Utc::now(),
+                    idempotency_key: None,
+                    augment,
+                },
+                TurnStatus::Streaming,
+            )
+            .await?;
+        let turn_id = inserted.turn_id;
+        let span = tracing::info_span!("chat", %turn_id, model = %model);
+
+        let opened = open_upstream(route.provider, &upstream_request, deadline)
+            .instrument(span.clone())
+            .await;
+        let (upstream, first) = match opened {
+            Ok(opened) => opened,
+            Err(error) => {
+                let outcome = TurnOutcome {
+                    status: TurnStatus::Failed,
+                    reply: None,
+                    finish_reason: None,
+                    usage: None,
+                    error: Some(error.to_string()),
+                    enqueue_augmentation: false,
+                };
+                if let Err(store_error) = self.store.finish_turn(&scope, turn_id, &outcome).await {
+                    tracing::warn!(%turn_id, error = %store_error, "could not mark the turn failed");
+                }
+                return Err(error);
+            }
+        };
+
+        let (tx, rx) = mpsc::channel(self.stream_buffer);
+        let started = ChatEvent::Started {
+            turn_id,
+            session_id: inserted.session_id,
+            model,
+            recalled_memory_ids: Vec::new(),
+        };
+        // The channel is new and has room, so this cannot wait.
+        let _ = tx.try_send(Ok(started));
+        let pump = Pump {
+            tx,
+            store: self.store.clone(),
+            scope,
+            turn_id,
+            deadline,
+            augment,
+        };
+        tokio::spawn(pump.run(upstream, first).instrument(span));
+        Ok(ReceiverStream::new(rx))
+    }
+}
+
+fn validate(turn: &ChatTurn, limits: &LimitsConfig) -> Result<()> {
+    domain::validate_attribution(&turn.attribution)?;
+    domain::validate_messages("messages", &turn.messages, limits)?;
+    domain::validate_metadata("metadata", &turn.metadata, limits)?;
+    Ok(())
+}
+
+/// Calls the upstream and waits for its first chunk, within the deadline.
+async fn open_upstream(
+    provider: &providers::Provider,
+    request: &providers::ChatRequest,
+    deadline: Option<Instant>,
+) -> Result<(ChunkStream, Chunk)> {
+    let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    let opening = async {
+        let mut upstream = provider.stream(request, timeout).await?;
+        match upstream.next().await {
+            Some(Ok(first)) => Ok((upstream, first)),
+            Some(Err(error)) => Err(error),
+            None => Err(Error::UpstreamUnavailable(
+                "the upstream ended the stream without answering".into(),
+            )),
+        }
+    };
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, opening)
+            .await
+            .unwrap_or_else(|_| Err(deadline_error())),
+        None => opening.await,
+    }
+}
+
+fn deadline_error() -> Error {
+    Error::DeadlineExceeded("the call's deadline passed before the answer completed".into())
+}
+
+/// Sleeps until the deadline, or forever without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Why the mirroring loop stopped.
+enum Ending {
+    Completed,
+    ClientGone,
+    Deadline,
+    Upstream(Error),
+}
+
+/// Accumulates the streamed answer so that it can be stored.
+#[derive(Default)]
+struct Reply {
+    text: String,
+    tool_calls: BTreeMap<u32, ToolCall>,
+    usage: Option<Usage>,
+    finish_reason: Option<FinishReason>,
+}
+
+impl Reply {
+    fn absorb(&mut self, chunk: &Chunk) {
+        self.text.push_str(&chunk.text);
+        for piece in &chunk.tool_calls {
+            let call = self.tool_calls.entry(piece.index).or_insert_with(|| ToolCall {
+                id: String::new(),
+                name: String::new(),
+                arguments: String::new(),
+            });
+            if !piece.id.is_empty() {
+                call.id.clone_from(&piece.id);
+            }
+            if !piece.name.is_empty() {
+                call.name.clone_from(&piece.name);
+            }
+            call.arguments.push_str(&piece.arguments);
+        }
+        if chunk.usage.is_some() {
+            self.usage = chunk.usage;
+        }
+        if chunk.finish_reason.is_some() {
+            self.finish_reason = chunk.finish_reason;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.tool_calls.is_empty()
+    }
+
+    fn message(&self) -> ChatMessage {
+        let mut message = ChatMessage::text(Role::Assistant, self.text.clone());
+        message.tool_calls = self.tool_calls.values().cloned().collect();
+        message
+    }
+}
+
+/// The task that mirrors upstream chunks to the caller and stores the end.
+struct Pump {
+    tx: mpsc::Sender<Result<ChatEvent>>,
+    store: Store,
+    scope: Scope,
+    turn_id: Uuid,
+    deadline: Option<Instant>,
+    augment: bool,
+}
+
+impl Pump {
+    async fn run(self, mut upstream: ChunkStream, first: Chunk) {
+        let mut reply = Reply::default();
+        let mut next = Some(first);
+        let ending = loop {
+            let chunk = match next.take() {
+                Some(chunk) => chunk,
+                None => tokio::select! {
+                    biased;
+                    _ = self.tx.closed() => break Ending::ClientGone,
+                    _ = until(self.deadline) => break Ending::Deadline,
+                    item = upstream.next() => match item {
+                        Some(Ok(chunk)) => chunk,
+                        Some(Err(error)) => break Ending::Upstream(error),
+                        None => break Ending::Completed,
+                    },
+                },
+            };
+            reply.absorb(&chunk);
+            if chunk.has_delta() {
+                let delta = ChatEvent::Delta {
+                    text: chunk.text,
+                    reasoning: chunk.reasoning,
+                    tool_calls: chunk.tool_calls,
+                };
+                tokio::select! {
+                    sent = self.tx.send(Ok(delta)) => if sent.is_err() { break Ending::ClientGone },
+                    _ = until(self.deadline) => break Ending::Deadline,
+                }
+            }
+        };
+        // Dropping the stream closes the upstream connection right away.
+        drop(upstream);
+        self.finish(ending, reply).await;
+    }
+
+    async fn finish(self, ending: Ending, reply: Reply) {
+        let (status, error) = match &ending {
+            Ending::Completed => (TurnStatus::Completed, None),
+            Ending::ClientGone => (TurnStatus::Interrupted, Some("the caller went away".to_string())),
+            Ending::Deadline => (TurnStatus::Interrupted, Some(deadline_error().to_string())),
+            Ending::Upstream(error) => (TurnStatus::Interrupted, Some(error.to_string())),
+        };
+        let stored_reply = (status == TurnStatus::Completed || !reply.is_empty()).then(|| reply.message());
+        let outcome = TurnOutcome {
+            status,
+            reply: stored_reply,
+            finish_reason: reply.finish_reason,
+            usage: reply.usage,
+            error,
+            enqueue_augmentation: self.augment,
+        };
+        let stored = self.store.finish_turn(&self.scope, self.turn_id, &outcome).await;
+        if let Err(error) = &stored {
+            tracing::error!(turn_id = %self.turn_id, %error, "could not store the end of a turn");
+        }
+        tracing::info!(
+            turn_id = %self.turn_id,
+            status = status.as_str(),
+            input_tokens = reply.usage.map(|u| u.input_tokens),
+            output_tokens = reply.usage.map(|u| u.output_tokens),
+            "chat turn ended"
+        );
+        let last = match (ending, stored) {
+            (Ending::ClientGone, _) => return,
+            (Ending::Completed, Ok(())) => Ok(ChatEvent::Completed {
+                turn_id: self.turn_id,
+                finish_reason: reply.finish_reason,
+                usage: reply.usage,
+            }),
+            (Ending::Completed, Err(error)) => Err(error),
+            (Ending::Deadline, _) => Err(deadline_error()),
+            (Ending::Upstream(error), _) => Err(error),
+        };
+        let _ = self.tx.send(last).await;
+    }
+}

@@ -1,0 +1,329 @@
+//! Layered configuration: defaults in code < an optional TOML file <
+//! `MEMORID_SECTION__KEY` environment variables.
+//!
+//! Unknown keys are rejected (`deny_unknown_fields`), and `validate` checks
+//! the values once at start, so a typo fails loudly with the key's name
+//! instead of being silently ignored.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub limits: LimitsConfig,
+    pub auth: AuthConfig,
+    pub chat: ChatConfig,
+    pub log: LogConfig,
+    /// Upstream providers by name; a model `name/model` goes to `name`.
+    pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The gRPC listen address.
+    pub listen: SocketAddr,
+    /// How long in-flight calls may run on after a shutdown signal.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `postgres://...` or `sqlite://path` (created if missing).
+    pub url: String,
+    pub max_connections: u32,
+    /// How long a request waits for a free connection.
+    pub acquire_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest accepted `content` of one message, in bytes.
+    pub max_content_bytes: usize,
+    /// Most messages accepted in one request.
+    pub max_messages: usize,
+    /// Most metadata entries on one turn.
+    pub max_metadata_entries: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// API keys and the namespace each one opens. With no keys at all, auth
+    /// is off and every caller uses the namespace `default`.
+    pub keys: Vec<ApiKeyConfig>,
+    /// A file of `namespace:key` lines (blank lines and `#` comments
+    /// skipped), e.g. a mounted Kubernetes secret.
+    pub keys_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    pub namespace: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatConfig {
+    /// Provider used for a model name without a `provider/` prefix.
+    pub default_provider: Option<String>,
+    /// Deltas buffered between the upstream reader and a slow caller.
+    pub stream_buffer: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info,memorid=debug`; `RUST_LOG` wins if set.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub kind: ProviderKind,
+    /// The API base, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// Name of the environment variable holding the API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// A file holding the API key (e.g. a mounted secret).
+    #[serde(default)]
+    pub api_key_file: Option<PathBuf>,
+    /// Seconds to wait for a TCP/TLS connection.
+    #[serde(default = "default_connect_timeout_secs")]
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// OpenAI Chat Completions and compatible servers.
+    Openai,
+}
+
+fn default_connect_timeout_secs() -> u64 {
+    10
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut providers = BTreeMap::new();
+        providers.insert(
+            "openai".to_string(),
+            ProviderConfig {
+                kind: ProviderKind::Openai,
+                base_url: "https://api.openai.com/v1".into(),
+                api_key_env: Some("OPENAI_API_KEY".into()),
+                api_key_file: None,
+                connect_timeout_secs: default_connect_timeout_secs(),
+            },
+        );
+        Config {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            limits: LimitsConfig::default(),
+            auth: AuthConfig::default(),
+            chat: ChatConfig::default(),
+            log: LogConfig::default(),
+            providers,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            url: "sqlite://memorid.db".into(),
+            max_connections: 16,
+            acquire_timeout_secs: 5,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_content_bytes: 256 * 1024,
+            max_messages: 256,
+            max_metadata_entries: 64,
+        }
+    }
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            default_provider: None,
+            stream_buffer: 64,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then `MEMORID_*` variables from
+    /// the process environment, and validates the result.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        Self::load_from(file, Env::prefixed("MEMORID_"))
+    }
+
+    fn load_from(file: Option<&Path>, env: Env) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                anyhow::bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        // MEMORID_CONFIG names the file itself and is read by the CLI.
+        let env = env.split("__").ignore(&["config"]);
+        let config: Config = figment
+            .merge(env)
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but make no sense, naming the key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let url = &self.storage.url;
+        if !(url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("sqlite:"))
+        {
+            anyhow::bail!("storage.url must start with postgres:// or sqlite:, got {url:?}");
+        }
+        if self.storage.max_connections == 0 {
+            anyhow::bail!("storage.max_connections must be at least 1");
+        }
+        if self.limits.max_content_bytes == 0 || self.limits.max_messages == 0 {
+            anyhow::bail!("limits.max_content_bytes and limits.max_messages must be at least 1");
+        }
+        if self.chat.stream_buffer == 0 {
+            anyhow::bail!("chat.stream_buffer must be at least 1");
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            anyhow::bail!("log.format must be \"text\" or \"json\"");
+        }
+        if let Some(name) = &self.chat.default_provider
+            && !self.providers.contains_key(name)
+        {
+            anyhow::bail!("chat.default_provider {name:?} is not a configured provider");
+        }
+        for (name, provider) in &self.providers {
+            if name.is_empty() || name.contains('/') {
+                anyhow::bail!("providers.{name}: a provider name must be non-empty without '/'");
+            }
+            if !(provider.base_url.starts_with("http://")
+                || provider.base_url.starts_with("https://"))
+            {
+                anyhow::bail!("providers.{name}.base_url must be an http(s) URL");
+            }
+        }
+        for (i, key) in self.auth.keys.iter().enumerate() {
+            if key.namespace.is_empty() || key.key.is_empty() {
+                anyhow::bail!("auth.keys[{i}]: namespace and key must both be non-empty");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn env_overrides_nested_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MEMORID_STORAGE__URL", "postgres://db/memorid");
+            jail.set_env("MEMORID_PROVIDERS__LOCAL__KIND", "openai");
+            jail.set_env("MEMORID_PROVIDERS__LOCAL__BASE_URL", "http://127.0.0.1:8080/v1");
+            let config = Config::load_from(None, Env::prefixed("MEMORID_")).unwrap();
+            assert_eq!(config.storage.url, "postgres://db/memorid");
+            assert_eq!(
+                config.providers["local"].base_url,
+                "http://127.0.0.1:8080/v1"
+            );
+            assert!(config.providers.contains_key("openai"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_by_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MEMORID_SERVER__LISTNE", "0.0.0.0:1");
+            let err = Config::load_from(None, Env::prefixed("MEMORID_"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("listne"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_layer_sits_between_defaults_and_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "memorid.toml",
+                "[limits]\nmax_messages = 5\nmax_content_bytes = 10\n",
+            )?;
+            jail.set_env("MEMORID_LIMITS__MAX_MESSAGES", "7");
+            let config = Config::load_from(
+                Some(Path::new("memorid.toml")),
+                Env::prefixed("MEMORID_"),
+            )
+            .unwrap();
+            assert_eq!(config.limits.max_messages, 7);
+            assert_eq!(config.limits.max_content_bytes, 10);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let mut config = Config::default();
+        config.storage.url = "mysql://x".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("storage.url"), "{err}");
+    }
+}

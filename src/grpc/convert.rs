@@ -1,0 +1,512 @@
+//! Conversions between the memori.v1 messages and the domain types.
+//!
+//! Incoming messages are destructured field by field, so a new proto field
+//! fails to build until it is mapped here; each error names the field by its
+//! path in the request.
+
+use chrono::{DateTime, Utc};
+use prost_types::value::Kind;
+use serde_json::Value;
+
+use crate::chat::{ChatEvent, ChatTurn, GenerationParams, MemoryOptions};
+use crate::domain::{Attribution, ChatMessage, FinishReason, Role, ToolCall, TurnStatus, Usage};
+use crate::error::{Error, Result};
+use crate::ingest::AttributedTurn;
+use crate::pb;
+use crate::providers::{ResponseFormat, ToolCallDelta, ToolChoice, ToolSpec};
+use crate::storage::{ForgetCounts, SessionRecord, TurnRecord};
+
+fn non_empty(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
+pub fn attribution(field: &str, value: Option<pb::Attribution>) -> Result<Attribution> {
+    let pb::Attribution {
+        entity_id,
+        process_id,
+        session_id,
+    } = value.ok_or_else(|| Error::invalid(field, "is required"))?;
+    Ok(Attribution {
+        entity_id,
+        process_id: non_empty(process_id),
+        session_id: non_empty(session_id),
+    })
+}
+
+fn role(field: String, value: i32) -> Result<Role> {
+    match pb::Role::try_from(value) {
+        Ok(pb::Role::System) => Ok(Role::System),
+        Ok(pb::Role::User) => Ok(Role::User),
+        Ok(pb::Role::Assistant) => Ok(Role::Assistant),
+        Ok(pb::Role::Tool) => Ok(Role::Tool),
+        Ok(pb::Role::Unspecified) => Err(Error::invalid(field, "must be set")),
+        Err(_) => Err(Error::invalid(field, format!("{value} is not a known role"))),
+    }
+}
+
+pub fn messages(field: &str, values: Vec<pb::Message>) -> Result<Vec<ChatMessage>> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, message)| {
+            let pb::Message {
+                role: role_value,
+                content,
+                name,
+                tool_calls,
+                tool_call_id,
+            } = message;
+            Ok(ChatMessage {
+                role: role(format!("{field}[{i}].role"), role_value)?,
+                content,
+                name: non_empty(name),
+                tool_calls: tool_calls
+                    .into_iter()
+                    .map(|pb::ToolCall { id, name, arguments }| ToolCall { id, name, arguments })
+                    .collect(),
+                tool_call_id: non_empty(tool_call_id),
+            })
+        })
+        .collect()
+}
+
+fn message_to_proto(message: ChatMessage) -> pb::Message {
+    let ChatMessage {
+        role,
+        content,
+        name,
+        tool_calls,
+        tool_call_id,
+    } = message;
+    let role = match role {
+        Role::System => pb::Role::System,
+        Role::User => pb::Role::User,
+        Role::Assistant => pb::Role::Assistant,
+        Role::Tool => pb::Role::Tool,
+    };
+    pb::Message {
+        role: role.into(),
+        content,
+        name: name.unwrap_or_default(),
+        tool_calls: tool_calls
+            .into_iter()
+            .map(|ToolCall { id, name, arguments }| pb::ToolCall { id, name, arguments })
+            .collect(),
+        tool_call_id: tool_call_id.unwrap_or_default(),
+    }
+}
+
+/// A protobuf `Struct` as JSON. Whole numbers become JSON integers, since a
+/// JSON Schema's `"minimum": 1` must not turn into `1.0`.
+pub fn struct_to_json(value: prost_types::Struct) -> Value {
+    Value::Object(
+        value
+            .fields
+            .into_iter()
+            .map(|(key, value)| (key, value_to_json(value)))
+            .collect(),
+    )
+}
+
+fn value_to_json(value: prost_types::Value) -> Value {
+    match value.kind {
+        None | Some(Kind::NullValue(_)) => Value::Null,
+        Some(Kind::BoolValue(b)) => Value::Bool(b),
+        Some(Kind::NumberValue(n)) => {
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                Value::from(n as i64)
+            } else {
+                serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+            }
+        }
+        Some(Kind::StringValue(s)) => Value::String(s),
+        Some(Kind::ListValue(list)) => {
+            Value::Array(list.values.into_iter().map(value_to_json).collect())
+        }
+        Some(Kind::StructValue(s)) => struct_to_json(s),
+    }
+}
+
+fn tool(index: usize, tool: pb::Tool) -> Result<ToolSpec> {
+    let pb::Tool {
+        name,
+        description,
+        parameters,
+        strict,
+    } = tool;
+    if name.is_empty() {
+        return Err(Error::invalid(format!("tools[{index}].name"), "is required"));
+    }
+    Ok(ToolSpec {
+        name,
+        description,
+        parameters: parameters
+            .map(struct_to_json)
+            .unwrap_or_else(|| serde_json::json!({ "type": "object", "properties": {} })),
+        strict,
+    })
+}
+
+fn tool_choice(value: Option<pb::ToolChoice>) -> Result<Option<ToolChoice>> {
+    let Some(pb::ToolChoice { choice }) = value else {
+        return Ok(None);
+    };
+    Ok(match choice {
+        None => None,
+        Some(pb::tool_choice::Choice::FunctionName(name)) if name.is_empty() => {
+            return Err(Error::invalid("tool_choice.function_name", "must not be empty"));
+        }
+        Some(pb::tool_choice::Choice::FunctionName(name)) => Some(ToolChoice::Function(name)),
+        Some(pb::tool_choice::Choice::Mode(mode)) => match pb::ToolChoiceMode::try_from(mode) {
+            Ok(pb::ToolChoiceMode::Unspecified) => None,
+            Ok(pb::ToolChoiceMode::Auto) => Some(ToolChoice::Auto),
+            Ok(pb::ToolChoiceMode::None) => Some(ToolChoice::None),
+            Ok(pb::ToolChoiceMode::Required) => Some(ToolChoice::Required),
+            Err(_) => {
+                return Err(Error::invalid(
+                    "tool_choice.mode",
+                    format!("{mode} is not a known mode"),
+                ));
+            }
+        },
+    })
+}
+
+fn response_format(value: Option<pb::ResponseFormat>) -> Result<Option<ResponseFormat>> {
+    let Some(pb::ResponseFormat {
+        r#type,
+        schema_name,
+        schema,
+        strict,
+    }) = value
+    else {
+        return Ok(None);
+    };
+    Ok(match pb::ResponseFormatType::try_from(r#type) {
+        Ok(pb::ResponseFormatType::Unspecified) => None,
+        Ok(pb::ResponseFormatType::Text) => Some(ResponseFormat::Text),
+        Ok(pb::ResponseFormatType::JsonObject) => Some(ResponseFormat::JsonObject),
+        Ok(pb::ResponseFormatType::JsonSchema) => {
+            let schema = schema.ok_or_else(|| {
+                Error::invalid("response_format.schema", "is required with JSON_SCHEMA")
+            })?;
+            Some(ResponseFormat::JsonSchema {
+                name: non_empty(schema_name).unwrap_or_else(|| "response".into()),
+                schema: struct_to_json(schema),
+                strict,
+            })
+        }
+        Err(_) => {
+            return Err(Error::invalid(
+                "response_format.type",
+                format!("{type} is not a known format", type = r#type),
+            ));
+        }
+    })
+}
+
+fn memory_options(value: Option<pb::MemoryOptions>) -> MemoryOptions {
+    let pb::MemoryOptions {
+        recall,
+        recall_limit,
+        history,
+        history_token_budget,
+        augment,
+    } = value.unwrap_or_default();
+    MemoryOptions {
+        recall,
+        recall_limit: (recall_limit > 0).then_some(recall_limit),
+        history,
+        history_token_budget: (history_token_budget > 0).then_some(history_token_budget),
+        augment,
+    }
+}
+
+fn finite(field: &str, value: Option<f64>) -> Result<Option<f64>> {
+    match value {
+        Some(v) if !v.is_finite() => Err(Error::invalid(field, "must be a finite number")),
+        other => Ok(other),
+    }
+}
+
+impl TryFrom<pb::ChatRequest> for ChatTurn {
+    type Error = Error;
+
+    fn try_from(request: pb::ChatRequest) -> Result<Self> {
+        let pb::ChatRequest {
+            attribution: attribution_value,
+            model,
+            messages: message_values,
+            temperature,
+            max_tokens,
+            top_p,
+            stop,
+            tools,
+            tool_choice: tool_choice_value,
+            response_format: response_format_value,
+            memory,
+            metadata,
+        } = request;
+        Ok(ChatTurn {
+            attribution: attribution("attribution", attribution_value)?,
+            model,
+            messages: messages("messages", message_values)?,
+            params: GenerationParams {
+                temperature: finite("temperature", temperature)?,
+                max_tokens,
+                top_p: finite("top_p", top_p)?,
+                stop,
+                tools: tools
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, t)| tool(i, t))
+                    .collect::<Result<_>>()?,
+                tool_choice: tool_choice(tool_choice_value)?,
+                response_format: response_format(response_format_value)?,
+            },
+            memory: memory_options(memory),
+            metadata: metadata.into_iter().collect(),
+        })
+    }
+}
+
+fn finish_reason_to_proto(reason: Option<FinishReason>) -> pb::FinishReason {
+    match reason {
+        None => pb::FinishReason::Unspecified,
+        Some(FinishReason::Stop) => pb::FinishReason::Stop,
+        Some(FinishReason::Length) => pb::FinishReason::Length,
+        Some(FinishReason::ToolCalls) => pb::FinishReason::ToolCalls,
+        Some(FinishReason::ContentFilter) => pb::FinishReason::ContentFilter,
+        Some(FinishReason::Other) => pb::FinishReason::Other,
+    }
+}
+
+fn usage_to_proto(usage: Usage) -> pb::Usage {
+    let Usage {
+        input_tokens,
+        output_tokens,
+        cached_input_tokens,
+        reasoning_tokens,
+    } = usage;
+    pb::Usage {
+        input_tokens,
+        output_tokens,
+        cached_input_tokens,
+        reasoning_tokens,
+    }
+}
+
+impl From<ChatEvent> for pb::ChatResponse {
+    fn from(event: ChatEvent) -> Self {
+        use pb::chat_response::Event;
+        let event = match event {
+            ChatEvent::Started {
+                turn_id,
+                session_id,
+                model,
+                recalled_memory_ids,
+            } => Event::Started(pb::ChatStarted {
+                turn_id: turn_id.to_string(),
+                session_id,
+                model,
+                recalled_memory_ids,
+            }),
+            ChatEvent::Delta {
+                text,
+                reasoning,
+                tool_calls,
+            } => Event::Delta(pb::ChatDelta {
+                text,
+                reasoning,
+                tool_calls: tool_calls
+                    .into_iter()
+                    .map(|ToolCallDelta { index, id, name, arguments }| pb::ToolCallDelta {
+                        index,
+                        id,
+                        name,
+                        arguments,
+                    })
+                    .collect(),
+            }),
+            ChatEvent::Completed {
+                turn_id,
+                finish_reason,
+                usage,
+            } => Event::Completed(pb::ChatCompleted {
+                turn_id: turn_id.to_string(),
+                finish_reason: finish_reason_to_proto(finish_reason).into(),
+                usage: usage.map(usage_to_proto),
+            }),
+        };
+        pb::ChatResponse { event: Some(event) }
+    }
+}
+
+fn timestamp(value: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: value.timestamp(),
+        nanos: value.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn from_timestamp(field: &str, value: prost_types::Timestamp) -> Result<DateTime<Utc>> {
+    u32::try_from(value.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(value.seconds, nanos))
+        .ok_or_else(|| Error::invalid(field, "is not a valid timestamp"))
+}
+
+impl TryFrom<pb::AttributeRequest> for AttributedTurn {
+    type Error = Error;
+
+    fn try_from(request: pb::AttributeRequest) -> Result<Self> {
+        let pb::AttributeRequest {
+            attribution: attribution_value,
+            messages: message_values,
+            occurred_at,
+            idempotency_key,
+            metadata,
+            model,
+        } = request;
+        Ok(AttributedTurn {
+            attribution: attribution("attribution", attribution_value)?,
+            messages: messages("messages", message_values)?,
+            occurred_at: occurred_at
+                .map(|t| from_timestamp("occurred_at", t))
+                .transpose()?,
+            idempotency_key: non_empty(idempotency_key),
+            metadata: metadata.into_iter().collect(),
+            model: non_empty(model),
+        })
+    }
+}
+
+fn turn_status_to_proto(status: TurnStatus) -> pb::TurnStatus {
+    match status {
+        TurnStatus::Streaming => pb::TurnStatus::Streaming,
+        TurnStatus::Completed => pb::TurnStatus::Completed,
+        TurnStatus::Interrupted => pb::TurnStatus::Interrupted,
+        TurnStatus::Failed => pb::TurnStatus::Failed,
+    }
+}
+
+fn turn_to_proto(turn: TurnRecord) -> pb::Turn {
+    let TurnRecord {
+        turn_id,
+        status,
+        process_id,
+        model,
+        finish_reason,
+        usage,
+        error,
+        metadata,
+        occurred_at,
+        messages,
+    } = turn;
+    pb::Turn {
+        turn_id: turn_id.to_string(),
+        status: turn_status_to_proto(status).into(),
+        model: model.unwrap_or_default(),
+        finish_reason: finish_reason_to_proto(finish_reason).into(),
+        usage: usage.map(usage_to_proto),
+        messages: messages.into_iter().map(message_to_proto).collect(),
+        occurred_at: Some(timestamp(occurred_at)),
+        error: error.unwrap_or_default(),
+        process_id: process_id.unwrap_or_default(),
+        metadata: metadata.into_iter().collect(),
+    }
+}
+
+impl From<SessionRecord> for pb::GetSessionResponse {
+    fn from(record: SessionRecord) -> Self {
+        let SessionRecord {
+            session_id,
+            entity_id,
+            process_id,
+            created_at,
+            updated_at,
+            turns,
+        } = record;
+        pb::GetSessionResponse {
+            session: Some(pb::Session {
+                session_id,
+                entity_id,
+                process_id: process_id.unwrap_or_default(),
+                created_at: Some(timestamp(created_at)),
+                updated_at: Some(timestamp(updated_at)),
+            }),
+            turns: turns.into_iter().map(turn_to_proto).collect(),
+        }
+    }
+}
+
+impl From<ForgetCounts> for pb::ForgetEntityResponse {
+    fn from(counts: ForgetCounts) -> Self {
+        let ForgetCounts {
+            sessions,
+            turns,
+            messages,
+            facts,
+            jobs,
+        } = counts;
+        pb::ForgetEntityResponse {
+            sessions_deleted: sessions,
+            turns_deleted: turns,
+            messages_deleted: messages,
+            facts_deleted: facts,
+            jobs_deleted: jobs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_roles_name_their_message() {
+        let request = pb::ChatRequest {
+            attribution: Some(pb::Attribution {
+                entity_id: "u".into(),
+                ..Default::default()
+            }),
+            model: "openai/m".into(),
+            messages: vec![
+                pb::Message {
+                    role: pb::Role::User.into(),
+                    content: "hi".into(),
+                    ..Default::default()
+                },
+                pb::Message {
+                    role: 42,
+                    content: "x".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        match ChatTurn::try_from(request) {
+            Err(Error::InvalidArgument { field, .. }) => assert_eq!(field, "messages[1].role"),
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn struct_numbers_keep_integers_whole() {
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert(
+            "minimum".to_string(),
+            prost_types::Value {
+                kind: Some(Kind::NumberValue(1.0)),
+            },
+        );
+        fields.insert(
+            "step".to_string(),
+            prost_types::Value {
+                kind: Some(Kind::NumberValue(0.5)),
+            },
+        );
+        let json = struct_to_json(prost_types::Struct { fields });
+        assert_eq!(json.to_string(), r#"{"minimum":1,"step":0.5}"#);
+    }
+}

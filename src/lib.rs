@@ -1,0 +1,26 @@
+//! memorid: a gRPC memory service for LLM applications.
+//!
+//! The crate is a library so that the integration tests can start the real
+//! server in-process on a socket; `main.rs` is only the command line.
+//!
+//! Boundaries: `grpc` handlers convert and delegate to the domain (`chat`,
+//! `ingest`); only `storage` speaks SQL; `providers` know nothing of memory.
+
+pub mod chat;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod ingest;
+pub mod providers;
+pub mod server;
+pub mod storage;
+
+/// The generated `memori.v1` API: messages, servers and clients.
+pub mod pb {
+    tonic::include_proto!("memori.v1");
+
+    /// The encoded descriptor set of the API, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/memori_descriptor.bin"));
+}

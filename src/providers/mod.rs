@@ -1,0 +1,209 @@
+//! Upstream model providers behind one normalized streaming interface.
+//!
+//! Providers are a closed enum dispatched by `match`; each lives in its own
+//! file with its own wire types and its SSE → [`Chunk`] mapping. Nothing
+//! here knows about memory, sessions or storage.
+
+mod http;
+pub mod openai;
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::Stream;
+use serde_json::Value;
+
+use crate::config::{ProviderConfig, ProviderKind};
+use crate::domain::{ChatMessage, FinishReason, Usage};
+use crate::error::{Error, Result};
+
+/// A tool the model may call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments.
+    pub parameters: Value,
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolChoice {
+    Auto,
+    None,
+    Required,
+    Function(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseFormat {
+    Text,
+    JsonObject,
+    JsonSchema {
+        name: String,
+        schema: Value,
+        strict: bool,
+    },
+}
+
+/// A provider-neutral chat request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    /// The model name as the provider knows it (without `provider/`).
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub top_p: Option<f64>,
+    pub stop: Vec<String>,
+    pub tools: Vec<ToolSpec>,
+    pub tool_choice: Option<ToolChoice>,
+    pub response_format: Option<ResponseFormat>,
+}
+
+impl ChatRequest {
+    pub fn new(model: impl Into<String>, messages: Vec<ChatMessage>) -> Self {
+        ChatRequest {
+            model: model.into(),
+            messages,
+            temperature: None,
+            max_tokens: None,
+            top_p: None,
+            stop: Vec::new(),
+            tools: Vec::new(),
+            tool_choice: None,
+            response_format: None,
+        }
+    }
+}
+
+/// A piece of a tool call; pieces with the same `index` form one call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolCallDelta {
+    pub index: u32,
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+/// One normalized piece of a streamed answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Chunk {
+    pub text: String,
+    pub reasoning: String,
+    pub tool_calls: Vec<ToolCallDelta>,
+    pub usage: Option<Usage>,
+    pub finish_reason: Option<FinishReason>,
+}
+
+impl Chunk {
+    /// Whether the chunk carries anything for the caller to see right away.
+    pub fn has_delta(&self) -> bool {
+        !self.text.is_empty() || !self.reasoning.is_empty() || !self.tool_calls.is_empty()
+    }
+}
+
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Chunk>> + Send>>;
+
+/// One configured upstream.
+#[derive(Debug, Clone)]
+pub enum Provider {
+    OpenAi(openai::OpenAi),
+}
+
+impl Provider {
+    pub fn from_config(name: &str, config: &ProviderConfig) -> anyhow::Result<Provider> {
+        let api_key = http::read_api_key(name, config)?;
+        let client = http::client(config)?;
+        Ok(match config.kind {
+            ProviderKind::Openai => Provider::OpenAi(openai::OpenAi::new(
+                name,
+                client,
+                &config.base_url,
+                api_key,
+            )),
+        })
+    }
+
+    /// Starts a streamed answer. `timeout` bounds the whole upstream
+    /// request, body included. Errors before the stream starts (HTTP status,
+    /// connection) come back here; later ones come through the stream.
+    pub async fn stream(&self, request: &ChatRequest, timeout: Option<Duration>) -> Result<ChunkStream> {
+        match self {
+            Provider::OpenAi(p) => p.stream(request, timeout).await,
+        }
+    }
+}
+
+/// Resolves `provider/model` names to a configured provider.
+#[derive(Debug, Clone)]
+pub struct Router {
+    providers: BTreeMap<String, Provider>,
+    default_provider: Option<String>,
+}
+
+/// A resolved model: which provider, and the name it knows the model by.
+#[derive(Debug, Clone)]
+pub struct Route<'a> {
+    pub provider: &'a Provider,
+    pub provider_name: &'a str,
+    pub model: String,
+}
+
+impl Route<'_> {
+    /// The `provider/model` name reported to callers and stored with turns.
+    pub fn qualified_name(&self) -> String {
+        format!("{}/{}", self.provider_name, self.model)
+    }
+}
+
+impl Router {
+    pub fn from_config(
+        providers: &BTreeMap<String, ProviderConfig>,
+        default_provider: Option<String>,
+    ) -> anyhow::Result<Router> {
+        let providers = providers
+            .iter()
+            .map(|(name, config)| Ok((name.clone(), Provider::from_config(name, config)?)))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Router {
+            providers,
+            default_provider,
+        })
+    }
+
+    pub fn resolve(&self, model: &str) -> Result<Route<'_>> {
+        if model.is_empty() {
+            return Err(Error::invalid("model", "is required"));
+        }
+        let (provider_name, model_name) = match model.split_once('/') {
+            Some((provider, name)) if self.providers.contains_key(provider) => (provider, name),
+            _ => match &self.default_provider {
+                Some(default) => (default.as_str(), model),
+                None => {
+                    let known: Vec<&str> = self.providers.keys().map(String::as_str).collect();
+                    return Err(Error::invalid(
+                        "model",
+                        format!(
+                            "{model:?} names no configured provider; use provider/model with one of: {}",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            },
+        };
+        if model_name.is_empty() {
+            return Err(Error::invalid("model", "the model name after the provider is empty"));
+        }
+        let (provider_name, provider) = self
+            .providers
+            .get_key_value(provider_name)
+            .ok_or_else(|| Error::invalid("model", format!("provider {provider_name:?} is not configured")))?;
+        Ok(Route {
+            provider,
+            provider_name,
+            model: model_name.to_string(),
+        })
+    }
+}

@@ -1,0 +1,467 @@
+//! OpenAI Chat Completions, and every server that speaks it (Ollama, vLLM,
+//! llama.cpp, Groq, DeepSeek, Together, ...).
+//!
+//! Streams with `stream_options.include_usage`, so the last data frame
+//! before `[DONE]` carries the usage. A stream that ends without `[DONE]`
+//! and without a finish reason was cut off and is reported as an error.
+
+use std::time::Duration;
+
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::http::{status_error, transport_error};
+use super::{ChatRequest, Chunk, ChunkStream, ResponseFormat, ToolCallDelta, ToolChoice};
+use crate::domain::{ChatMessage, FinishReason, Role, Usage};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct OpenAi {
+    name: String,
+    client: reqwest::Client,
+    completions_url: String,
+    api_key: Option<String>,
+}
+
+impl OpenAi {
+    pub fn new(name: &str, client: reqwest::Client, base_url: &str, api_key: Option<String>) -> Self {
+        OpenAi {
+            name: name.to_string(),
+            client,
+            completions_url: format!("{}/chat/completions", base_url.trim_end_matches('/')),
+            api_key,
+        }
+    }
+
+    pub async fn stream(&self, request: &ChatRequest, timeout: Option<Duration>) -> Result<ChunkStream> {
+        let mut http = self
+            .client
+            .post(&self.completions_url)
+            .json(&request_body(request, true));
+        if let Some(key) = &self.api_key {
+            http = http.bearer_auth(key);
+        }
+        if let Some(timeout) = timeout {
+            http = http.timeout(timeout);
+        }
+        let response = http
+            .send()
+            .await
+            .map_err(|e| transport_error(&self.name, &e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = response.text().await.unwrap_or_default();
+            tracing::debug!(provider = %self.name, status = status.as_u16(), body = %body, "upstream error body");
+            let message = error_message(&body);
+            return Err(status_error(&self.name, status, &headers, message.as_deref()));
+        }
+
+        let name = self.name.clone();
+        let events = response.bytes_stream().eventsource();
+        let state = StreamState {
+            events: Box::pin(events),
+            name,
+            finished: false,
+            saw_finish_reason: false,
+        };
+        Ok(Box::pin(futures_util::stream::unfold(state, next_chunk)))
+    }
+}
+
+type EventStream = std::pin::Pin<
+    Box<
+        dyn futures_util::Stream<
+                Item = std::result::Result<
+                    eventsource_stream::Event,
+                    EventStreamError<reqwest::Error>,
+                >,
+            > + Send,
+    >,
+>;
+
+struct StreamState {
+    events: EventStream,
+    name: String,
+    finished: bool,
+    saw_finish_reason: bool,
+}
+
+async fn next_chunk(mut state: StreamState) -> Option<(Result<Chunk>, StreamState)> {
+    if state.finished {
+        return None;
+    }
+    loop {
+        let event = match state.events.next().await {
+            None if state.saw_finish_reason => return None,
+            None => {
+                state.finished = true;
+                let error = Error::UpstreamUnavailable(format!(
+                    "{} closed the stream before it finished",
+                    state.name
+                ));
+                return Some((Err(error), state));
+            }
+            Some(Err(error)) => {
+                state.finished = true;
+                let error = match error {
+                    EventStreamError::Transport(e) => transport_error(&state.name, &e),
+                    other => Error::UpstreamUnavailable(format!("{}: bad SSE: {other}", state.name)),
+                };
+                return Some((Err(error), state));
+            }
+            Some(Ok(event)) => event,
+        };
+        if event.data.trim() == "[DONE]" {
+            return None;
+        }
+        match parse_chunk(&event.data) {
+            Ok(Some(chunk)) => {
+                state.saw_finish_reason |= chunk.finish_reason.is_some();
+                return Some((Ok(chunk), state));
+            }
+            Ok(None) => continue,
+            Err(message) => {
+                state.finished = true;
+                let error = Error::UpstreamUnavailable(format!("{}: {message}", state.name));
+                return Some((Err(error), state));
+            }
+        }
+    }
+}
+
+/// Builds the JSON body of a Chat Completions request.
+pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(request.model));
+    body.insert(
+        "messages".into(),
+        Value::Array(request.messages.iter().map(message_json).collect()),
+    );
+    if stream {
+        body.insert("stream".into(), json!(true));
+        body.insert("stream_options".into(), json!({ "include_usage": true }));
+    }
+    if let Some(t) = request.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if let Some(m) = request.max_tokens {
+        body.insert("max_tokens".into(), json!(m));
+    }
+    if let Some(p) = request.top_p {
+        body.insert("top_p".into(), json!(p));
+    }
+    if !request.stop.is_empty() {
+        body.insert("stop".into(), json!(request.stop));
+    }
+    if !request.tools.is_empty() {
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|tool| {
+                let mut function = json!({
+                    "name": tool.name,
+                    "parameters": tool.parameters,
+                });
+                if !tool.description.is_empty() {
+                    function["description"] = json!(tool.description);
+                }
+                if tool.strict {
+                    function["strict"] = json!(true);
+                }
+                json!({ "type": "function", "function": function })
+            })
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(choice) = &request.tool_choice {
+        let value = match choice {
+            ToolChoice::Auto => json!("auto"),
+            ToolChoice::None => json!("none"),
+            ToolChoice::Required => json!("required"),
+            ToolChoice::Function(name) => json!({ "type": "function", "function": { "name": name } }),
+        };
+        body.insert("tool_choice".into(), value);
+    }
+    if let Some(format) = &request.response_format {
+        let value = match format {
+            ResponseFormat::Text => json!({ "type": "text" }),
+            ResponseFormat::JsonObject => json!({ "type": "json_object" }),
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => json!({
+                "type": "json_schema",
+                "json_schema": { "name": name, "schema": schema, "strict": strict },
+            }),
+        };
+        body.insert("response_format".into(), value);
+    }
+    Value::Object(body)
+}
+
+fn message_json(message: &ChatMessage) -> Value {
+    let mut out = Map::new();
+    out.insert("role".into(), json!(message.role.as_str()));
+    if message.role == Role::Assistant && message.content.is_empty() && !message.tool_calls.is_empty() {
+        out.insert("content".into(), Value::Null);
+    } else {
+        out.insert("content".into(), json!(message.content));
+    }
+    if let Some(name) = &message.name {
+        out.insert("name".into(), json!(name));
+    }
+    if !message.tool_calls.is_empty() {
+        let calls: Vec<Value> = message
+            .tool_calls
+            .iter()
+            .map(|call| {
+                json!({
+                    "id": call.id,
+                    "type": "function",
+                    "function": { "name": call.name, "arguments": call.arguments },
+                })
+            })
+            .collect();
+        out.insert("tool_calls".into(), Value::Array(calls));
+    }
+    if let Some(id) = &message.tool_call_id {
+        out.insert("tool_call_id".into(), json!(id));
+    }
+    Value::Object(out)
+}
+
+#[derive(Deserialize)]
+struct StreamFrame {
+    #[serde(default)]
+    choices: Vec<StreamChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+#[derive(Deserialize)]
+struct StreamChoice {
+    #[serde(default)]
+    delta: Option<WireDelta>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireDelta {
+    #[serde(default)]
+    content: Option<String>,
+    /// DeepSeek, vLLM and others send reasoning under one of these names.
+    #[serde(default, alias = "reasoning")]
+    reasoning_content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<WireToolCallDelta>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCallDelta {
+    #[serde(default)]
+    index: u32,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    function: Option<WireFunctionDelta>,
+}
+
+#[derive(Deserialize)]
+struct WireFunctionDelta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u32,
+    #[serde(default)]
+    completion_tokens: u32,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: u32,
+}
+
+#[derive(Deserialize)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: u32,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorBodyInner,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ErrorBodyInner {
+    Object { message: String },
+    Text(String),
+}
+
+/// The message of an OpenAI-style error body, if it is one.
+fn error_message(body: &str) -> Option<String> {
+    let parsed: ErrorBody = serde_json::from_str(body).ok()?;
+    Some(match parsed.error {
+        ErrorBodyInner::Object { message } | ErrorBodyInner::Text(message) => message,
+    })
+}
+
+/// Maps one SSE data frame to a chunk; `Ok(None)` for frames with nothing
+/// in them (e.g. the first frame that only announces the role).
+fn parse_chunk(data: &str) -> std::result::Result<Option<Chunk>, String> {
+    let frame: StreamFrame =
+        serde_json::from_str(data).map_err(|e| format!("unparseable stream frame: {e}"))?;
+    if let Some(error) = frame.error {
+        return Err(format!("error in stream: {}", error.message));
+    }
+    let mut chunk = Chunk {
+        usage: frame.usage.map(|u| Usage {
+            input_tokens: u.prompt_tokens,
+            output_tokens: u.completion_tokens,
+            cached_input_tokens: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
+            reasoning_tokens: u.completion_tokens_details.map_or(0, |d| d.reasoning_tokens),
+        }),
+        ..Chunk::default()
+    };
+    // memorid never asks for n > 1, so only the first choice matters.
+    if let Some(choice) = frame.choices.into_iter().next() {
+        let delta = choice.delta.unwrap_or_default();
+        chunk.text = delta.content.unwrap_or_default();
+        chunk.reasoning = delta.reasoning_content.unwrap_or_default();
+        chunk.tool_calls = delta
+            .tool_calls
+            .into_iter()
+            .map(|call| {
+                let function = call.function;
+                ToolCallDelta {
+                    index: call.index,
+                    id: call.id.unwrap_or_default(),
+                    name: function
+                        .as_ref()
+                        .and_then(|f| f.name.clone())
+                        .unwrap_or_default(),
+                    arguments: function.and_then(|f| f.arguments).unwrap_or_default(),
+                }
+            })
+            .collect();
+        chunk.finish_reason = choice.finish_reason.as_deref().map(FinishReason::parse);
+    }
+    let empty = !chunk.has_delta() && chunk.usage.is_none() && chunk.finish_reason.is_none();
+    Ok((!empty).then_some(chunk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ToolCall;
+
+    #[test]
+    fn text_delta_frames_map_to_chunks() {
+        let frame = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hel"},"logprobs":null,"finish_reason":null}],"usage":null}"#;
+        let chunk = parse_chunk(frame).unwrap().unwrap();
+        assert_eq!(chunk.text, "Hel");
+        assert_eq!(chunk.finish_reason, None);
+    }
+
+    #[test]
+    fn role_only_frames_are_skipped() {
+        let frame = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#;
+        assert_eq!(parse_chunk(frame).unwrap(), None);
+    }
+
+    #[test]
+    fn usage_frame_reports_cached_and_reasoning_tokens() {
+        let frame = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":2}}}"#;
+        let usage = parse_chunk(frame).unwrap().unwrap().usage.unwrap();
+        assert_eq!(
+            usage,
+            Usage {
+                input_tokens: 12,
+                output_tokens: 5,
+                cached_input_tokens: 4,
+                reasoning_tokens: 2
+            }
+        );
+    }
+
+    #[test]
+    fn tool_call_pieces_keep_their_index() {
+        let frame = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_9","type":"function","function":{"name":"get_weather","arguments":"{\"ci"}}]},"finish_reason":null}]}"#;
+        let chunk = parse_chunk(frame).unwrap().unwrap();
+        assert_eq!(
+            chunk.tool_calls,
+            vec![ToolCallDelta {
+                index: 1,
+                id: "call_9".into(),
+                name: "get_weather".into(),
+                arguments: "{\"ci".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn error_frames_are_errors() {
+        let frame = r#"{"error":{"message":"overloaded","type":"server_error"}}"#;
+        assert!(parse_chunk(frame).unwrap_err().contains("overloaded"));
+    }
+
+    #[test]
+    fn request_body_carries_tools_and_usage_option() {
+        let mut assistant = ChatMessage::text(Role::Assistant, "");
+        assistant.tool_calls.push(ToolCall {
+            id: "call_1".into(),
+            name: "f".into(),
+            arguments: "{}".into(),
+        });
+        let mut tool = ChatMessage::text(Role::Tool, "42");
+        tool.tool_call_id = Some("call_1".into());
+        let mut request = ChatRequest::new(
+            "gpt-x",
+            vec![ChatMessage::text(Role::User, "hi"), assistant, tool],
+        );
+        request.max_tokens = Some(7);
+        request.tool_choice = Some(ToolChoice::Function("f".into()));
+        let body = request_body(&request, true);
+        assert_eq!(body["stream_options"]["include_usage"], json!(true));
+        assert_eq!(body["max_tokens"], json!(7));
+        assert_eq!(body["messages"][1]["content"], Value::Null);
+        assert_eq!(body["messages"][1]["tool_calls"][0]["function"]["name"], json!("f"));
+        assert_eq!(body["messages"][2]["tool_call_id"], json!("call_1"));
+        assert_eq!(body["tool_choice"]["function"]["name"], json!("f"));
+    }
+
+    #[test]
+    fn error_bodies_yield_their_message() {
+        assert_eq!(
+            error_message(r#"{"error":{"message":"no such model","type":"invalid_request_error"}}"#)
+                .as_deref(),
+            Some("no such model")
+        );
+        assert_eq!(error_message("<html>"), None);
+    }
+}

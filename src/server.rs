@@ -1,0 +1,140 @@
+//! Wires the services together and runs the gRPC server.
+//!
+//! Health turns SERVING only after migrations ran and the pool is ready,
+//! and NOT_SERVING as soon as shutdown begins, so load balancers stop
+//! sending new calls while in-flight ones finish.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::chat::ChatEngine;
+use crate::config::Config;
+use crate::grpc::auth::Authenticator;
+use crate::grpc::chat::ChatApi;
+use crate::grpc::memory::MemoryApi;
+use crate::ingest::Ingestor;
+use crate::pb;
+use crate::pb::chat_service_server::ChatServiceServer;
+use crate::pb::memory_service_server::MemoryServiceServer;
+use crate::providers::Router;
+use crate::storage::Store;
+
+/// Installs the process-wide TLS provider (ring) once; later calls are
+/// no-ops.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Connects to storage and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.storage)
+        .await
+        .context("opening storage")?;
+    store.migrate().await.context("migrating storage")?;
+    Ok(store)
+}
+
+/// Runs the server on `listener` until `shutdown` resolves, then drains.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    install_crypto_provider();
+    let authenticator = Authenticator::from_config(&config.auth)?;
+    if !authenticator.is_enabled() {
+        tracing::warn!("no API keys configured: auth is off, every caller uses namespace \"default\"");
+    }
+    let router = Arc::new(Router::from_config(
+        &config.providers,
+        config.chat.default_provider.clone(),
+    )?);
+    let store = open_store(&config).await?;
+
+    let engine = ChatEngine::new(
+        store.clone(),
+        router,
+        config.limits.clone(),
+        config.chat.stream_buffer,
+    );
+    let ingestor = Ingestor::new(store.clone(), config.limits.clone());
+    let chat = ChatServiceServer::with_interceptor(ChatApi::new(engine), authenticator.clone());
+    let memory = MemoryServiceServer::with_interceptor(
+        MemoryApi::new(store.clone(), ingestor),
+        authenticator,
+    );
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    health.set_serving::<ChatServiceServer<ChatApi>>().await;
+    health.set_serving::<MemoryServiceServer<MemoryApi>>().await;
+    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+
+    let address = listener.local_addr()?;
+    tracing::info!(%address, storage = store.kind(), "memorid serving");
+
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let health_on_shutdown = health.clone();
+    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = draining_tx.send(());
+        tracing::info!("shutting down: draining in-flight calls");
+        health_on_shutdown
+            .set_not_serving::<ChatServiceServer<ChatApi>>()
+            .await;
+        health_on_shutdown
+            .set_not_serving::<MemoryServiceServer<MemoryApi>>()
+            .await;
+        health_on_shutdown
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+    };
+
+    let incoming = TcpListenerStream::new(listener).map(|stream| {
+        // Deltas are small writes; Nagle would hold them back.
+        stream.inspect(|s| {
+            let _ = s.set_nodelay(true);
+        })
+    });
+    let server = Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(chat)
+        .add_service(memory)
+        .serve_with_incoming_shutdown(incoming, signal);
+
+    // The server drains in-flight calls on its own; the grace period caps
+    // how long a stuck stream can hold the process.
+    let grace_expired = async move {
+        if draining_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let result = tokio::select! {
+        result = server => result,
+        _ = grace_expired => {
+            tracing::warn!(?grace, "shutdown grace period over: abandoning in-flight calls");
+            Ok(())
+        }
+    };
+    store.close().await;
+    result.context("gRPC server failed")
+}
