@@ -24,7 +24,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 
-pub use records::{ForgetCounts, InsertedTurn, SessionRecord, TurnOutcome, TurnRecord};
+pub use records::{ForgetCounts, InsertedTurn, JobCounts, SessionRecord, TurnOutcome, TurnRecord};
 
 /// A connection pool to one of the two backends.
 #[derive(Clone, Debug)]

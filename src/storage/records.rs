@@ -62,3 +62,12 @@ pub struct ForgetCounts {
     pub facts: u64,
     pub jobs: u64,
 }
+
+/// How many augmentation jobs of an entity are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub pending: u64,
+    pub running: u64,
+    pub done: u64,
+    pub dead: u64,
+}

@@ -12,7 +12,7 @@ use sqlx::Row;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::records::{ForgetCounts, InsertedTurn, SessionRecord, TurnOutcome, TurnRecord};
+use super::records::{ForgetCounts, InsertedTurn, JobCounts, SessionRecord, TurnOutcome, TurnRecord};
 use super::{BeginWrite, Store, on_pool};
 use crate::domain::{
     ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, ToolCall, TurnStatus, Usage,
@@ -85,6 +85,9 @@ const SELECT_SESSION_MESSAGES: &str = "SELECT turn_id, role, content, name, tool
      tool_call_id \
      FROM messages WHERE namespace = $1 AND entity_id = $2 AND session_id = $3 \
      ORDER BY turn_id, position";
+
+const COUNT_JOBS: &str = "SELECT status, COUNT(*) AS n FROM augmentation_jobs \
+     WHERE namespace = $1 AND entity_id = $2 GROUP BY status";
 
 /// Child tables first, so the counts are exact and no cascade hides rows.
 const FORGET_STATEMENTS: [&str; 7] = [
@@ -398,5 +401,29 @@ impl Store {
             turns: deleted[4],
             sessions: deleted[5],
         })
+    }
+
+    /// How many of the entity's augmentation jobs are in each state.
+    pub async fn count_jobs(&self, scope: &Scope) -> Result<JobCounts> {
+        let rows: Vec<(String, i64)> = on_pool!(self, pool => {
+            sqlx::query(COUNT_JOBS)
+                .bind(&scope.namespace).bind(&scope.entity_id)
+                .fetch_all(pool).await?
+                .iter()
+                .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        let mut counts = JobCounts::default();
+        for (status, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "running" => counts.running = n,
+                "done" => counts.done = n,
+                "dead" => counts.dead = n,
+                other => return Err(Error::Internal(format!("stored job status {other:?} is unknown"))),
+            }
+        }
+        Ok(counts)
     }
 }

@@ -1,0 +1,10 @@
+//! Integration tests: the real server on a socket, real PostgreSQL and
+//! SQLite, fake upstreams speaking the providers' wire formats.
+
+mod support;
+
+mod attribute;
+mod chat;
+mod service;
+mod storage;
+mod validation;

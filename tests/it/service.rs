@@ -1,0 +1,199 @@
+//! The service as operators and tooling see it: health, reflection, auth,
+//! namespaces, and honest UNIMPLEMENTED answers.
+
+use memorid::config::ApiKeyConfig;
+use memorid::pb;
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic::metadata::MetadataValue;
+
+use crate::support::fake_openai::FakeOpenAi;
+use crate::support::*;
+
+#[tokio::test]
+async fn health_reports_each_service_serving() {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let (config, dir) = test_config(Backend::Sqlite, None).await;
+    let server = TestServer::start(config, dir).await;
+    let mut health = HealthClient::new(server.channel().await);
+    for service in ["", "memori.v1.ChatService", "memori.v1.MemoryService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, 1, "{service:?} is not SERVING");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn reflection_lists_the_services_in_v1_and_v1alpha() {
+    let (config, dir) = test_config(Backend::Sqlite, None).await;
+    let server = TestServer::start(config, dir).await;
+
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let mut client = ServerReflectionClient::new(server.channel().await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.next().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("{response:?}")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(names.contains(&"memori.v1.ChatService".to_string()), "{names:?}");
+    assert!(names.contains(&"memori.v1.MemoryService".to_string()), "{names:?}");
+
+    use tonic_reflection::pb::v1alpha::{
+        ServerReflectionRequest as AlphaRequest,
+        server_reflection_client::ServerReflectionClient as AlphaClient,
+        server_reflection_request::MessageRequest as AlphaMessageRequest,
+        server_reflection_response::MessageResponse as AlphaMessageResponse,
+    };
+    let mut alpha = AlphaClient::new(server.channel().await);
+    let request = AlphaRequest {
+        host: String::new(),
+        message_request: Some(AlphaMessageRequest::FileContainingSymbol(
+            "memori.v1.MemoryService".into(),
+        )),
+    };
+    let mut responses = alpha
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.next().await.unwrap().unwrap();
+    assert!(
+        matches!(
+            response.message_response,
+            Some(AlphaMessageResponse::FileDescriptorResponse(_))
+        ),
+        "{response:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn later_stages_answer_unimplemented() {
+    let (config, dir) = test_config(Backend::Sqlite, None).await;
+    let server = TestServer::start(config, dir).await;
+    let mut memory = server.memory().await;
+    let recall = memory
+        .recall(pb::RecallRequest {
+            attribution: attribution("u1", ""),
+            query: "x".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let wait = memory
+        .wait_for_augmentation(pb::WaitForAugmentationRequest {
+            entity_id: "u1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let list = memory
+        .list_facts(pb::ListFactsRequest {
+            entity_id: "u1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let delete = memory
+        .delete_fact(pb::DeleteFactRequest {
+            entity_id: "u1".into(),
+            fact_id: "f".into(),
+        })
+        .await
+        .unwrap_err();
+    for status in [recall, wait, list, delete] {
+        assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+        assert!(status.message().contains("not implemented yet"));
+    }
+    server.stop().await;
+}
+
+fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", MetadataValue::try_from(format!("Bearer {key}")).unwrap());
+    request
+}
+
+#[tokio::test]
+async fn api_keys_select_isolated_namespaces() {
+    let upstream = FakeOpenAi::start().await;
+    let (mut config, dir) = test_config(Backend::Sqlite, Some(upstream.base_url())).await;
+    config.auth.keys = vec![
+        ApiKeyConfig {
+            namespace: "acme".into(),
+            key: "key-acme".into(),
+        },
+        ApiKeyConfig {
+            namespace: "globex".into(),
+            key: "key-globex".into(),
+        },
+    ];
+    let server = TestServer::start(config, dir).await;
+    let mut chat = server.chat().await;
+    let mut memory = server.memory().await;
+
+    let status = chat.chat(chat_request("u1", "s1", "hi")).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let status = chat
+        .chat(with_key(chat_request("u1", "s1", "hi"), "wrong"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    let response = chat
+        .chat(with_key(chat_request("u1", "s1", "acme secret"), "key-acme"))
+        .await
+        .unwrap();
+    let (_, status) = collect(response.into_inner()).await;
+    assert!(status.is_none(), "{status:?}");
+
+    let get = |key: &str| {
+        with_key(
+            pb::GetSessionRequest {
+                entity_id: "u1".into(),
+                session_id: "s1".into(),
+            },
+            key,
+        )
+    };
+    let own = memory.get_session(get("key-acme")).await.unwrap().into_inner();
+    assert_eq!(own.turns[0].messages[0].content, "acme secret");
+    // The same entity and session ids in another namespace are another
+    // entity altogether.
+    let other = memory.get_session(get("key-globex")).await.unwrap_err();
+    assert_eq!(other.code(), Code::NotFound);
+    let forgot = memory
+        .forget_entity(with_key(
+            pb::ForgetEntityRequest {
+                entity_id: "u1".into(),
+            },
+            "key-globex",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(forgot.turns_deleted, 0);
+    assert!(memory.get_session(get("key-acme")).await.is_ok());
+    server.stop().await;
+}

@@ -1,0 +1,253 @@
+//! An in-process fake of the OpenAI Chat Completions API that sends SSE
+//! frames exactly as the real API does (role frame, content frames, a
+//! finish frame, a usage frame with `choices: []`, then `[DONE]`), with
+//! knobs for errors before the first frame, errors and stalls mid-stream,
+//! delays, and a gate that holds each frame until the test allows it.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Response, StatusCode};
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::sync::{Notify, Semaphore};
+
+/// How the fake answers the next requests.
+#[derive(Clone)]
+pub struct Script {
+    /// Answer with this HTTP status, headers and JSON body instead of a stream.
+    pub reject: Option<(u16, Vec<(&'static str, &'static str)>, Value)>,
+    /// Text pieces, one content frame each.
+    pub pieces: Vec<String>,
+    /// Tool call frames sent after the text: (index, id, name, arguments pieces).
+    pub tool_calls: Vec<(u32, &'static str, &'static str, Vec<&'static str>)>,
+    pub finish_reason: &'static str,
+    /// (prompt, completion, cached) tokens; `None` sends no usage frame.
+    pub usage: Option<(u32, u32, u32)>,
+    pub delay: Duration,
+    /// Hold content frame n (n ≥ 1) until the test adds a permit.
+    pub gate: Option<Arc<Semaphore>>,
+    /// After this many content frames, send an error frame and end.
+    pub error_after: Option<usize>,
+    /// After this many content frames, end the body without `[DONE]`.
+    pub cut_after: Option<usize>,
+    /// After this many content frames, stall forever.
+    pub stall_after: Option<usize>,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Script {
+            reject: None,
+            pieces: vec!["Hello".into(), ", ".into(), "world".into()],
+            tool_calls: Vec::new(),
+            finish_reason: "stop",
+            usage: Some((11, 3, 0)),
+            delay: Duration::ZERO,
+            gate: None,
+            error_after: None,
+            cut_after: None,
+            stall_after: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    script: Mutex<Script>,
+    requests: Mutex<Vec<(HeaderMap, Value)>>,
+    /// Response bodies dropped before they were sent to the end, i.e. the
+    /// client (memorid) closed the connection.
+    dropped_early: AtomicUsize,
+    dropped: Notify,
+}
+
+pub struct FakeOpenAi {
+    pub addr: SocketAddr,
+    state: Arc<State>,
+}
+
+impl FakeOpenAi {
+    pub async fn start() -> FakeOpenAi {
+        let state = Arc::new(State::default());
+        let app = Router::new()
+            .route("/v1/chat/completions", post(completions))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FakeOpenAi { addr, state }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn set_script(&self, script: Script) {
+        *self.state.script.lock().unwrap() = script;
+    }
+
+    /// The JSON bodies received so far.
+    pub fn requests(&self) -> Vec<Value> {
+        self.state.requests.lock().unwrap().iter().map(|(_, b)| b.clone()).collect()
+    }
+
+    /// The `authorization` header of the last request.
+    pub fn last_authorization(&self) -> Option<String> {
+        let requests = self.state.requests.lock().unwrap();
+        let (headers, _) = requests.last()?;
+        headers.get("authorization").map(|v| v.to_str().unwrap().to_string())
+    }
+
+    /// Waits until a response body was dropped before its end.
+    pub async fn wait_for_early_drop(&self, timeout: Duration) -> bool {
+        let waiting = async {
+            loop {
+                let notified = self.state.dropped.notified();
+                if self.state.dropped_early.load(Ordering::SeqCst) > 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(timeout, waiting).await.is_ok()
+    }
+}
+
+fn frame(value: Value) -> Bytes {
+    Bytes::from(format!("data: {value}\n\n"))
+}
+
+fn chunk(delta: Value, finish_reason: Option<&str>) -> Value {
+    json!({
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1_764_000_000,
+        "model": "fake-model-2026-01-01",
+        "system_fingerprint": "fp_fake",
+        "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason }],
+        "usage": null,
+    })
+}
+
+/// Notes in `State` when the body is dropped before its last frame.
+struct DropGuard {
+    state: Arc<State>,
+    finished: bool,
+}
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.state.dropped_early.fetch_add(1, Ordering::SeqCst);
+            self.state.dropped.notify_waiters();
+        }
+    }
+}
+
+async fn completions(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    let request: Value = serde_json::from_slice(&body).expect("memorid sent invalid JSON");
+    state.requests.lock().unwrap().push((headers, request));
+    let script = state.script.lock().unwrap().clone();
+    if let Some((status, extra_headers, body)) = script.reject {
+        let mut response = Response::builder()
+            .status(StatusCode::from_u16(status).unwrap())
+            .header("content-type", "application/json");
+        for (name, value) in extra_headers {
+            response = response.header(name, value);
+        }
+        return response.body(Body::from(body.to_string())).unwrap();
+    }
+
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(1);
+    let state_for_task = state.clone();
+    tokio::spawn(async move {
+        let mut guard = DropGuard {
+            state: state_for_task,
+            finished: false,
+        };
+        let send = |bytes: Bytes| {
+            let tx = tx.clone();
+            async move { tx.send(Ok(bytes)).await.is_ok() }
+        };
+        if !send(frame(chunk(json!({"role": "assistant", "content": "", "refusal": null}), None))).await {
+            return;
+        }
+        for (n, piece) in script.pieces.iter().enumerate() {
+            if script.stall_after == Some(n) {
+                // Stall until memorid hangs up, which closes the channel.
+                tx.closed().await;
+                return;
+            }
+            if script.error_after == Some(n) {
+                let error = json!({"error": {"message": "The server had an error while processing your request.", "type": "server_error", "param": null, "code": null}});
+                send(frame(error)).await;
+                guard.finished = true;
+                return;
+            }
+            if script.cut_after == Some(n) {
+                guard.finished = true;
+                return;
+            }
+            if n > 0 {
+                if let Some(gate) = &script.gate {
+                    gate.acquire().await.unwrap().forget();
+                }
+            }
+            if !script.delay.is_zero() {
+                tokio::time::sleep(script.delay).await;
+            }
+            if !send(frame(chunk(json!({"content": piece}), None))).await {
+                return;
+            }
+        }
+        for (index, id, name, arguments) in &script.tool_calls {
+            let opening = json!({"tool_calls": [{"index": index, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]});
+            if !send(frame(chunk(opening, None))).await {
+                return;
+            }
+            for piece in arguments {
+                let more = json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]});
+                if !send(frame(chunk(more, None))).await {
+                    return;
+                }
+            }
+        }
+        if !send(frame(chunk(json!({}), Some(script.finish_reason)))).await {
+            return;
+        }
+        if let Some((prompt, completion, cached)) = script.usage {
+            let usage = json!({
+                "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_764_000_000,
+                "model": "fake-model-2026-01-01", "system_fingerprint": "fp_fake", "choices": [],
+                "usage": {
+                    "prompt_tokens": prompt, "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                    "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+                    "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                        "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}
+                }
+            });
+            if !send(frame(usage)).await {
+                return;
+            }
+        }
+        send(Bytes::from_static(b"data: [DONE]\n\n")).await;
+        guard.finished = true;
+    });
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/event-stream; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .body(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        .unwrap()
+}

@@ -1,0 +1,145 @@
+//! A throwaway PostgreSQL server for the test binary, started once on first
+//! use from the installed server binaries, with a fresh database per test.
+//!
+//! Set `TEST_POSTGRES_URL` to use an existing server instead. A watchdog
+//! process stops the server and removes its files when the test process
+//! exits, however it exits.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use sqlx::Connection;
+
+pub struct Postgres {
+    /// `postgres://user@host:port` without a database.
+    base_url: String,
+}
+
+static SERVER: OnceLock<Postgres> = OnceLock::new();
+
+fn bin_dir() -> PathBuf {
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| dirs.filter_map(|d| d.ok()).map(|d| d.path().join("bin")).collect())
+        .unwrap_or_default();
+    candidates.retain(|dir| dir.join("initdb").exists());
+    candidates.sort();
+    candidates.pop().unwrap_or_else(|| {
+        panic!(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; \
+             install postgresql (scripts/install-test-deps does) or set TEST_POSTGRES_URL"
+        )
+    })
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Runs a PostgreSQL tool, as the `postgres` user when we are root (initdb
+/// refuses to run as root).
+fn run_pg(tool: &Path, args: &[&str], as_postgres: bool) {
+    let mut command = if as_postgres {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(tool);
+        c
+    } else {
+        Command::new(tool)
+    };
+    let output = command
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", tool.display()));
+    assert!(
+        output.status.success(),
+        "{} failed: {}{}",
+        tool.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn start() -> Postgres {
+    if let Ok(url) = std::env::var("TEST_POSTGRES_URL") {
+        return Postgres {
+            base_url: url.trim_end_matches('/').to_string(),
+        };
+    }
+    let bin = bin_dir();
+    let root = is_root();
+    let dir = tempfile::Builder::new()
+        .prefix("memorid-pg.")
+        .tempdir_in("/tmp")
+        .expect("creating a temp dir")
+        .keep();
+    let port = {
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").expect("finding a free port");
+        socket.local_addr().unwrap().port()
+    };
+    if root {
+        run_pg(Path::new("chmod"), &["755", dir.to_str().unwrap()], false);
+        run_pg(Path::new("chown"), &["postgres:", dir.to_str().unwrap()], false);
+    }
+    let data = dir.join("data");
+    let log = dir.join("log");
+    run_pg(
+        &bin.join("initdb"),
+        &[
+            "-D", data.to_str().unwrap(), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+            "--locale=C", "--no-sync",
+        ],
+        root,
+    );
+    let options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+        dir.display()
+    );
+    run_pg(
+        &bin.join("pg_ctl"),
+        &["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-o", &options, "start"],
+        root,
+    );
+    // Stop the server when this process goes away, however it ends.
+    let stop = if root {
+        format!("runuser -u postgres -- {}/pg_ctl", bin.display())
+    } else {
+        format!("{}/pg_ctl", bin.display())
+    };
+    let watchdog = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+         {stop} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
+        pid = std::process::id(),
+        data = data.display(),
+        dir = dir.display(),
+    );
+    Command::new("sh")
+        .args(["-c", &watchdog])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting the PostgreSQL watchdog");
+    Postgres {
+        base_url: format!("postgres://postgres@127.0.0.1:{port}"),
+    }
+}
+
+/// A URL of a new, empty database on the shared test server.
+pub async fn fresh_database() -> String {
+    let server = SERVER.get_or_init(start);
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server.base_url))
+        .await
+        .expect("connecting to the test PostgreSQL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("creating a test database");
+    admin.close().await.ok();
+    format!("{}/{name}", server.base_url)
+}
