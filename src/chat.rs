@@ -98,7 +98,12 @@ pub struct ChatEngine {
 }
 
 impl ChatEngine {
-    pub fn new(store: Store, router: Arc<Router>, limits: LimitsConfig, stream_buffer: usize) -> Self {
+    pub fn new(
+        store: Store,
+        router: Arc<Router>,
+        limits: LimitsConfig,
+        stream_buffer: usize,
+    ) -> Self {
         ChatEngine {
             store,
             router,
@@ -109,7 +114,12 @@ impl ChatEngine {
 
     /// Validates and stores the turn, starts the upstream stream, and
     /// returns the caller's event stream once the first chunk arrived.
-    pub async fn start(&self, namespace: String, turn: ChatTurn, deadline: Option<Instant>) -> Result<ChatEvents> {
+    pub async fn start(
+        &self,
+        namespace: String,
+        turn: ChatTurn,
+        deadline: Option<Instant>,
+    ) -> Result<ChatEvents> {
         validate(&turn, &self.limits)?;
         let route = self.router.resolve(&turn.model)?;
         let model = route.qualified_name();
@@ -258,11 +268,14 @@ impl Reply {
     fn absorb(&mut self, chunk: &Chunk) {
         self.text.push_str(&chunk.text);
         for piece in &chunk.tool_calls {
-            let call = self.tool_calls.entry(piece.index).or_insert_with(|| ToolCall {
-                id: String::new(),
-                name: String::new(),
-                arguments: String::new(),
-            });
+            let call = self
+                .tool_calls
+                .entry(piece.index)
+                .or_insert_with(|| ToolCall {
+                    id: String::new(),
+                    name: String::new(),
+                    arguments: String::new(),
+                });
             if !piece.id.is_empty() {
                 call.id.clone_from(&piece.id);
             }
@@ -339,11 +352,15 @@ impl Pump {
     async fn finish(self, ending: Ending, reply: Reply) {
         let (status, error) = match &ending {
             Ending::Completed => (TurnStatus::Completed, None),
-            Ending::ClientGone => (TurnStatus::Interrupted, Some("the caller went away".to_string())),
+            Ending::ClientGone => (
+                TurnStatus::Interrupted,
+                Some("the caller went away".to_string()),
+            ),
             Ending::Deadline => (TurnStatus::Interrupted, Some(deadline_error().to_string())),
             Ending::Upstream(error) => (TurnStatus::Interrupted, Some(error.to_string())),
         };
-        let stored_reply = (status == TurnStatus::Completed || !reply.is_empty()).then(|| reply.message());
+        let stored_reply =
+            (status == TurnStatus::Completed || !reply.is_empty()).then(|| reply.message());
         let outcome = TurnOutcome {
             status,
             reply: stored_reply,
@@ -352,7 +369,10 @@ impl Pump {
             error,
             enqueue_augmentation: self.augment,
         };
-        let stored = self.store.finish_turn(&self.scope, self.turn_id, &outcome).await;
+        let stored = self
+            .store
+            .finish_turn(&self.scope, self.turn_id, &outcome)
+            .await;
         if let Err(error) = &stored {
             tracing::error!(turn_id = %self.turn_id, %error, "could not store the end of a turn");
         }

@@ -263,6 +263,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment::Jail closures return figment::Error, which is large by design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -276,7 +278,10 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("MEMORID_STORAGE__URL", "postgres://db/memorid");
             jail.set_env("MEMORID_PROVIDERS__LOCAL__KIND", "openai");
-            jail.set_env("MEMORID_PROVIDERS__LOCAL__BASE_URL", "http://127.0.0.1:8080/v1");
+            jail.set_env(
+                "MEMORID_PROVIDERS__LOCAL__BASE_URL",
+                "http://127.0.0.1:8080/v1",
+            );
             let config = Config::load_from(None, Env::prefixed("MEMORID_")).unwrap();
             assert_eq!(config.storage.url, "postgres://db/memorid");
             assert_eq!(
@@ -308,11 +313,9 @@ mod tests {
                 "[limits]\nmax_messages = 5\nmax_content_bytes = 10\n",
             )?;
             jail.set_env("MEMORID_LIMITS__MAX_MESSAGES", "7");
-            let config = Config::load_from(
-                Some(Path::new("memorid.toml")),
-                Env::prefixed("MEMORID_"),
-            )
-            .unwrap();
+            let config =
+                Config::load_from(Some(Path::new("memorid.toml")), Env::prefixed("MEMORID_"))
+                    .unwrap();
             assert_eq!(config.limits.max_messages, 7);
             assert_eq!(config.limits.max_content_bytes, 10);
             Ok(())

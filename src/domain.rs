@@ -192,7 +192,10 @@ pub fn validate_id(field: &str, value: &str, required: bool) -> Result<()> {
     if value.len() > MAX_ID_BYTES {
         return Err(Error::invalid(
             field,
-            format!("is {} bytes; at most {MAX_ID_BYTES} are allowed", value.len()),
+            format!(
+                "is {} bytes; at most {MAX_ID_BYTES} are allowed",
+                value.len()
+            ),
         ));
     }
     if value.chars().any(char::is_control) {
@@ -215,7 +218,11 @@ pub fn validate_attribution(attribution: &Attribution) -> Result<()> {
 }
 
 /// Checks the messages of a turn against the configured limits.
-pub fn validate_messages(field: &str, messages: &[ChatMessage], limits: &LimitsConfig) -> Result<()> {
+pub fn validate_messages(
+    field: &str,
+    messages: &[ChatMessage],
+    limits: &LimitsConfig,
+) -> Result<()> {
     if messages.is_empty() {
         return Err(Error::invalid(field, "at least one message is required"));
     }
@@ -256,7 +263,10 @@ pub fn validate_messages(field: &str, messages: &[ChatMessage], limits: &LimitsC
                 ));
             }
             Role::System | Role::User if empty => {
-                return Err(Error::invalid(format!("{path}.content"), "must not be empty"));
+                return Err(Error::invalid(
+                    format!("{path}.content"),
+                    "must not be empty",
+                ));
             }
             _ => {}
         }
@@ -344,7 +354,10 @@ mod tests {
 
     #[test]
     fn ids_are_bounded_and_required_where_needed() {
-        assert_eq!(field_of(validate_id("attribution.entity_id", "", true)), "attribution.entity_id");
+        assert_eq!(
+            field_of(validate_id("attribution.entity_id", "", true)),
+            "attribution.entity_id"
+        );
         validate_id("attribution.process_id", "", false).unwrap();
         let long = "x".repeat(MAX_ID_BYTES + 1);
         assert_eq!(field_of(validate_id("a.b", &long, true)), "a.b");
@@ -355,14 +368,20 @@ mod tests {
     fn messages_name_the_offending_field() {
         let ok = ChatMessage::text(Role::User, "hi");
         validate_messages("messages", std::slice::from_ref(&ok), &limits()).unwrap();
-        assert_eq!(field_of(validate_messages("messages", &[], &limits())), "messages");
+        assert_eq!(
+            field_of(validate_messages("messages", &[], &limits())),
+            "messages"
+        );
         let big = ChatMessage::text(Role::User, "x".repeat(17));
         assert_eq!(
             field_of(validate_messages("messages", &[ok.clone(), big], &limits())),
             "messages[1].content"
         );
         let three = vec![ok.clone(), ok.clone(), ok.clone()];
-        assert_eq!(field_of(validate_messages("messages", &three, &limits())), "messages");
+        assert_eq!(
+            field_of(validate_messages("messages", &three, &limits())),
+            "messages"
+        );
         let tool = ChatMessage::text(Role::Tool, "42");
         assert_eq!(
             field_of(validate_messages("messages", &[tool], &limits())),
@@ -381,6 +400,9 @@ mod tests {
         metadata.insert("a".into(), "1".into());
         validate_metadata("metadata", &metadata, &limits()).unwrap();
         metadata.insert("b".into(), "2".into());
-        assert_eq!(field_of(validate_metadata("metadata", &metadata, &limits())), "metadata");
+        assert_eq!(
+            field_of(validate_metadata("metadata", &metadata, &limits())),
+            "metadata"
+        );
     }
 }

@@ -47,7 +47,9 @@ impl Ingestor {
             idempotency_key: turn.idempotency_key,
             augment: true,
         };
-        self.store.insert_turn(&new_turn, TurnStatus::Completed).await
+        self.store
+            .insert_turn(&new_turn, TurnStatus::Completed)
+            .await
     }
 
     fn validate(&self, turn: &AttributedTurn) -> Result<()> {

@@ -8,7 +8,11 @@ use memorid::config::Config;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "memorid", version, about = "A gRPC memory service for LLM applications")]
+#[command(
+    name = "memorid",
+    version,
+    about = "A gRPC memory service for LLM applications"
+)]
 struct Cli {
     /// TOML config file; MEMORID_* environment variables override it.
     #[arg(long, global = true, env = "MEMORID_CONFIG")]
@@ -33,8 +37,8 @@ enum Command {
 }
 
 fn init_logging(config: &Config) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(&config.log.filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if config.log.format == "json" {
         builder.json().init();

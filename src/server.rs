@@ -50,7 +50,9 @@ pub async fn serve(
     install_crypto_provider();
     let authenticator = Authenticator::from_config(&config.auth)?;
     if !authenticator.is_enabled() {
-        tracing::warn!("no API keys configured: auth is off, every caller uses namespace \"default\"");
+        tracing::warn!(
+            "no API keys configured: auth is off, every caller uses namespace \"default\""
+        );
     }
     let router = Arc::new(Router::from_config(
         &config.providers,
@@ -81,7 +83,9 @@ pub async fn serve(
 
     health.set_serving::<ChatServiceServer<ChatApi>>().await;
     health.set_serving::<MemoryServiceServer<MemoryApi>>().await;
-    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    health
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
 
     let address = listener.local_addr()?;
     tracing::info!(%address, storage = store.kind(), "memorid serving");

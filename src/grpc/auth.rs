@@ -84,7 +84,10 @@ fn presented_key<T>(request: &Request<T>) -> Option<&str> {
     if let Some(value) = metadata.get("authorization").and_then(|v| v.to_str().ok()) {
         return value.strip_prefix("Bearer ").map(str::trim);
     }
-    metadata.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+    metadata
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 impl Interceptor for Authenticator {

@@ -25,7 +25,10 @@ type ChatStream = Pin<Box<dyn Stream<Item = Result<pb::ChatResponse, Status>> + 
 impl pb::chat_service_server::ChatService for ChatApi {
     type ChatStream = ChatStream;
 
-    async fn chat(&self, request: Request<pb::ChatRequest>) -> Result<Response<ChatStream>, Status> {
+    async fn chat(
+        &self,
+        request: Request<pb::ChatRequest>,
+    ) -> Result<Response<ChatStream>, Status> {
         let namespace = auth::namespace(&request)?;
         let deadline = deadline::deadline(&request);
         let turn = ChatTurn::try_from(request.into_inner())?;

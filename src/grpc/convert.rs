@@ -40,7 +40,10 @@ fn role(field: String, value: i32) -> Result<Role> {
         Ok(pb::Role::Assistant) => Ok(Role::Assistant),
         Ok(pb::Role::Tool) => Ok(Role::Tool),
         Ok(pb::Role::Unspecified) => Err(Error::invalid(field, "must be set")),
-        Err(_) => Err(Error::invalid(field, format!("{value} is not a known role"))),
+        Err(_) => Err(Error::invalid(
+            field,
+            format!("{value} is not a known role"),
+        )),
     }
 }
 
@@ -62,7 +65,17 @@ pub fn messages(field: &str, values: Vec<pb::Message>) -> Result<Vec<ChatMessage
                 name: non_empty(name),
                 tool_calls: tool_calls
                     .into_iter()
-                    .map(|pb::ToolCall { id, name, arguments }| ToolCall { id, name, arguments })
+                    .map(
+                        |pb::ToolCall {
+                             id,
+                             name,
+                             arguments,
+                         }| ToolCall {
+                            id,
+                            name,
+                            arguments,
+                        },
+                    )
                     .collect(),
                 tool_call_id: non_empty(tool_call_id),
             })
@@ -90,7 +103,17 @@ fn message_to_proto(message: ChatMessage) -> pb::Message {
         name: name.unwrap_or_default(),
         tool_calls: tool_calls
             .into_iter()
-            .map(|ToolCall { id, name, arguments }| pb::ToolCall { id, name, arguments })
+            .map(
+                |ToolCall {
+                     id,
+                     name,
+                     arguments,
+                 }| pb::ToolCall {
+                    id,
+                    name,
+                    arguments,
+                },
+            )
             .collect(),
         tool_call_id: tool_call_id.unwrap_or_default(),
     }
@@ -135,7 +158,10 @@ fn tool(index: usize, tool: pb::Tool) -> Result<ToolSpec> {
         strict,
     } = tool;
     if name.is_empty() {
-        return Err(Error::invalid(format!("tools[{index}].name"), "is required"));
+        return Err(Error::invalid(
+            format!("tools[{index}].name"),
+            "is required",
+        ));
     }
     Ok(ToolSpec {
         name,
@@ -154,7 +180,10 @@ fn tool_choice(value: Option<pb::ToolChoice>) -> Result<Option<ToolChoice>> {
     Ok(match choice {
         None => None,
         Some(pb::tool_choice::Choice::FunctionName(name)) if name.is_empty() => {
-            return Err(Error::invalid("tool_choice.function_name", "must not be empty"));
+            return Err(Error::invalid(
+                "tool_choice.function_name",
+                "must not be empty",
+            ));
         }
         Some(pb::tool_choice::Choice::FunctionName(name)) => Some(ToolChoice::Function(name)),
         Some(pb::tool_choice::Choice::Mode(mode)) => match pb::ToolChoiceMode::try_from(mode) {
@@ -320,12 +349,19 @@ impl From<ChatEvent> for pb::ChatResponse {
                 reasoning,
                 tool_calls: tool_calls
                     .into_iter()
-                    .map(|ToolCallDelta { index, id, name, arguments }| pb::ToolCallDelta {
-                        index,
-                        id,
-                        name,
-                        arguments,
-                    })
+                    .map(
+                        |ToolCallDelta {
+                             index,
+                             id,
+                             name,
+                             arguments,
+                         }| pb::ToolCallDelta {
+                            index,
+                            id,
+                            name,
+                            arguments,
+                        },
+                    )
                     .collect(),
             }),
             ChatEvent::Completed {

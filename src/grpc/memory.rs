@@ -50,7 +50,10 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
     type RecallStream = BoxStream<pb::RecallResponse>;
     type AttributeStream = BoxStream<pb::AttributeResponse>;
 
-    async fn recall(&self, _request: Request<pb::RecallRequest>) -> Result<Response<Self::RecallStream>, Status> {
+    async fn recall(
+        &self,
+        _request: Request<pb::RecallRequest>,
+    ) -> Result<Response<Self::RecallStream>, Status> {
         Err(not_yet("Recall"))
     }
 
@@ -100,11 +103,17 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         Err(not_yet("WaitForAugmentation"))
     }
 
-    async fn list_facts(&self, _request: Request<pb::ListFactsRequest>) -> Result<Response<pb::ListFactsResponse>, Status> {
+    async fn list_facts(
+        &self,
+        _request: Request<pb::ListFactsRequest>,
+    ) -> Result<Response<pb::ListFactsResponse>, Status> {
         Err(not_yet("ListFacts"))
     }
 
-    async fn delete_fact(&self, _request: Request<pb::DeleteFactRequest>) -> Result<Response<pb::DeleteFactResponse>, Status> {
+    async fn delete_fact(
+        &self,
+        _request: Request<pb::DeleteFactRequest>,
+    ) -> Result<Response<pb::DeleteFactResponse>, Status> {
         Err(not_yet("DeleteFact"))
     }
 
@@ -135,7 +144,12 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
             .store
             .get_session(&scope, &session_id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("session {session_id:?} of entity {:?} does not exist", scope.entity_id)))?;
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "session {session_id:?} of entity {:?} does not exist",
+                    scope.entity_id
+                ))
+            })?;
         Ok(Response::new(session.into()))
     }
 }

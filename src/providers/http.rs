@@ -107,7 +107,13 @@ mod tests {
     fn statuses_map_to_documented_errors() {
         let headers = HeaderMap::new();
         let reason = |code: u16| {
-            status_error("p", StatusCode::from_u16(code).unwrap(), &headers, Some("m")).reason()
+            status_error(
+                "p",
+                StatusCode::from_u16(code).unwrap(),
+                &headers,
+                Some("m"),
+            )
+            .reason()
         };
         assert_eq!(reason(401), "UPSTREAM_UNAUTHENTICATED");
         assert_eq!(reason(403), "UPSTREAM_UNAUTHENTICATED");

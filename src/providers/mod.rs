@@ -117,19 +117,20 @@ impl Provider {
         let api_key = http::read_api_key(name, config)?;
         let client = http::client(config)?;
         Ok(match config.kind {
-            ProviderKind::Openai => Provider::OpenAi(openai::OpenAi::new(
-                name,
-                client,
-                &config.base_url,
-                api_key,
-            )),
+            ProviderKind::Openai => {
+                Provider::OpenAi(openai::OpenAi::new(name, client, &config.base_url, api_key))
+            }
         })
     }
 
     /// Starts a streamed answer. `timeout` bounds the whole upstream
     /// request, body included. Errors before the stream starts (HTTP status,
     /// connection) come back here; later ones come through the stream.
-    pub async fn stream(&self, request: &ChatRequest, timeout: Option<Duration>) -> Result<ChunkStream> {
+    pub async fn stream(
+        &self,
+        request: &ChatRequest,
+        timeout: Option<Duration>,
+    ) -> Result<ChunkStream> {
         match self {
             Provider::OpenAi(p) => p.stream(request, timeout).await,
         }
@@ -194,12 +195,18 @@ impl Router {
             },
         };
         if model_name.is_empty() {
-            return Err(Error::invalid("model", "the model name after the provider is empty"));
+            return Err(Error::invalid(
+                "model",
+                "the model name after the provider is empty",
+            ));
         }
-        let (provider_name, provider) = self
-            .providers
-            .get_key_value(provider_name)
-            .ok_or_else(|| Error::invalid("model", format!("provider {provider_name:?} is not configured")))?;
+        let (provider_name, provider) =
+            self.providers.get_key_value(provider_name).ok_or_else(|| {
+                Error::invalid(
+                    "model",
+                    format!("provider {provider_name:?} is not configured"),
+                )
+            })?;
         Ok(Route {
             provider,
             provider_name,

@@ -26,7 +26,12 @@ pub struct OpenAi {
 }
 
 impl OpenAi {
-    pub fn new(name: &str, client: reqwest::Client, base_url: &str, api_key: Option<String>) -> Self {
+    pub fn new(
+        name: &str,
+        client: reqwest::Client,
+        base_url: &str,
+        api_key: Option<String>,
+    ) -> Self {
         OpenAi {
             name: name.to_string(),
             client,
@@ -35,7 +40,11 @@ impl OpenAi {
         }
     }
 
-    pub async fn stream(&self, request: &ChatRequest, timeout: Option<Duration>) -> Result<ChunkStream> {
+    pub async fn stream(
+        &self,
+        request: &ChatRequest,
+        timeout: Option<Duration>,
+    ) -> Result<ChunkStream> {
         let mut http = self
             .client
             .post(&self.completions_url)
@@ -56,7 +65,12 @@ impl OpenAi {
             let body = response.text().await.unwrap_or_default();
             tracing::debug!(provider = %self.name, status = status.as_u16(), body = %body, "upstream error body");
             let message = error_message(&body);
-            return Err(status_error(&self.name, status, &headers, message.as_deref()));
+            return Err(status_error(
+                &self.name,
+                status,
+                &headers,
+                message.as_deref(),
+            ));
         }
 
         let name = self.name.clone();
@@ -108,7 +122,9 @@ async fn next_chunk(mut state: StreamState) -> Option<(Result<Chunk>, StreamStat
                 state.finished = true;
                 let error = match error {
                     EventStreamError::Transport(e) => transport_error(&state.name, &e),
-                    other => Error::UpstreamUnavailable(format!("{}: bad SSE: {other}", state.name)),
+                    other => {
+                        Error::UpstreamUnavailable(format!("{}: bad SSE: {other}", state.name))
+                    }
                 };
                 return Some((Err(error), state));
             }
@@ -181,7 +197,9 @@ pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
             ToolChoice::Auto => json!("auto"),
             ToolChoice::None => json!("none"),
             ToolChoice::Required => json!("required"),
-            ToolChoice::Function(name) => json!({ "type": "function", "function": { "name": name } }),
+            ToolChoice::Function(name) => {
+                json!({ "type": "function", "function": { "name": name } })
+            }
         };
         body.insert("tool_choice".into(), value);
     }
@@ -206,7 +224,10 @@ pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
 fn message_json(message: &ChatMessage) -> Value {
     let mut out = Map::new();
     out.insert("role".into(), json!(message.role.as_str()));
-    if message.role == Role::Assistant && message.content.is_empty() && !message.tool_calls.is_empty() {
+    if message.role == Role::Assistant
+        && message.content.is_empty()
+        && !message.tool_calls.is_empty()
+    {
         out.insert("content".into(), Value::Null);
     } else {
         out.insert("content".into(), json!(message.content));
@@ -344,7 +365,9 @@ fn parse_chunk(data: &str) -> std::result::Result<Option<Chunk>, String> {
             input_tokens: u.prompt_tokens,
             output_tokens: u.completion_tokens,
             cached_input_tokens: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
-            reasoning_tokens: u.completion_tokens_details.map_or(0, |d| d.reasoning_tokens),
+            reasoning_tokens: u
+                .completion_tokens_details
+                .map_or(0, |d| d.reasoning_tokens),
         }),
         ..Chunk::default()
     };
@@ -450,7 +473,10 @@ mod tests {
         assert_eq!(body["stream_options"]["include_usage"], json!(true));
         assert_eq!(body["max_tokens"], json!(7));
         assert_eq!(body["messages"][1]["content"], Value::Null);
-        assert_eq!(body["messages"][1]["tool_calls"][0]["function"]["name"], json!("f"));
+        assert_eq!(
+            body["messages"][1]["tool_calls"][0]["function"]["name"],
+            json!("f")
+        );
         assert_eq!(body["messages"][2]["tool_call_id"], json!("call_1"));
         assert_eq!(body["tool_choice"]["function"]["name"], json!("f"));
     }
@@ -458,8 +484,10 @@ mod tests {
     #[test]
     fn error_bodies_yield_their_message() {
         assert_eq!(
-            error_message(r#"{"error":{"message":"no such model","type":"invalid_request_error"}}"#)
-                .as_deref(),
+            error_message(
+                r#"{"error":{"message":"no such model","type":"invalid_request_error"}}"#
+            )
+            .as_deref(),
             Some("no such model")
         );
         assert_eq!(error_message("<html>"), None);

@@ -12,7 +12,9 @@ use sqlx::Row;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::records::{ForgetCounts, InsertedTurn, JobCounts, SessionRecord, TurnOutcome, TurnRecord};
+use super::records::{
+    ForgetCounts, InsertedTurn, JobCounts, SessionRecord, TurnOutcome, TurnRecord,
+};
 use super::{BeginWrite, Store, on_pool};
 use crate::domain::{
     ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, ToolCall, TurnStatus, Usage,
@@ -221,7 +223,12 @@ impl Store {
     /// Records how a streamed turn ended: the reply as far as it arrived,
     /// the finish reason and usage, and (if asked) its augmentation job, in
     /// one transaction. A turn that is no longer streaming is left as it is.
-    pub async fn finish_turn(&self, scope: &Scope, turn_id: Uuid, outcome: &TurnOutcome) -> Result<()> {
+    pub async fn finish_turn(
+        &self,
+        scope: &Scope,
+        turn_id: Uuid,
+        outcome: &TurnOutcome,
+    ) -> Result<()> {
         let now = Utc::now();
         let usage = outcome.usage;
         let usage_column = |pick: fn(&Usage) -> u32| usage.as_ref().map(|u| to_i64(pick(u)));
@@ -262,7 +269,11 @@ impl Store {
     }
 
     /// A session of the entity with all its turns and messages, or `None`.
-    pub async fn get_session(&self, scope: &Scope, session_id: &str) -> Result<Option<SessionRecord>> {
+    pub async fn get_session(
+        &self,
+        scope: &Scope,
+        session_id: &str,
+    ) -> Result<Option<SessionRecord>> {
         struct Head {
             session_id: String,
             entity_id: String,
@@ -421,7 +432,11 @@ impl Store {
                 "running" => counts.running = n,
                 "done" => counts.done = n,
                 "dead" => counts.dead = n,
-                other => return Err(Error::Internal(format!("stored job status {other:?} is unknown"))),
+                other => {
+                    return Err(Error::Internal(format!(
+                        "stored job status {other:?} is unknown"
+                    )));
+                }
             }
         }
         Ok(counts)

@@ -109,7 +109,11 @@ async fn a_bad_turn_ends_the_stream_naming_the_field(backend: Backend) {
     let server = TestServer::start(config, dir).await;
     let mut bad = turn("u1", "s1", "k1", "x");
     bad.messages[1].role = pb::Role::Unspecified.into();
-    let requests = vec![turn("u1", "s1", "k0", "fine"), bad, turn("u1", "s1", "k2", "never")];
+    let requests = vec![
+        turn("u1", "s1", "k0", "fine"),
+        bad,
+        turn("u1", "s1", "k2", "never"),
+    ];
     let (answers, status) = attribute_all(&server, requests).await;
     assert_eq!(answers.len(), 1);
     let status = status.expect("the bad turn must end the stream");
@@ -118,7 +122,11 @@ async fn a_bad_turn_ends_the_stream_naming_the_field(backend: Backend) {
     let violation = &details.bad_request().unwrap().field_violations[0];
     assert_eq!(violation.field, "messages[1].role");
     let session = get_session(&server, "u1", "s1").await.unwrap();
-    assert_eq!(session.turns.len(), 1, "the bad turn and later ones are not stored");
+    assert_eq!(
+        session.turns.len(),
+        1,
+        "the bad turn and later ones are not stored"
+    );
     server.stop().await;
 }
 
@@ -160,12 +168,19 @@ async fn invalid_utf8_metadata_is_invalid_argument(backend: Backend) {
         Err(status) => status,
         Ok(response) => {
             let mut answers = response.into_inner();
-            answers.next().await.expect("an answer").expect_err("must be rejected")
+            answers
+                .next()
+                .await
+                .expect("an answer")
+                .expect_err("must be rejected")
         }
     };
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(status.message().contains("metadata"), "{status:?}");
-    assert!(get_session(&server, "u1", "s1").await.is_none(), "nothing is written");
+    assert!(
+        get_session(&server, "u1", "s1").await.is_none(),
+        "nothing is written"
+    );
     server.stop().await;
 }
 
@@ -188,12 +203,24 @@ async fn forget_entity_removes_everything(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(
-        (counts.sessions_deleted, counts.turns_deleted, counts.messages_deleted, counts.jobs_deleted),
+        (
+            counts.sessions_deleted,
+            counts.turns_deleted,
+            counts.messages_deleted,
+            counts.jobs_deleted
+        ),
         (2, 2, 4, 2)
     );
     assert!(get_session(&server, "gone", "s1").await.is_none());
     assert!(get_session(&server, "gone", "s2").await.is_none());
-    assert_eq!(get_session(&server, "kept", "s1").await.unwrap().turns.len(), 1);
+    assert_eq!(
+        get_session(&server, "kept", "s1")
+            .await
+            .unwrap()
+            .turns
+            .len(),
+        1
+    );
 
     // The same idempotency key can be used again after forgetting.
     let (answers, _) = attribute_all(&server, vec![turn("gone", "s1", "a", "one")]).await;

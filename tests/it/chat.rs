@@ -10,7 +10,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::on_both_backends;
-use crate::support::fake_openai::{FakeOpenAi, Script};
+use crate::support::fake_openai::{FakeOpenAi, Reject, Script};
 use crate::support::*;
 
 on_both_backends!(
@@ -74,29 +74,51 @@ async fn stores_the_completed_turn_with_usage(backend: Backend) {
         ..Script::default()
     });
     let server = TestServer::with_upstream(backend, &upstream).await;
-    let response = server.chat().await.chat(chat_request("u1", "", "Say hello")).await.unwrap();
+    let response = server
+        .chat()
+        .await
+        .chat(chat_request("u1", "", "Say hello"))
+        .await
+        .unwrap();
     let (events, status) = collect(response.into_inner()).await;
     assert!(status.is_none(), "{status:?}");
 
-    let Event::Started(started) = &events[0] else { panic!("{events:?}") };
+    let Event::Started(started) = &events[0] else {
+        panic!("{events:?}")
+    };
     assert_eq!(started.model, "fake/gpt-test");
     assert!(!started.session_id.is_empty());
     assert_eq!(text_of(&events), "Hello, world");
-    let Some(Event::Completed(completed)) = events.last() else { panic!("{events:?}") };
+    let Some(Event::Completed(completed)) = events.last() else {
+        panic!("{events:?}")
+    };
     assert_eq!(completed.turn_id, started.turn_id);
     assert_eq!(completed.finish_reason, pb::FinishReason::Stop as i32);
     let usage = completed.usage.unwrap();
-    assert_eq!((usage.input_tokens, usage.output_tokens, usage.cached_input_tokens), (21, 3, 8));
+    assert_eq!(
+        (
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_input_tokens
+        ),
+        (21, 3, 8)
+    );
 
     // Completed is sent only after the turn is stored, so no polling here.
-    let session = get_session(&server, "u1", &started.session_id).await.unwrap();
+    let session = get_session(&server, "u1", &started.session_id)
+        .await
+        .unwrap();
     assert_eq!(session.turns.len(), 1);
     let turn = &session.turns[0];
     assert_eq!(turn.turn_id, started.turn_id);
     assert_eq!(turn.status, pb::TurnStatus::Completed as i32);
     assert_eq!(turn.model, "fake/gpt-test");
     assert_eq!(turn.usage.unwrap().input_tokens, 21);
-    let stored: Vec<(i32, &str)> = turn.messages.iter().map(|m| (m.role, m.content.as_str())).collect();
+    let stored: Vec<(i32, &str)> = turn
+        .messages
+        .iter()
+        .map(|m| (m.role, m.content.as_str()))
+        .collect();
     assert_eq!(
         stored,
         vec![
@@ -122,7 +144,16 @@ async fn forwards_the_request_faithfully(backend: Backend) {
     request.temperature = Some(0.25);
     request.max_tokens = Some(64);
     request.stop = vec!["\n\n".into()];
-    let (_, status) = collect(server.chat().await.chat(request).await.unwrap().into_inner()).await;
+    let (_, status) = collect(
+        server
+            .chat()
+            .await
+            .chat(request)
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+    .await;
     assert!(status.is_none(), "{status:?}");
 
     let sent = upstream.requests().pop().unwrap();
@@ -149,11 +180,21 @@ async fn continues_a_given_session(backend: Backend) {
     let server = TestServer::with_upstream(backend, &upstream).await;
     let mut chat = server.chat().await;
     for text in ["first", "second"] {
-        let (_, status) = collect(chat.chat(chat_request("u1", "s-1", text)).await.unwrap().into_inner()).await;
+        let (_, status) = collect(
+            chat.chat(chat_request("u1", "s-1", text))
+                .await
+                .unwrap()
+                .into_inner(),
+        )
+        .await;
         assert!(status.is_none(), "{status:?}");
     }
     let session = get_session(&server, "u1", "s-1").await.unwrap();
-    let firsts: Vec<&str> = session.turns.iter().map(|t| t.messages[0].content.as_str()).collect();
+    let firsts: Vec<&str> = session
+        .turns
+        .iter()
+        .map(|t| t.messages[0].content.as_str())
+        .collect();
     assert_eq!(firsts, vec!["first", "second"]);
     // Sessions belong to their entity: another entity sees nothing.
     assert!(get_session(&server, "u2", "s-1").await.is_none());
@@ -164,39 +205,48 @@ async fn upstream_errors_before_the_first_token_are_statuses(backend: Backend) {
     let upstream = FakeOpenAi::start().await;
     let server = TestServer::with_upstream(backend, &upstream).await;
     let mut chat = server.chat().await;
-    let cases: Vec<(u16, Vec<(&'static str, &'static str)>, serde_json::Value, Code, &str)> = vec![
+    let cases: Vec<(Reject, Code, &str)> = vec![
         (
-            429,
-            vec![("retry-after", "2")],
-            serde_json::json!({"error": {"message": "Rate limit reached for gpt-test", "type": "requests", "code": "rate_limit_exceeded"}}),
+            Reject {
+                status: 429,
+                headers: vec![("retry-after", "2")],
+                body: serde_json::json!({"error": {"message": "Rate limit reached for gpt-test", "type": "requests", "code": "rate_limit_exceeded"}}),
+            },
             Code::ResourceExhausted,
             "UPSTREAM_RATE_LIMITED",
         ),
         (
-            500,
-            vec![],
-            serde_json::json!({"error": {"message": "The server had an error", "type": "server_error"}}),
+            Reject {
+                status: 500,
+                headers: vec![],
+                body: serde_json::json!({"error": {"message": "The server had an error", "type": "server_error"}}),
+            },
             Code::Unavailable,
             "UPSTREAM_UNAVAILABLE",
         ),
         (
-            401,
-            vec![],
-            serde_json::json!({"error": {"message": "Incorrect API key provided: sk-secret-123", "type": "invalid_request_error", "code": "invalid_api_key"}}),
+            Reject {
+                status: 401,
+                headers: vec![],
+                body: serde_json::json!({"error": {"message": "Incorrect API key provided: sk-secret-123", "type": "invalid_request_error", "code": "invalid_api_key"}}),
+            },
             Code::FailedPrecondition,
             "UPSTREAM_UNAUTHENTICATED",
         ),
         (
-            404,
-            vec![],
-            serde_json::json!({"error": {"message": "The model `gpt-test` does not exist", "type": "invalid_request_error", "code": "model_not_found"}}),
+            Reject {
+                status: 404,
+                headers: vec![],
+                body: serde_json::json!({"error": {"message": "The model `gpt-test` does not exist", "type": "invalid_request_error", "code": "model_not_found"}}),
+            },
             Code::NotFound,
             "UPSTREAM_NOT_FOUND",
         ),
     ];
-    for (i, (http_status, headers, body, code, reason)) in cases.into_iter().enumerate() {
+    for (i, (reject, code, reason)) in cases.into_iter().enumerate() {
+        let http_status = reject.status;
         upstream.set_script(Script {
-            reject: Some((http_status, headers, body)),
+            reject: Some(reject),
             ..Script::default()
         });
         let session = format!("err-{i}");
@@ -231,7 +281,12 @@ async fn mid_stream_error_ends_the_stream_and_keeps_the_partial_reply(backend: B
         ..Script::default()
     });
     let server = TestServer::with_upstream(backend, &upstream).await;
-    let response = server.chat().await.chat(chat_request("u1", "s", "hi")).await.unwrap();
+    let response = server
+        .chat()
+        .await
+        .chat(chat_request("u1", "s", "hi"))
+        .await
+        .unwrap();
     let (events, status) = collect(response.into_inner()).await;
     assert_eq!(text_of(&events), "Hello, ");
     assert!(!events.iter().any(|e| matches!(e, Event::Completed(_))));
@@ -251,7 +306,12 @@ async fn cut_off_stream_is_an_error(backend: Backend) {
         ..Script::default()
     });
     let server = TestServer::with_upstream(backend, &upstream).await;
-    let response = server.chat().await.chat(chat_request("u1", "s", "hi")).await.unwrap();
+    let response = server
+        .chat()
+        .await
+        .chat(chat_request("u1", "s", "hi"))
+        .await
+        .unwrap();
     let (events, status) = collect(response.into_inner()).await;
     assert_eq!(text_of(&events), "Hello");
     assert_eq!(status.expect("a status").code(), Code::Unavailable);
@@ -312,7 +372,12 @@ async fn tool_call_deltas_pass_through_and_are_stored(backend: Backend) {
     let upstream = FakeOpenAi::start().await;
     upstream.set_script(Script {
         pieces: vec![],
-        tool_calls: vec![(0, "call_abc", "get_weather", vec!["{\"city\":", "\"Paris\"}"])],
+        tool_calls: vec![(
+            0,
+            "call_abc",
+            "get_weather",
+            vec!["{\"city\":", "\"Paris\"}"],
+        )],
         finish_reason: "tool_calls",
         ..Script::default()
     });
@@ -325,7 +390,16 @@ async fn tool_call_deltas_pass_through_and_are_stored(backend: Backend) {
         parameters: Some(json_to_struct(parameters.clone())),
         strict: false,
     }];
-    let (events, status) = collect(server.chat().await.chat(request).await.unwrap().into_inner()).await;
+    let (events, status) = collect(
+        server
+            .chat()
+            .await
+            .chat(request)
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+    .await;
     assert!(status.is_none(), "{status:?}");
     let pieces: Vec<pb::ToolCallDelta> = events
         .iter()
@@ -339,7 +413,9 @@ async fn tool_call_deltas_pass_through_and_are_stored(backend: Backend) {
     assert_eq!(pieces[0].name, "get_weather");
     let arguments: String = pieces.iter().map(|p| p.arguments.as_str()).collect();
     assert_eq!(arguments, "{\"city\":\"Paris\"}");
-    let Some(Event::Completed(completed)) = events.last() else { panic!() };
+    let Some(Event::Completed(completed)) = events.last() else {
+        panic!()
+    };
     assert_eq!(completed.finish_reason, pb::FinishReason::ToolCalls as i32);
 
     let sent = upstream.requests().pop().unwrap();
@@ -347,13 +423,23 @@ async fn tool_call_deltas_pass_through_and_are_stored(backend: Backend) {
 
     let turn = &get_session(&server, "u1", "s").await.unwrap().turns[0];
     let call = &turn.messages[1].tool_calls[0];
-    assert_eq!((call.id.as_str(), call.name.as_str(), call.arguments.as_str()), ("call_abc", "get_weather", "{\"city\":\"Paris\"}"));
+    assert_eq!(
+        (
+            call.id.as_str(),
+            call.name.as_str(),
+            call.arguments.as_str()
+        ),
+        ("call_abc", "get_weather", "{\"city\":\"Paris\"}")
+    );
     server.stop().await;
 }
 
 async fn unreachable_upstream_is_unavailable(backend: Backend) {
     // A port that was just free: nothing listens there.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let (config, dir) = test_config(backend, Some(format!("http://{closed}/v1"))).await;
     let server = TestServer::start(config, dir).await;
     let status = server
@@ -381,7 +467,9 @@ fn json_to_struct(value: serde_json::Value) -> prost_types::Struct {
         };
         prost_types::Value { kind: Some(kind) }
     }
-    let serde_json::Value::Object(map) = value else { panic!("not an object") };
+    let serde_json::Value::Object(map) = value else {
+        panic!("not an object")
+    };
     prost_types::Struct {
         fields: map.into_iter().map(|(k, v)| (k, convert(v))).collect(),
     }

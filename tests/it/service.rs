@@ -54,8 +54,14 @@ async fn reflection_lists_the_services_in_v1_and_v1alpha() {
         panic!("{response:?}")
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.contains(&"memori.v1.ChatService".to_string()), "{names:?}");
-    assert!(names.contains(&"memori.v1.MemoryService".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"memori.v1.ChatService".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"memori.v1.MemoryService".to_string()),
+        "{names:?}"
+    );
 
     use tonic_reflection::pb::v1alpha::{
         ServerReflectionRequest as AlphaRequest,
@@ -129,9 +135,10 @@ async fn later_stages_answer_unimplemented() {
 
 fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", MetadataValue::try_from(format!("Bearer {key}")).unwrap());
+    request.metadata_mut().insert(
+        "authorization",
+        MetadataValue::try_from(format!("Bearer {key}")).unwrap(),
+    );
     request
 }
 
@@ -162,7 +169,10 @@ async fn api_keys_select_isolated_namespaces() {
     assert_eq!(status.code(), Code::Unauthenticated);
 
     let response = chat
-        .chat(with_key(chat_request("u1", "s1", "acme secret"), "key-acme"))
+        .chat(with_key(
+            chat_request("u1", "s1", "acme secret"),
+            "key-acme",
+        ))
         .await
         .unwrap();
     let (_, status) = collect(response.into_inner()).await;
@@ -177,7 +187,11 @@ async fn api_keys_select_isolated_namespaces() {
             key,
         )
     };
-    let own = memory.get_session(get("key-acme")).await.unwrap().into_inner();
+    let own = memory
+        .get_session(get("key-acme"))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(own.turns[0].messages[0].content, "acme secret");
     // The same entity and session ids in another namespace are another
     // entity altogether.

@@ -87,14 +87,25 @@ async fn streamed_turn_lifecycle(backend: Backend) {
         .unwrap();
     assert!(!inserted.duplicate);
     let s = scope("ns", "u1");
-    let session = store.get_session(&s, &inserted.session_id).await.unwrap().unwrap();
+    let session = store
+        .get_session(&s, &inserted.session_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(session.process_id.as_deref(), Some("agent-1"));
     assert_eq!(session.turns[0].status, TurnStatus::Streaming);
     assert_eq!(session.turns[0].messages.len(), 2);
     assert_eq!(store.count_jobs(&s).await.unwrap(), JobCounts::default());
 
-    store.finish_turn(&s, inserted.turn_id, &completed("hi!")).await.unwrap();
-    let session = store.get_session(&s, &inserted.session_id).await.unwrap().unwrap();
+    store
+        .finish_turn(&s, inserted.turn_id, &completed("hi!"))
+        .await
+        .unwrap();
+    let session = store
+        .get_session(&s, &inserted.session_id)
+        .await
+        .unwrap()
+        .unwrap();
     let turn = &session.turns[0];
     assert_eq!(turn.status, TurnStatus::Completed);
     assert_eq!(turn.finish_reason, Some(FinishReason::Stop));
@@ -110,21 +121,45 @@ async fn streamed_turn_lifecycle(backend: Backend) {
 async fn finishing_is_scoped_and_happens_once(backend: Backend) {
     let (store, _dir) = open(backend).await;
     let inserted = store
-        .insert_turn(&new_turn("ns", "u1", Some("s"), None), TurnStatus::Streaming)
+        .insert_turn(
+            &new_turn("ns", "u1", Some("s"), None),
+            TurnStatus::Streaming,
+        )
         .await
         .unwrap();
     // Another entity or namespace cannot touch the turn.
     for wrong in [scope("ns", "u2"), scope("other", "u1")] {
-        store.finish_turn(&wrong, inserted.turn_id, &completed("x")).await.unwrap();
+        store
+            .finish_turn(&wrong, inserted.turn_id, &completed("x"))
+            .await
+            .unwrap();
     }
     let s = scope("ns", "u1");
-    let turn = store.get_session(&s, "s").await.unwrap().unwrap().turns.remove(0);
+    let turn = store
+        .get_session(&s, "s")
+        .await
+        .unwrap()
+        .unwrap()
+        .turns
+        .remove(0);
     assert_eq!(turn.status, TurnStatus::Streaming);
     assert_eq!(turn.messages.len(), 2);
 
-    store.finish_turn(&s, inserted.turn_id, &completed("first")).await.unwrap();
-    store.finish_turn(&s, inserted.turn_id, &completed("second")).await.unwrap();
-    let turn = store.get_session(&s, "s").await.unwrap().unwrap().turns.remove(0);
+    store
+        .finish_turn(&s, inserted.turn_id, &completed("first"))
+        .await
+        .unwrap();
+    store
+        .finish_turn(&s, inserted.turn_id, &completed("second"))
+        .await
+        .unwrap();
+    let turn = store
+        .get_session(&s, "s")
+        .await
+        .unwrap()
+        .unwrap()
+        .turns
+        .remove(0);
     assert_eq!(turn.messages.len(), 3);
     assert_eq!(turn.messages[2].content, "first");
     assert_eq!(store.count_jobs(&s).await.unwrap().pending, 1);
@@ -135,7 +170,10 @@ async fn failed_and_unaugmented_turns_get_no_job(backend: Backend) {
     let (store, _dir) = open(backend).await;
     let s = scope("ns", "u1");
     let failed = store
-        .insert_turn(&new_turn("ns", "u1", Some("a"), None), TurnStatus::Streaming)
+        .insert_turn(
+            &new_turn("ns", "u1", Some("a"), None),
+            TurnStatus::Streaming,
+        )
         .await
         .unwrap();
     let outcome = TurnOutcome {
@@ -146,12 +184,24 @@ async fn failed_and_unaugmented_turns_get_no_job(backend: Backend) {
         error: Some("upstream said no".into()),
         enqueue_augmentation: true,
     };
-    store.finish_turn(&s, failed.turn_id, &outcome).await.unwrap();
+    store
+        .finish_turn(&s, failed.turn_id, &outcome)
+        .await
+        .unwrap();
     let mut quiet = new_turn("ns", "u1", Some("b"), Some("k"));
     quiet.augment = false;
-    store.insert_turn(&quiet, TurnStatus::Completed).await.unwrap();
+    store
+        .insert_turn(&quiet, TurnStatus::Completed)
+        .await
+        .unwrap();
     assert_eq!(store.count_jobs(&s).await.unwrap(), JobCounts::default());
-    let turn = store.get_session(&s, "a").await.unwrap().unwrap().turns.remove(0);
+    let turn = store
+        .get_session(&s, "a")
+        .await
+        .unwrap()
+        .unwrap()
+        .turns
+        .remove(0);
     assert_eq!(turn.status, TurnStatus::Failed);
     assert_eq!(turn.error.as_deref(), Some("upstream said no"));
     assert!(turn.usage.is_none());
@@ -161,25 +211,46 @@ async fn failed_and_unaugmented_turns_get_no_job(backend: Backend) {
 async fn idempotency_keys_are_per_entity(backend: Backend) {
     let (store, _dir) = open(backend).await;
     let first = store
-        .insert_turn(&new_turn("ns", "u1", Some("s"), Some("key")), TurnStatus::Completed)
+        .insert_turn(
+            &new_turn("ns", "u1", Some("s"), Some("key")),
+            TurnStatus::Completed,
+        )
         .await
         .unwrap();
     let again = store
-        .insert_turn(&new_turn("ns", "u1", Some("other"), Some("key")), TurnStatus::Completed)
+        .insert_turn(
+            &new_turn("ns", "u1", Some("other"), Some("key")),
+            TurnStatus::Completed,
+        )
         .await
         .unwrap();
     assert!(again.duplicate);
-    assert_eq!((again.turn_id, again.session_id.as_str()), (first.turn_id, "s"));
+    assert_eq!(
+        (again.turn_id, again.session_id.as_str()),
+        (first.turn_id, "s")
+    );
     // The duplicate did not create its session.
-    assert!(store.get_session(&scope("ns", "u1"), "other").await.unwrap().is_none());
+    assert!(
+        store
+            .get_session(&scope("ns", "u1"), "other")
+            .await
+            .unwrap()
+            .is_none()
+    );
     for (ns, entity) in [("ns", "u2"), ("ns2", "u1")] {
         let elsewhere = store
-            .insert_turn(&new_turn(ns, entity, Some("s"), Some("key")), TurnStatus::Completed)
+            .insert_turn(
+                &new_turn(ns, entity, Some("s"), Some("key")),
+                TurnStatus::Completed,
+            )
             .await
             .unwrap();
         assert!(!elsewhere.duplicate);
     }
-    assert_eq!(store.count_jobs(&scope("ns", "u1")).await.unwrap().pending, 1);
+    assert_eq!(
+        store.count_jobs(&scope("ns", "u1")).await.unwrap().pending,
+        1
+    );
     store.close().await;
 }
 
@@ -191,17 +262,32 @@ async fn concurrent_turns_in_one_session_keep_distinct_order(backend: Backend) {
         tasks.spawn(async move {
             let mut turn = new_turn("ns", "u1", Some("busy"), Some(&format!("k{i}")));
             turn.messages = vec![ChatMessage::text(Role::User, format!("m{i}"))];
-            store.insert_turn(&turn, TurnStatus::Completed).await.unwrap()
+            store
+                .insert_turn(&turn, TurnStatus::Completed)
+                .await
+                .unwrap()
         });
     }
-    let mut ids: Vec<_> = tasks.join_all().await.into_iter().map(|t| t.turn_id).collect();
-    let session = store.get_session(&scope("ns", "u1"), "busy").await.unwrap().unwrap();
+    let mut ids: Vec<_> = tasks
+        .join_all()
+        .await
+        .into_iter()
+        .map(|t| t.turn_id)
+        .collect();
+    let session = store
+        .get_session(&scope("ns", "u1"), "busy")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(session.turns.len(), 20);
     let mut stored: Vec<_> = session.turns.iter().map(|t| t.turn_id).collect();
     ids.sort();
     stored.sort();
     assert_eq!(ids, stored);
-    assert_eq!(store.count_jobs(&scope("ns", "u1")).await.unwrap().pending, 20);
+    assert_eq!(
+        store.count_jobs(&scope("ns", "u1")).await.unwrap().pending,
+        20
+    );
     store.close().await;
 }
 
@@ -209,15 +295,39 @@ async fn forget_entity_leaves_other_entities_alone(backend: Backend) {
     let (store, _dir) = open(backend).await;
     for (ns, entity) in [("ns", "u1"), ("ns", "u2"), ("ns2", "u1")] {
         store
-            .insert_turn(&new_turn(ns, entity, Some("s"), None), TurnStatus::Completed)
+            .insert_turn(
+                &new_turn(ns, entity, Some("s"), None),
+                TurnStatus::Completed,
+            )
             .await
             .unwrap();
     }
     let counts = store.forget_entity(&scope("ns", "u1")).await.unwrap();
-    assert_eq!((counts.sessions, counts.turns, counts.messages, counts.jobs), (1, 1, 2, 1));
-    assert!(store.get_session(&scope("ns", "u1"), "s").await.unwrap().is_none());
-    assert!(store.get_session(&scope("ns", "u2"), "s").await.unwrap().is_some());
-    assert!(store.get_session(&scope("ns2", "u1"), "s").await.unwrap().is_some());
+    assert_eq!(
+        (counts.sessions, counts.turns, counts.messages, counts.jobs),
+        (1, 1, 2, 1)
+    );
+    assert!(
+        store
+            .get_session(&scope("ns", "u1"), "s")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_session(&scope("ns", "u2"), "s")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .get_session(&scope("ns2", "u1"), "s")
+            .await
+            .unwrap()
+            .is_some()
+    );
     let again = store.forget_entity(&scope("ns", "u1")).await.unwrap();
     assert_eq!(again.turns, 0);
     store.close().await;

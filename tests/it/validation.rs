@@ -11,6 +11,8 @@ use crate::support::*;
 
 on_both_backends!(bad_chat_requests_name_the_field_and_write_nothing);
 
+type Mutation = Box<dyn Fn(&mut pb::ChatRequest)>;
+
 async fn bad_chat_requests_name_the_field_and_write_nothing(backend: Backend) {
     let upstream = FakeOpenAi::start().await;
     let (mut config, dir) = test_config(backend, Some(upstream.base_url())).await;
@@ -19,16 +21,31 @@ async fn bad_chat_requests_name_the_field_and_write_nothing(backend: Backend) {
     let mut chat = server.chat().await;
 
     let long_id = "e".repeat(129);
-    let cases: Vec<(&str, Box<dyn Fn(&mut pb::ChatRequest)>)> = vec![
+    let cases: Vec<(&str, Mutation)> = vec![
         ("attribution", Box::new(|r| r.attribution = None)),
-        ("attribution.entity_id", Box::new(|r| r.attribution.as_mut().unwrap().entity_id.clear())),
-        ("attribution.entity_id", Box::new(move |r| r.attribution.as_mut().unwrap().entity_id = long_id.clone())),
-        ("attribution.session_id", Box::new(|r| r.attribution.as_mut().unwrap().session_id = "s".repeat(200))),
+        (
+            "attribution.entity_id",
+            Box::new(|r| r.attribution.as_mut().unwrap().entity_id.clear()),
+        ),
+        (
+            "attribution.entity_id",
+            Box::new(move |r| r.attribution.as_mut().unwrap().entity_id = long_id.clone()),
+        ),
+        (
+            "attribution.session_id",
+            Box::new(|r| r.attribution.as_mut().unwrap().session_id = "s".repeat(200)),
+        ),
         ("messages", Box::new(|r| r.messages.clear())),
         ("messages[0].role", Box::new(|r| r.messages[0].role = 99)),
         ("messages[0].role", Box::new(|r| r.messages[0].role = 0)),
-        ("messages[0].content", Box::new(|r| r.messages[0].content = "x".repeat(1001))),
-        ("messages[0].content", Box::new(|r| r.messages[0].content.clear())),
+        (
+            "messages[0].content",
+            Box::new(|r| r.messages[0].content = "x".repeat(1001)),
+        ),
+        (
+            "messages[0].content",
+            Box::new(|r| r.messages[0].content.clear()),
+        ),
         ("model", Box::new(|r| r.model.clear())),
         ("model", Box::new(|r| r.model = "nosuchprovider/x".into())),
         ("temperature", Box::new(|r| r.temperature = Some(f64::NAN))),
@@ -39,11 +56,17 @@ async fn bad_chat_requests_name_the_field_and_write_nothing(backend: Backend) {
         let status = chat.chat(request).await.expect_err(field);
         assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
         let details = status.get_error_details();
-        let violations = &details.bad_request().expect("a BadRequest detail").field_violations;
+        let violations = &details
+            .bad_request()
+            .expect("a BadRequest detail")
+            .field_violations;
         assert_eq!(violations[0].field, field, "{status:?}");
         assert!(status.message().contains(field), "{status:?}");
     }
-    assert!(get_session(&server, "u1", "s-bad").await.is_none(), "nothing was stored");
+    assert!(
+        get_session(&server, "u1", "s-bad").await.is_none(),
+        "nothing was stored"
+    );
     assert!(upstream.requests().is_empty(), "nothing was sent upstream");
 
     let mut memory = server.memory().await;

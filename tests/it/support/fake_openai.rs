@@ -17,11 +17,19 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 
+/// An HTTP error answer: status, extra headers, JSON body.
+#[derive(Clone)]
+pub struct Reject {
+    pub status: u16,
+    pub headers: Vec<(&'static str, &'static str)>,
+    pub body: Value,
+}
+
 /// How the fake answers the next requests.
 #[derive(Clone)]
 pub struct Script {
-    /// Answer with this HTTP status, headers and JSON body instead of a stream.
-    pub reject: Option<(u16, Vec<(&'static str, &'static str)>, Value)>,
+    /// Answer with an HTTP error instead of a stream.
+    pub reject: Option<Reject>,
     /// Text pieces, one content frame each.
     pub pieces: Vec<String>,
     /// Tool call frames sent after the text: (index, id, name, arguments pieces).
@@ -94,14 +102,22 @@ impl FakeOpenAi {
 
     /// The JSON bodies received so far.
     pub fn requests(&self) -> Vec<Value> {
-        self.state.requests.lock().unwrap().iter().map(|(_, b)| b.clone()).collect()
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| b.clone())
+            .collect()
     }
 
     /// The `authorization` header of the last request.
     pub fn last_authorization(&self) -> Option<String> {
         let requests = self.state.requests.lock().unwrap();
         let (headers, _) = requests.last()?;
-        headers.get("authorization").map(|v| v.to_str().unwrap().to_string())
+        headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_string())
     }
 
     /// Waits until a response body was dropped before its end.
@@ -158,7 +174,12 @@ async fn completions(
     let request: Value = serde_json::from_slice(&body).expect("memorid sent invalid JSON");
     state.requests.lock().unwrap().push((headers, request));
     let script = state.script.lock().unwrap().clone();
-    if let Some((status, extra_headers, body)) = script.reject {
+    if let Some(Reject {
+        status,
+        headers: extra_headers,
+        body,
+    }) = script.reject
+    {
         let mut response = Response::builder()
             .status(StatusCode::from_u16(status).unwrap())
             .header("content-type", "application/json");
@@ -179,7 +200,12 @@ async fn completions(
             let tx = tx.clone();
             async move { tx.send(Ok(bytes)).await.is_ok() }
         };
-        if !send(frame(chunk(json!({"role": "assistant", "content": "", "refusal": null}), None))).await {
+        if !send(frame(chunk(
+            json!({"role": "assistant", "content": "", "refusal": null}),
+            None,
+        )))
+        .await
+        {
             return;
         }
         for (n, piece) in script.pieces.iter().enumerate() {
@@ -198,10 +224,10 @@ async fn completions(
                 guard.finished = true;
                 return;
             }
-            if n > 0 {
-                if let Some(gate) = &script.gate {
-                    gate.acquire().await.unwrap().forget();
-                }
+            if n > 0
+                && let Some(gate) = &script.gate
+            {
+                gate.acquire().await.unwrap().forget();
             }
             if !script.delay.is_zero() {
                 tokio::time::sleep(script.delay).await;
@@ -216,7 +242,8 @@ async fn completions(
                 return;
             }
             for piece in arguments {
-                let more = json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]});
+                let more =
+                    json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]});
                 if !send(frame(chunk(more, None))).await {
                     return;
                 }
@@ -248,6 +275,8 @@ async fn completions(
         .status(200)
         .header("content-type", "text/event-stream; charset=utf-8")
         .header("cache-control", "no-cache")
-        .body(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        .body(Body::from_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
         .unwrap()
 }

@@ -59,7 +59,10 @@ pub struct TestServer {
 }
 
 /// A config for tests: fresh storage, the fake upstream as provider `fake`.
-pub async fn test_config(backend: Backend, upstream_base_url: Option<String>) -> (Config, Option<TempDir>) {
+pub async fn test_config(
+    backend: Backend,
+    upstream_base_url: Option<String>,
+) -> (Config, Option<TempDir>) {
     let (url, dir) = fresh_storage(backend).await;
     let mut config = Config::default();
     config.storage.url = url;
@@ -109,7 +112,11 @@ impl TestServer {
     }
 
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.url()).unwrap().connect().await.unwrap()
+        Channel::from_shared(self.url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
     }
 
     pub async fn chat(&self) -> ChatServiceClient<Channel> {
@@ -125,11 +132,13 @@ impl TestServer {
         for _ in 0..200 {
             if let Ok(channel) = Channel::from_shared(self.url()).unwrap().connect().await {
                 let mut health = HealthClient::new(channel);
-                let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
-                if let Ok(response) = health.check(request).await {
-                    if response.into_inner().status == 1 {
-                        return;
-                    }
+                let request = tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                };
+                if let Ok(response) = health.check(request).await
+                    && response.into_inner().status == 1
+                {
+                    return;
                 }
             }
             if self.handle.as_ref().unwrap().is_finished() {
@@ -233,12 +242,11 @@ pub async fn get_session(
 /// Polls until the session's only turn has left the streaming state.
 pub async fn wait_for_turn_end(server: &TestServer, entity: &str, session: &str) -> pb::Turn {
     for _ in 0..400 {
-        if let Some(session) = get_session(server, entity, session).await {
-            if let Some(turn) = session.turns.last() {
-                if turn.status != pb::TurnStatus::Streaming as i32 {
-                    return turn.clone();
-                }
-            }
+        if let Some(session) = get_session(server, entity, session).await
+            && let Some(turn) = session.turns.last()
+            && turn.status != pb::TurnStatus::Streaming as i32
+        {
+            return turn.clone();
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }

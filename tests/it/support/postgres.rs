@@ -20,7 +20,11 @@ static SERVER: OnceLock<Postgres> = OnceLock::new();
 
 fn bin_dir() -> PathBuf {
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dirs| dirs.filter_map(|d| d.ok()).map(|d| d.path().join("bin")).collect())
+        .map(|dirs| {
+            dirs.filter_map(|d| d.ok())
+                .map(|d| d.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     candidates.retain(|dir| dir.join("initdb").exists());
     candidates.sort();
@@ -83,15 +87,27 @@ fn start() -> Postgres {
     };
     if root {
         run_pg(Path::new("chmod"), &["755", dir.to_str().unwrap()], false);
-        run_pg(Path::new("chown"), &["postgres:", dir.to_str().unwrap()], false);
+        run_pg(
+            Path::new("chown"),
+            &["postgres:", dir.to_str().unwrap()],
+            false,
+        );
     }
     let data = dir.join("data");
     let log = dir.join("log");
     run_pg(
         &bin.join("initdb"),
         &[
-            "-D", data.to_str().unwrap(), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-            "--locale=C", "--no-sync",
+            "-D",
+            data.to_str().unwrap(),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
         ],
         root,
     );
@@ -101,7 +117,16 @@ fn start() -> Postgres {
     );
     run_pg(
         &bin.join("pg_ctl"),
-        &["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-o", &options, "start"],
+        &[
+            "-D",
+            data.to_str().unwrap(),
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "-o",
+            &options,
+            "start",
+        ],
         root,
     );
     // Stop the server when this process goes away, however it ends.
@@ -117,13 +142,12 @@ fn start() -> Postgres {
         data = data.display(),
         dir = dir.display(),
     );
-    Command::new("sh")
-        .args(["-c", &watchdog])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+    // The inner shell is put in the background and outlives this one.
+    let started = Command::new("sh")
+        .args(["-c", &format!("({watchdog}) </dev/null >/dev/null 2>&1 &")])
+        .status()
         .expect("starting the PostgreSQL watchdog");
+    assert!(started.success(), "starting the PostgreSQL watchdog failed");
     Postgres {
         base_url: format!("postgres://postgres@127.0.0.1:{port}"),
     }
