@@ -114,6 +114,8 @@ pub struct ProviderConfig {
 pub enum ProviderKind {
     /// OpenAI Chat Completions and compatible servers.
     Openai,
+    /// Anthropic Messages.
+    Anthropic,
 }
 
 fn default_connect_timeout_secs() -> u64 {
@@ -129,6 +131,16 @@ impl Default for Config {
                 kind: ProviderKind::Openai,
                 base_url: "https://api.openai.com/v1".into(),
                 api_key_env: Some("OPENAI_API_KEY".into()),
+                api_key_file: None,
+                connect_timeout_secs: default_connect_timeout_secs(),
+            },
+        );
+        providers.insert(
+            "anthropic".to_string(),
+            ProviderConfig {
+                kind: ProviderKind::Anthropic,
+                base_url: "https://api.anthropic.com".into(),
+                api_key_env: Some("ANTHROPIC_API_KEY".into()),
                 api_key_file: None,
                 connect_timeout_secs: default_connect_timeout_secs(),
             },

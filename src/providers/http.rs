@@ -13,6 +13,9 @@ use crate::error::Error;
 const MAX_UPSTREAM_MESSAGE: usize = 300;
 
 pub(super) fn client(config: &ProviderConfig) -> anyhow::Result<reqwest::Client> {
+    // reqwest is built without a default TLS provider; building a client
+    // without one installed would panic.
+    crate::server::install_crypto_provider();
     Ok(reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
         .tcp_nodelay(true)

@@ -4,6 +4,7 @@
 //! file with its own wire types and its SSE → [`Chunk`] mapping. Nothing
 //! here knows about memory, sessions or storage.
 
+pub mod anthropic;
 mod http;
 pub mod openai;
 
@@ -110,6 +111,7 @@ pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Chunk>> + Send>>;
 #[derive(Debug, Clone)]
 pub enum Provider {
     OpenAi(openai::OpenAi),
+    Anthropic(anthropic::Anthropic),
 }
 
 impl Provider {
@@ -120,6 +122,12 @@ impl Provider {
             ProviderKind::Openai => {
                 Provider::OpenAi(openai::OpenAi::new(name, client, &config.base_url, api_key))
             }
+            ProviderKind::Anthropic => Provider::Anthropic(anthropic::Anthropic::new(
+                name,
+                client,
+                &config.base_url,
+                api_key,
+            )),
         })
     }
 
@@ -133,6 +141,7 @@ impl Provider {
     ) -> Result<ChunkStream> {
         match self {
             Provider::OpenAi(p) => p.stream(request, timeout).await,
+            Provider::Anthropic(p) => p.stream(request, timeout).await,
         }
     }
 }

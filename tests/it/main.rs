@@ -3,6 +3,7 @@
 
 mod support;
 
+mod anthropic;
 mod attribute;
 mod chat;
 mod service;

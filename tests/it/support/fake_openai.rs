@@ -88,6 +88,11 @@ impl FakeOpenAi {
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        // Like a real API's servers: small SSE frames go out at once, not
+        // after Nagle's algorithm waits for an ACK.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeOpenAi { addr, state }
     }

@@ -1,6 +1,7 @@
 //! Test support: the real server started in-process on a real socket,
 //! against a throwaway PostgreSQL or a SQLite file, with fake upstreams.
 
+pub mod fake_anthropic;
 pub mod fake_openai;
 pub mod postgres;
 

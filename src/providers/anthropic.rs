@@ -1,0 +1,593 @@
+//! Anthropic Messages API.
+//!
+//! System messages move to the top-level `system` field; tool results
+//! become `tool_result` blocks in a user turn, and consecutive turns of one
+//! role are merged, as the API requires alternating roles. `max_tokens` is
+//! required by the API: when the caller sets none, [`DEFAULT_MAX_TOKENS`]
+//! is sent.
+//!
+//! The stream is a sequence of typed SSE events; usage arrives in two parts
+//! (input in `message_start`, output in `message_delta`) and is reported
+//! once, with the finish reason, when `message_delta` arrives. Tool-use
+//! blocks are numbered 0, 1, … among themselves, independent of the text
+//! blocks between them.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::http::{status_error, transport_error};
+use super::{ChatRequest, Chunk, ChunkStream, ResponseFormat, ToolCallDelta, ToolChoice};
+use crate::domain::{ChatMessage, FinishReason, Role, Usage};
+use crate::error::{Error, Result};
+
+/// The `anthropic-version` header memorid speaks.
+pub const API_VERSION: &str = "2023-06-01";
+
+/// Sent as `max_tokens` when the caller set none (the API requires it).
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+#[derive(Debug, Clone)]
+pub struct Anthropic {
+    name: String,
+    client: reqwest::Client,
+    messages_url: String,
+    api_key: Option<String>,
+}
+
+impl Anthropic {
+    pub fn new(
+        name: &str,
+        client: reqwest::Client,
+        base_url: &str,
+        api_key: Option<String>,
+    ) -> Self {
+        Anthropic {
+            name: name.to_string(),
+            client,
+            messages_url: format!("{}/v1/messages", base_url.trim_end_matches('/')),
+            api_key,
+        }
+    }
+
+    pub async fn stream(
+        &self,
+        request: &ChatRequest,
+        timeout: Option<Duration>,
+    ) -> Result<ChunkStream> {
+        let mut http = self
+            .client
+            .post(&self.messages_url)
+            .header("anthropic-version", API_VERSION)
+            .json(&request_body(request, true));
+        if let Some(key) = &self.api_key {
+            http = http.header("x-api-key", key);
+        }
+        if let Some(timeout) = timeout {
+            http = http.timeout(timeout);
+        }
+        let response = http
+            .send()
+            .await
+            .map_err(|e| transport_error(&self.name, &e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = response.text().await.unwrap_or_default();
+            tracing::debug!(provider = %self.name, status = status.as_u16(), body = %body, "upstream error body");
+            let message = error_message(&body);
+            return Err(status_error(
+                &self.name,
+                status,
+                &headers,
+                message.as_deref(),
+            ));
+        }
+        let state = StreamState {
+            events: Box::pin(response.bytes_stream().eventsource()),
+            name: self.name.clone(),
+            parser: EventParser::default(),
+            finished: false,
+        };
+        Ok(Box::pin(futures_util::stream::unfold(state, next_chunk)))
+    }
+}
+
+type EventStream = std::pin::Pin<
+    Box<
+        dyn futures_util::Stream<
+                Item = std::result::Result<
+                    eventsource_stream::Event,
+                    EventStreamError<reqwest::Error>,
+                >,
+            > + Send,
+    >,
+>;
+
+struct StreamState {
+    events: EventStream,
+    name: String,
+    parser: EventParser,
+    finished: bool,
+}
+
+async fn next_chunk(mut state: StreamState) -> Option<(Result<Chunk>, StreamState)> {
+    if state.finished {
+        return None;
+    }
+    loop {
+        let event = match state.events.next().await {
+            None => {
+                state.finished = true;
+                if state.parser.stopped {
+                    return None;
+                }
+                let error = Error::UpstreamUnavailable(format!(
+                    "{} closed the stream before message_stop",
+                    state.name
+                ));
+                return Some((Err(error), state));
+            }
+            Some(Err(error)) => {
+                state.finished = true;
+                let error = match error {
+                    EventStreamError::Transport(e) => transport_error(&state.name, &e),
+                    other => {
+                        Error::UpstreamUnavailable(format!("{}: bad SSE: {other}", state.name))
+                    }
+                };
+                return Some((Err(error), state));
+            }
+            Some(Ok(event)) => event,
+        };
+        match state.parser.parse(&event.data) {
+            Ok(Some(chunk)) => return Some((Ok(chunk), state)),
+            Ok(None) if state.parser.stopped => {
+                state.finished = true;
+                return None;
+            }
+            Ok(None) => continue,
+            Err(message) => {
+                state.finished = true;
+                let error = Error::UpstreamUnavailable(format!("{}: {message}", state.name));
+                return Some((Err(error), state));
+            }
+        }
+    }
+}
+
+/// Builds the JSON body of a Messages request.
+pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(request.model));
+    body.insert(
+        "max_tokens".into(),
+        json!(request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
+    );
+    let system: Vec<&str> = request
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::System)
+        .map(|m| m.content.as_str())
+        .collect();
+    let mut system = system.join("\n\n");
+    if let Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. }) =
+        &request.response_format
+    {
+        // The Messages API has no JSON mode; the instruction is the
+        // documented way to ask for JSON.
+        let instruction = match &request.response_format {
+            Some(ResponseFormat::JsonSchema { schema, .. }) => {
+                format!(
+                    "Answer with a single JSON value that follows this JSON Schema, and nothing else: {schema}"
+                )
+            }
+            _ => "Answer with a single JSON object and nothing else.".to_string(),
+        };
+        if !system.is_empty() {
+            system.push_str("\n\n");
+        }
+        system.push_str(&instruction);
+    }
+    if !system.is_empty() {
+        body.insert("system".into(), json!(system));
+    }
+    body.insert(
+        "messages".into(),
+        Value::Array(messages_json(&request.messages)),
+    );
+    if stream {
+        body.insert("stream".into(), json!(true));
+    }
+    if let Some(t) = request.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if let Some(p) = request.top_p {
+        body.insert("top_p".into(), json!(p));
+    }
+    if !request.stop.is_empty() {
+        body.insert("stop_sequences".into(), json!(request.stop));
+    }
+    if !request.tools.is_empty() {
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|tool| {
+                let mut spec = json!({ "name": tool.name, "input_schema": tool.parameters });
+                if !tool.description.is_empty() {
+                    spec["description"] = json!(tool.description);
+                }
+                spec
+            })
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(choice) = &request.tool_choice {
+        let value = match choice {
+            ToolChoice::Auto => json!({ "type": "auto" }),
+            ToolChoice::None => json!({ "type": "none" }),
+            ToolChoice::Required => json!({ "type": "any" }),
+            ToolChoice::Function(name) => json!({ "type": "tool", "name": name }),
+        };
+        body.insert("tool_choice".into(), value);
+    }
+    Value::Object(body)
+}
+
+/// The content blocks of one message.
+fn blocks(message: &ChatMessage) -> Vec<Value> {
+    match message.role {
+        Role::Tool => vec![json!({
+            "type": "tool_result",
+            "tool_use_id": message.tool_call_id.clone().unwrap_or_default(),
+            "content": message.content,
+        })],
+        _ => {
+            let mut out = Vec::new();
+            if !message.content.is_empty() {
+                out.push(json!({ "type": "text", "text": message.content }));
+            }
+            for call in &message.tool_calls {
+                // Arguments that are not JSON are passed as a string value
+                // rather than dropped.
+                let input: Value = serde_json::from_str(&call.arguments)
+                    .unwrap_or_else(|_| json!({ "arguments": call.arguments }));
+                out.push(
+                    json!({ "type": "tool_use", "id": call.id, "name": call.name, "input": input }),
+                );
+            }
+            out
+        }
+    }
+}
+
+/// Non-system messages as alternating user/assistant turns.
+fn messages_json(messages: &[ChatMessage]) -> Vec<Value> {
+    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    for message in messages {
+        let role = match message.role {
+            Role::System => continue,
+            Role::User | Role::Tool => "user",
+            Role::Assistant => "assistant",
+        };
+        let content = blocks(message);
+        match turns.last_mut() {
+            Some((last_role, last)) if *last_role == role => last.extend(content),
+            _ => turns.push((role, content)),
+        }
+    }
+    turns
+        .into_iter()
+        .map(|(role, content)| json!({ "role": role, "content": content }))
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    message: String,
+}
+
+fn error_message(body: &str) -> Option<String> {
+    serde_json::from_str::<ErrorBody>(body)
+        .ok()
+        .map(|b| b.error.message)
+}
+
+#[derive(Deserialize, Default)]
+struct WireUsage {
+    #[serde(default)]
+    input_tokens: u32,
+    #[serde(default)]
+    output_tokens: u32,
+    #[serde(default)]
+    cache_read_input_tokens: u32,
+    #[serde(default)]
+    cache_creation_input_tokens: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Event {
+    MessageStart {
+        message: MessageStart,
+    },
+    ContentBlockStart {
+        index: u32,
+        content_block: BlockStart,
+    },
+    ContentBlockDelta {
+        index: u32,
+        delta: BlockDelta,
+    },
+    ContentBlockStop {},
+    MessageDelta {
+        delta: MessageDeltaBody,
+        #[serde(default)]
+        usage: WireUsage,
+    },
+    MessageStop {},
+    Ping {},
+    Error {
+        error: ErrorDetail,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Deserialize)]
+struct MessageStart {
+    #[serde(default)]
+    usage: WireUsage,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockStart {
+    ToolUse {
+        id: String,
+        name: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockDelta {
+    TextDelta {
+        text: String,
+    },
+    InputJsonDelta {
+        partial_json: String,
+    },
+    ThinkingDelta {
+        thinking: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+struct MessageDeltaBody {
+    #[serde(default)]
+    stop_reason: Option<String>,
+}
+
+/// The per-stream state of the event mapping.
+#[derive(Default)]
+struct EventParser {
+    /// Usage announced in message_start (input side).
+    start_usage: Option<WireUsage>,
+    /// Content block index → tool call index.
+    tool_indices: HashMap<u32, u32>,
+    /// Set by message_stop: the stream is complete.
+    stopped: bool,
+}
+
+fn finish_reason(stop_reason: &str) -> FinishReason {
+    match stop_reason {
+        "end_turn" | "stop_sequence" | "pause_turn" => FinishReason::Stop,
+        "max_tokens" => FinishReason::Length,
+        "tool_use" => FinishReason::ToolCalls,
+        "refusal" => FinishReason::ContentFilter,
+        _ => FinishReason::Other,
+    }
+}
+
+impl EventParser {
+    /// Maps one event's data; `Ok(None)` for events with nothing to report.
+    fn parse(&mut self, data: &str) -> std::result::Result<Option<Chunk>, String> {
+        let event: Event =
+            serde_json::from_str(data).map_err(|e| format!("unparseable stream event: {e}"))?;
+        let mut chunk = Chunk::default();
+        match event {
+            Event::MessageStart { message } => {
+                self.start_usage = Some(message.usage);
+                return Ok(None);
+            }
+            Event::ContentBlockStart {
+                index,
+                content_block: BlockStart::ToolUse { id, name },
+            } => {
+                let tool_index = self.tool_indices.len() as u32;
+                self.tool_indices.insert(index, tool_index);
+                chunk.tool_calls.push(ToolCallDelta {
+                    index: tool_index,
+                    id,
+                    name,
+                    arguments: String::new(),
+                });
+            }
+            Event::ContentBlockDelta { index, delta } => match delta {
+                BlockDelta::TextDelta { text } => chunk.text = text,
+                BlockDelta::ThinkingDelta { thinking } => chunk.reasoning = thinking,
+                BlockDelta::InputJsonDelta { partial_json } => {
+                    let Some(&tool_index) = self.tool_indices.get(&index) else {
+                        return Err(format!(
+                            "input_json_delta for block {index} without tool_use"
+                        ));
+                    };
+                    chunk.tool_calls.push(ToolCallDelta {
+                        index: tool_index,
+                        arguments: partial_json,
+                        ..ToolCallDelta::default()
+                    });
+                }
+                BlockDelta::Other => return Ok(None),
+            },
+            Event::MessageDelta { delta, usage } => {
+                let start = self.start_usage.take().unwrap_or_default();
+                let cached = start.cache_read_input_tokens + usage.cache_read_input_tokens;
+                let created = start.cache_creation_input_tokens + usage.cache_creation_input_tokens;
+                chunk.usage = Some(Usage {
+                    input_tokens: start.input_tokens.max(usage.input_tokens) + cached + created,
+                    output_tokens: usage.output_tokens,
+                    cached_input_tokens: cached,
+                    reasoning_tokens: 0,
+                });
+                chunk.finish_reason = Some(
+                    delta
+                        .stop_reason
+                        .as_deref()
+                        .map_or(FinishReason::Other, finish_reason),
+                );
+            }
+            Event::MessageStop {} => {
+                self.stopped = true;
+                return Ok(None);
+            }
+            Event::Error { error } => return Err(format!("error in stream: {}", error.message)),
+            Event::ContentBlockStart { .. }
+            | Event::ContentBlockStop {}
+            | Event::Ping {}
+            | Event::Unknown => {
+                return Ok(None);
+            }
+        }
+        Ok(Some(chunk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ToolCall;
+
+    fn parse_all(events: &[&str]) -> Vec<Chunk> {
+        let mut parser = EventParser::default();
+        events
+            .iter()
+            .filter_map(|e| parser.parse(e).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_text_stream_maps_to_deltas_usage_and_finish() {
+        let chunks = parse_all(&[
+            r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude-x","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":10,"output_tokens":1}}}"#,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"ping"}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"!"}}"#,
+            r#"{"type":"content_block_stop","index":0}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#,
+            r#"{"type":"message_stop"}"#,
+        ]);
+        let text: String = chunks.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(text, "Hello!");
+        let last = chunks.last().unwrap();
+        assert_eq!(last.finish_reason, Some(FinishReason::Stop));
+        assert_eq!(
+            last.usage,
+            Some(Usage {
+                input_tokens: 35,
+                output_tokens: 15,
+                cached_input_tokens: 10,
+                reasoning_tokens: 0
+            })
+        );
+    }
+
+    #[test]
+    fn tool_use_blocks_are_numbered_among_themselves() {
+        let chunks = parse_all(&[
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me check."}}"#,
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": "}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\"Paris\"}"}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}"#,
+        ]);
+        let calls: Vec<&ToolCallDelta> = chunks.iter().flat_map(|c| &c.tool_calls).collect();
+        assert_eq!(calls[0].index, 0);
+        assert_eq!(
+            (calls[0].id.as_str(), calls[0].name.as_str()),
+            ("toolu_1", "get_weather")
+        );
+        let arguments: String = calls.iter().map(|c| c.arguments.as_str()).collect();
+        assert_eq!(arguments, "{\"city\": \"Paris\"}");
+        assert_eq!(
+            chunks.last().unwrap().finish_reason,
+            Some(FinishReason::ToolCalls)
+        );
+    }
+
+    #[test]
+    fn error_events_are_errors() {
+        let mut parser = EventParser::default();
+        let error = parser
+            .parse(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)
+            .unwrap_err();
+        assert!(error.contains("Overloaded"));
+    }
+
+    #[test]
+    fn request_moves_system_out_and_merges_tool_results() {
+        let mut assistant = ChatMessage::text(Role::Assistant, "");
+        assistant.tool_calls = vec![
+            ToolCall {
+                id: "t1".into(),
+                name: "f".into(),
+                arguments: "{\"a\":1}".into(),
+            },
+            ToolCall {
+                id: "t2".into(),
+                name: "f".into(),
+                arguments: "{\"a\":2}".into(),
+            },
+        ];
+        let mut r1 = ChatMessage::text(Role::Tool, "one");
+        r1.tool_call_id = Some("t1".into());
+        let mut r2 = ChatMessage::text(Role::Tool, "two");
+        r2.tool_call_id = Some("t2".into());
+        let request = ChatRequest::new(
+            "claude-x",
+            vec![
+                ChatMessage::text(Role::System, "Be brief."),
+                ChatMessage::text(Role::User, "go"),
+                assistant,
+                r1,
+                r2,
+            ],
+        );
+        let body = request_body(&request, true);
+        assert_eq!(body["system"], "Be brief.");
+        assert_eq!(body["max_tokens"], DEFAULT_MAX_TOKENS);
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 3);
+        assert_eq!(messages[1]["content"][0]["input"], json!({"a": 1}));
+        assert_eq!(messages[2]["role"], "user");
+        assert_eq!(messages[2]["content"].as_array().unwrap().len(), 2);
+        assert_eq!(messages[2]["content"][1]["tool_use_id"], "t2");
+    }
+}
