@@ -12,7 +12,6 @@
 //!   before the `Completed` event is sent, so a caller that saw `Completed`
 //!   can rely on the turn being stored.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -25,11 +24,11 @@ use uuid::Uuid;
 
 use crate::config::LimitsConfig;
 use crate::domain::{
-    self, Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, ToolCall,
-    TurnSource, TurnStatus, Usage,
+    self, Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Scope, TurnSource, TurnStatus,
+    Usage,
 };
 use crate::error::{Error, Result};
-use crate::providers::{self, Chunk, ChunkStream, Router, ToolCallDelta};
+use crate::providers::{self, Chunk, ChunkStream, Completion, Router, ToolCallDelta};
 use crate::storage::{Store, TurnOutcome};
 
 /// Sampling and tool parameters passed through to the provider.
@@ -255,54 +254,6 @@ enum Ending {
     Upstream(Error),
 }
 
-/// Accumulates the streamed answer so that it can be stored.
-#[derive(Default)]
-struct Reply {
-    text: String,
-    tool_calls: BTreeMap<u32, ToolCall>,
-    usage: Option<Usage>,
-    finish_reason: Option<FinishReason>,
-}
-
-impl Reply {
-    fn absorb(&mut self, chunk: &Chunk) {
-        self.text.push_str(&chunk.text);
-        for piece in &chunk.tool_calls {
-            let call = self
-                .tool_calls
-                .entry(piece.index)
-                .or_insert_with(|| ToolCall {
-                    id: String::new(),
-                    name: String::new(),
-                    arguments: String::new(),
-                });
-            if !piece.id.is_empty() {
-                call.id.clone_from(&piece.id);
-            }
-            if !piece.name.is_empty() {
-                call.name.clone_from(&piece.name);
-            }
-            call.arguments.push_str(&piece.arguments);
-        }
-        if chunk.usage.is_some() {
-            self.usage = chunk.usage;
-        }
-        if chunk.finish_reason.is_some() {
-            self.finish_reason = chunk.finish_reason;
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.text.is_empty() && self.tool_calls.is_empty()
-    }
-
-    fn message(&self) -> ChatMessage {
-        let mut message = ChatMessage::text(Role::Assistant, self.text.clone());
-        message.tool_calls = self.tool_calls.values().cloned().collect();
-        message
-    }
-}
-
 /// The task that mirrors upstream chunks to the caller and stores the end.
 struct Pump {
     tx: mpsc::Sender<Result<ChatEvent>>,
@@ -315,7 +266,7 @@ struct Pump {
 
 impl Pump {
     async fn run(self, mut upstream: ChunkStream, first: Chunk) {
-        let mut reply = Reply::default();
+        let mut reply = Completion::default();
         let mut next = Some(first);
         let ending = loop {
             let chunk = match next.take() {
@@ -349,7 +300,7 @@ impl Pump {
         self.finish(ending, reply).await;
     }
 
-    async fn finish(self, ending: Ending, reply: Reply) {
+    async fn finish(self, ending: Ending, reply: Completion) {
         let (status, error) = match &ending {
             Ending::Completed => (TurnStatus::Completed, None),
             Ending::ClientGone => (

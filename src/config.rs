@@ -104,6 +104,9 @@ pub struct ProviderConfig {
     /// A file holding the API key (e.g. a mounted secret).
     #[serde(default)]
     pub api_key_file: Option<PathBuf>,
+    /// API version for providers that take one in the URL (Azure OpenAI).
+    #[serde(default)]
+    pub api_version: Option<String>,
     /// Seconds to wait for a TCP/TLS connection.
     #[serde(default = "default_connect_timeout_secs")]
     pub connect_timeout_secs: u64,
@@ -114,8 +117,13 @@ pub struct ProviderConfig {
 pub enum ProviderKind {
     /// OpenAI Chat Completions and compatible servers.
     Openai,
+    /// Azure OpenAI: deployments URL form and `api-key` header; the model
+    /// name is the deployment name.
+    AzureOpenai,
     /// Anthropic Messages.
     Anthropic,
+    /// Google Gemini (generativelanguage API).
+    Gemini,
 }
 
 fn default_connect_timeout_secs() -> u64 {
@@ -132,6 +140,7 @@ impl Default for Config {
                 base_url: "https://api.openai.com/v1".into(),
                 api_key_env: Some("OPENAI_API_KEY".into()),
                 api_key_file: None,
+                api_version: None,
                 connect_timeout_secs: default_connect_timeout_secs(),
             },
         );
@@ -142,6 +151,18 @@ impl Default for Config {
                 base_url: "https://api.anthropic.com".into(),
                 api_key_env: Some("ANTHROPIC_API_KEY".into()),
                 api_key_file: None,
+                api_version: None,
+                connect_timeout_secs: default_connect_timeout_secs(),
+            },
+        );
+        providers.insert(
+            "gemini".to_string(),
+            ProviderConfig {
+                kind: ProviderKind::Gemini,
+                base_url: "https://generativelanguage.googleapis.com".into(),
+                api_key_env: Some("GEMINI_API_KEY".into()),
+                api_key_file: None,
+                api_version: None,
                 connect_timeout_secs: default_connect_timeout_secs(),
             },
         );

@@ -15,15 +15,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use eventsource_stream::{EventStreamError, Eventsource};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::{status_error, transport_error};
-use super::{ChatRequest, Chunk, ChunkStream, ResponseFormat, ToolCallDelta, ToolChoice};
+use super::http;
+use super::sse::{self, Frame, FrameParser};
+use super::{
+    ChatRequest, Chunk, ChunkStream, Completion, ResponseFormat, ToolCallDelta, ToolChoice,
+};
 use crate::domain::{ChatMessage, FinishReason, Role, Usage};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The `anthropic-version` header memorid speaks.
 pub const API_VERSION: &str = "2023-06-01";
@@ -54,109 +55,39 @@ impl Anthropic {
         }
     }
 
+    fn post(&self, request: &ChatRequest, stream: bool) -> reqwest::RequestBuilder {
+        let http = self
+            .client
+            .post(&self.messages_url)
+            .header("anthropic-version", API_VERSION)
+            .json(&request_body(request, stream));
+        match &self.api_key {
+            Some(key) => http.header("x-api-key", key),
+            None => http,
+        }
+    }
+
     pub async fn stream(
         &self,
         request: &ChatRequest,
         timeout: Option<Duration>,
     ) -> Result<ChunkStream> {
-        let mut http = self
-            .client
-            .post(&self.messages_url)
-            .header("anthropic-version", API_VERSION)
-            .json(&request_body(request, true));
-        if let Some(key) = &self.api_key {
-            http = http.header("x-api-key", key);
-        }
-        if let Some(timeout) = timeout {
-            http = http.timeout(timeout);
-        }
-        let response = http
-            .send()
-            .await
-            .map_err(|e| transport_error(&self.name, &e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_default();
-            tracing::debug!(provider = %self.name, status = status.as_u16(), body = %body, "upstream error body");
-            let message = error_message(&body);
-            return Err(status_error(
-                &self.name,
-                status,
-                &headers,
-                message.as_deref(),
-            ));
-        }
-        let state = StreamState {
-            events: Box::pin(response.bytes_stream().eventsource()),
-            name: self.name.clone(),
-            parser: EventParser::default(),
-            finished: false,
-        };
-        Ok(Box::pin(futures_util::stream::unfold(state, next_chunk)))
+        let response = http::send(&self.name, self.post(request, true), timeout).await?;
+        Ok(sse::chunk_stream(
+            &self.name,
+            response,
+            EventParser::default(),
+        ))
     }
-}
 
-type EventStream = std::pin::Pin<
-    Box<
-        dyn futures_util::Stream<
-                Item = std::result::Result<
-                    eventsource_stream::Event,
-                    EventStreamError<reqwest::Error>,
-                >,
-            > + Send,
-    >,
->;
-
-struct StreamState {
-    events: EventStream,
-    name: String,
-    parser: EventParser,
-    finished: bool,
-}
-
-async fn next_chunk(mut state: StreamState) -> Option<(Result<Chunk>, StreamState)> {
-    if state.finished {
-        return None;
-    }
-    loop {
-        let event = match state.events.next().await {
-            None => {
-                state.finished = true;
-                if state.parser.stopped {
-                    return None;
-                }
-                let error = Error::UpstreamUnavailable(format!(
-                    "{} closed the stream before message_stop",
-                    state.name
-                ));
-                return Some((Err(error), state));
-            }
-            Some(Err(error)) => {
-                state.finished = true;
-                let error = match error {
-                    EventStreamError::Transport(e) => transport_error(&state.name, &e),
-                    other => {
-                        Error::UpstreamUnavailable(format!("{}: bad SSE: {other}", state.name))
-                    }
-                };
-                return Some((Err(error), state));
-            }
-            Some(Ok(event)) => event,
-        };
-        match state.parser.parse(&event.data) {
-            Ok(Some(chunk)) => return Some((Ok(chunk), state)),
-            Ok(None) if state.parser.stopped => {
-                state.finished = true;
-                return None;
-            }
-            Ok(None) => continue,
-            Err(message) => {
-                state.finished = true;
-                let error = Error::UpstreamUnavailable(format!("{}: {message}", state.name));
-                return Some((Err(error), state));
-            }
-        }
+    pub async fn complete(
+        &self,
+        request: &ChatRequest,
+        timeout: Option<Duration>,
+    ) -> Result<Completion> {
+        let response = http::send(&self.name, self.post(request, false), timeout).await?;
+        let message: WireMessage = http::json_body(&self.name, response).await?;
+        Ok(completion(message))
     }
 }
 
@@ -287,20 +218,9 @@ fn messages_json(messages: &[ChatMessage]) -> Vec<Value> {
 }
 
 #[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
 struct ErrorDetail {
     #[serde(default)]
     message: String,
-}
-
-fn error_message(body: &str) -> Option<String> {
-    serde_json::from_str::<ErrorBody>(body)
-        .ok()
-        .map(|b| b.error.message)
 }
 
 #[derive(Deserialize, Default)]
@@ -313,6 +233,75 @@ struct WireUsage {
     cache_read_input_tokens: u32,
     #[serde(default)]
     cache_creation_input_tokens: u32,
+}
+
+impl WireUsage {
+    /// memorid counts cached prompt tokens inside the input, as OpenAI
+    /// does; Anthropic reports them apart.
+    fn into_usage(self, output_tokens: u32) -> Usage {
+        let cached = self.cache_read_input_tokens;
+        Usage {
+            input_tokens: self.input_tokens + cached + self.cache_creation_input_tokens,
+            output_tokens,
+            cached_input_tokens: cached,
+            reasoning_tokens: 0,
+        }
+    }
+}
+
+/// A non-streaming answer.
+#[derive(Deserialize)]
+struct WireMessage {
+    #[serde(default)]
+    content: Vec<WireBlock>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+    #[serde(default)]
+    usage: WireUsage,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WireBlock {
+    Text {
+        text: String,
+    },
+    Thinking {
+        thinking: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    #[serde(other)]
+    Other,
+}
+
+fn completion(message: WireMessage) -> Completion {
+    let mut chunk = Chunk::default();
+    for block in message.content {
+        match block {
+            WireBlock::Text { text } => chunk.text.push_str(&text),
+            WireBlock::Thinking { thinking } => chunk.reasoning.push_str(&thinking),
+            WireBlock::ToolUse { id, name, input } => chunk.tool_calls.push(ToolCallDelta {
+                index: chunk.tool_calls.len() as u32,
+                id,
+                name,
+                arguments: input.to_string(),
+            }),
+            WireBlock::Other => {}
+        }
+    }
+    let output_tokens = message.usage.output_tokens;
+    chunk.usage = Some(message.usage.into_usage(output_tokens));
+    chunk.finish_reason = Some(
+        message
+            .stop_reason
+            .as_deref()
+            .map_or(FinishReason::Other, finish_reason),
+    );
+    Completion::from_chunk(&chunk)
 }
 
 #[derive(Deserialize)]
@@ -404,16 +393,19 @@ fn finish_reason(stop_reason: &str) -> FinishReason {
     }
 }
 
-impl EventParser {
-    /// Maps one event's data; `Ok(None)` for events with nothing to report.
-    fn parse(&mut self, data: &str) -> std::result::Result<Option<Chunk>, String> {
+impl FrameParser for EventParser {
+    fn may_end(&self) -> bool {
+        self.stopped
+    }
+
+    fn parse(&mut self, data: &str) -> std::result::Result<Frame, String> {
         let event: Event =
             serde_json::from_str(data).map_err(|e| format!("unparseable stream event: {e}"))?;
         let mut chunk = Chunk::default();
         match event {
             Event::MessageStart { message } => {
                 self.start_usage = Some(message.usage);
-                return Ok(None);
+                return Ok(Frame::Skip);
             }
             Event::ContentBlockStart {
                 index,
@@ -443,18 +435,23 @@ impl EventParser {
                         ..ToolCallDelta::default()
                     });
                 }
-                BlockDelta::Other => return Ok(None),
+                BlockDelta::Other => return Ok(Frame::Skip),
             },
             Event::MessageDelta { delta, usage } => {
+                // Input counts come in message_start; newer API versions
+                // repeat them here, cumulatively.
                 let start = self.start_usage.take().unwrap_or_default();
-                let cached = start.cache_read_input_tokens + usage.cache_read_input_tokens;
-                let created = start.cache_creation_input_tokens + usage.cache_creation_input_tokens;
-                chunk.usage = Some(Usage {
-                    input_tokens: start.input_tokens.max(usage.input_tokens) + cached + created,
-                    output_tokens: usage.output_tokens,
-                    cached_input_tokens: cached,
-                    reasoning_tokens: 0,
-                });
+                let input = WireUsage {
+                    input_tokens: start.input_tokens.max(usage.input_tokens),
+                    output_tokens: 0,
+                    cache_read_input_tokens: start
+                        .cache_read_input_tokens
+                        .max(usage.cache_read_input_tokens),
+                    cache_creation_input_tokens: start
+                        .cache_creation_input_tokens
+                        .max(usage.cache_creation_input_tokens),
+                };
+                chunk.usage = Some(input.into_usage(usage.output_tokens));
                 chunk.finish_reason = Some(
                     delta
                         .stop_reason
@@ -464,17 +461,15 @@ impl EventParser {
             }
             Event::MessageStop {} => {
                 self.stopped = true;
-                return Ok(None);
+                return Ok(Frame::End);
             }
             Event::Error { error } => return Err(format!("error in stream: {}", error.message)),
             Event::ContentBlockStart { .. }
             | Event::ContentBlockStop {}
             | Event::Ping {}
-            | Event::Unknown => {
-                return Ok(None);
-            }
+            | Event::Unknown => return Ok(Frame::Skip),
         }
-        Ok(Some(chunk))
+        Ok(Frame::Chunk(chunk))
     }
 }
 
@@ -487,7 +482,10 @@ mod tests {
         let mut parser = EventParser::default();
         events
             .iter()
-            .filter_map(|e| parser.parse(e).unwrap())
+            .filter_map(|e| match parser.parse(e).unwrap() {
+                Frame::Chunk(chunk) => Some(chunk),
+                Frame::Skip | Frame::End => None,
+            })
             .collect()
     }
 
@@ -545,10 +543,30 @@ mod tests {
     #[test]
     fn error_events_are_errors() {
         let mut parser = EventParser::default();
-        let error = parser
-            .parse(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)
-            .unwrap_err();
+        let Err(error) = parser.parse(
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        ) else {
+            panic!("an error event must be an error")
+        };
         assert!(error.contains("Overloaded"));
+    }
+
+    #[test]
+    fn non_streaming_answers_map_to_a_completion() {
+        let body = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"Checking."},{"type":"tool_use","id":"toolu_1","name":"f","input":{"x":1}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":10,"cache_read_input_tokens":5,"output_tokens":7}}"#;
+        let completion = completion(serde_json::from_str(body).unwrap());
+        assert_eq!(completion.text, "Checking.");
+        assert_eq!(completion.tool_calls[&0].arguments, r#"{"x":1}"#);
+        assert_eq!(completion.finish_reason, Some(FinishReason::ToolCalls));
+        let usage = completion.usage.unwrap();
+        assert_eq!(
+            (
+                usage.input_tokens,
+                usage.cached_input_tokens,
+                usage.output_tokens
+            ),
+            (15, 5, 7)
+        );
     }
 
     #[test]

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde::Deserialize;
 
 use crate::config::ProviderConfig;
-use crate::error::Error;
+use crate::error::{Error, Result};
 
 /// Longest upstream error message passed on to the caller.
 const MAX_UPSTREAM_MESSAGE: usize = 300;
@@ -90,6 +91,71 @@ pub(super) fn status_error(
     }
 }
 
+/// Sends a request within `timeout` (which bounds the body too); a
+/// non-success answer becomes the matching error. The raw error body is
+/// logged at debug level only.
+pub(super) async fn send(
+    provider: &str,
+    request: reqwest::RequestBuilder,
+    timeout: Option<Duration>,
+) -> Result<reqwest::Response> {
+    let request = match timeout {
+        Some(timeout) => request.timeout(timeout),
+        None => request,
+    };
+    let response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(provider, &e))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    tracing::debug!(provider, status = status.as_u16(), body = %body, "upstream error body");
+    Err(status_error(
+        provider,
+        status,
+        &headers,
+        error_message(&body).as_deref(),
+    ))
+}
+
+/// Reads a whole JSON answer.
+pub(super) async fn json_body<T: serde::de::DeserializeOwned>(
+    provider: &str,
+    response: reqwest::Response,
+) -> Result<T> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(provider, &e))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::UpstreamUnavailable(format!("{provider}: unparseable answer: {e}")))
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorField,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ErrorField {
+    Object { message: String },
+    Text(String),
+}
+
+/// The message of an error body. OpenAI, Anthropic and Gemini all answer
+/// `{"error": {"message": …}}` (some compatible servers a bare string).
+pub(super) fn error_message(body: &str) -> Option<String> {
+    let parsed: ErrorBody = serde_json::from_str(body).ok()?;
+    Some(match parsed.error {
+        ErrorField::Object { message } | ErrorField::Text(message) => message,
+    })
+}
+
 /// Maps a transport failure onto an error.
 pub(super) fn transport_error(provider: &str, error: &reqwest::Error) -> Error {
     if error.is_timeout() {
@@ -137,6 +203,20 @@ mod tests {
             Some("Incorrect API key provided: sk-abc"),
         );
         assert!(!error.to_string().contains("sk-abc"));
+    }
+
+    #[test]
+    fn error_bodies_yield_their_message() {
+        let openai = r#"{"error":{"message":"no such model","type":"invalid_request_error"}}"#;
+        let anthropic =
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let gemini =
+            r#"{"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED"}}"#;
+        assert_eq!(error_message(openai).as_deref(), Some("no such model"));
+        assert_eq!(error_message(anthropic).as_deref(), Some("Overloaded"));
+        assert_eq!(error_message(gemini).as_deref(), Some("Quota exceeded"));
+        assert_eq!(error_message(r#"{"error":"bad"}"#).as_deref(), Some("bad"));
+        assert_eq!(error_message("<html>"), None);
     }
 
     #[test]

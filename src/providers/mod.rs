@@ -5,8 +5,10 @@
 //! here knows about memory, sessions or storage.
 
 pub mod anthropic;
+pub mod gemini;
 mod http;
 pub mod openai;
+mod sse;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -16,7 +18,7 @@ use futures_util::Stream;
 use serde_json::Value;
 
 use crate::config::{ProviderConfig, ProviderKind};
-use crate::domain::{ChatMessage, FinishReason, Usage};
+use crate::domain::{ChatMessage, FinishReason, Role, ToolCall, Usage};
 use crate::error::{Error, Result};
 
 /// A tool the model may call.
@@ -107,27 +109,105 @@ impl Chunk {
 
 pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Chunk>> + Send>>;
 
+/// A whole answer: what a non-streaming call returns, and what the chunks
+/// of a stream add up to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Completion {
+    pub text: String,
+    pub reasoning: String,
+    /// Tool calls by their index in the answer.
+    pub tool_calls: BTreeMap<u32, ToolCall>,
+    /// The last usage the provider reported.
+    pub usage: Option<Usage>,
+    pub finish_reason: Option<FinishReason>,
+}
+
+impl Completion {
+    /// Adds one chunk of a stream.
+    pub fn absorb(&mut self, chunk: &Chunk) {
+        self.text.push_str(&chunk.text);
+        self.reasoning.push_str(&chunk.reasoning);
+        for piece in &chunk.tool_calls {
+            let call = self
+                .tool_calls
+                .entry(piece.index)
+                .or_insert_with(|| ToolCall {
+                    id: String::new(),
+                    name: String::new(),
+                    arguments: String::new(),
+                });
+            if !piece.id.is_empty() {
+                call.id.clone_from(&piece.id);
+            }
+            if !piece.name.is_empty() {
+                call.name.clone_from(&piece.name);
+            }
+            call.arguments.push_str(&piece.arguments);
+        }
+        if chunk.usage.is_some() {
+            self.usage = chunk.usage;
+        }
+        if chunk.finish_reason.is_some() {
+            self.finish_reason = chunk.finish_reason;
+        }
+    }
+
+    /// A completion made of a single chunk.
+    pub fn from_chunk(chunk: &Chunk) -> Self {
+        let mut completion = Completion::default();
+        completion.absorb(chunk);
+        completion
+    }
+
+    /// Whether any answer text or tool call arrived.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.tool_calls.is_empty()
+    }
+
+    /// The answer as an assistant message.
+    pub fn message(&self) -> ChatMessage {
+        let mut message = ChatMessage::text(Role::Assistant, self.text.clone());
+        message.tool_calls = self.tool_calls.values().cloned().collect();
+        message
+    }
+}
+
 /// One configured upstream.
 #[derive(Debug, Clone)]
 pub enum Provider {
     OpenAi(openai::OpenAi),
     Anthropic(anthropic::Anthropic),
+    Gemini(gemini::Gemini),
 }
 
 impl Provider {
     pub fn from_config(name: &str, config: &ProviderConfig) -> anyhow::Result<Provider> {
         let api_key = http::read_api_key(name, config)?;
         let client = http::client(config)?;
+        let base_url = config.base_url.trim_end_matches('/');
         Ok(match config.kind {
             ProviderKind::Openai => {
-                Provider::OpenAi(openai::OpenAi::new(name, client, &config.base_url, api_key))
+                Provider::OpenAi(openai::OpenAi::new(name, client, base_url, api_key))
             }
-            ProviderKind::Anthropic => Provider::Anthropic(anthropic::Anthropic::new(
-                name,
-                client,
-                &config.base_url,
-                api_key,
-            )),
+            ProviderKind::AzureOpenai => {
+                let api_version = config
+                    .api_version
+                    .as_deref()
+                    .unwrap_or(openai::AZURE_API_VERSION);
+                Provider::OpenAi(openai::OpenAi::azure(
+                    name,
+                    client,
+                    base_url,
+                    api_version,
+                    api_key,
+                ))
+            }
+            ProviderKind::Anthropic => {
+                Provider::Anthropic(anthropic::Anthropic::new(name, client, base_url, api_key))
+            }
+            ProviderKind::Gemini => {
+                Provider::Gemini(gemini::Gemini::new(name, client, base_url, api_key))
+            }
         })
     }
 
@@ -142,6 +222,20 @@ impl Provider {
         match self {
             Provider::OpenAi(p) => p.stream(request, timeout).await,
             Provider::Anthropic(p) => p.stream(request, timeout).await,
+            Provider::Gemini(p) => p.stream(request, timeout).await,
+        }
+    }
+
+    /// A whole answer from the provider's non-streaming endpoint.
+    pub async fn complete(
+        &self,
+        request: &ChatRequest,
+        timeout: Option<Duration>,
+    ) -> Result<Completion> {
+        match self {
+            Provider::OpenAi(p) => p.complete(request, timeout).await,
+            Provider::Anthropic(p) => p.complete(request, timeout).await,
+            Provider::Gemini(p) => p.complete(request, timeout).await,
         }
     }
 }

@@ -7,21 +7,37 @@
 
 use std::time::Duration;
 
-use eventsource_stream::{EventStreamError, Eventsource};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::{status_error, transport_error};
-use super::{ChatRequest, Chunk, ChunkStream, ResponseFormat, ToolCallDelta, ToolChoice};
+use super::http;
+use super::sse::{self, Frame, FrameParser};
+use super::{
+    ChatRequest, Chunk, ChunkStream, Completion, ResponseFormat, ToolCallDelta, ToolChoice,
+};
 use crate::domain::{ChatMessage, FinishReason, Role, Usage};
-use crate::error::{Error, Result};
+use crate::error::Result;
+
+/// The Azure OpenAI `api-version` used when the config names none.
+pub const AZURE_API_VERSION: &str = "2024-10-21";
+
+#[derive(Debug, Clone)]
+enum Endpoint {
+    /// `{base}/chat/completions` with `Authorization: Bearer`.
+    Standard { completions_url: String },
+    /// `{base}/openai/deployments/{model}/chat/completions?api-version=…`
+    /// with an `api-key` header.
+    Azure {
+        base_url: String,
+        api_version: String,
+    },
+}
 
 #[derive(Debug, Clone)]
 pub struct OpenAi {
     name: String,
     client: reqwest::Client,
-    completions_url: String,
+    endpoint: Endpoint,
     api_key: Option<String>,
 }
 
@@ -35,9 +51,61 @@ impl OpenAi {
         OpenAi {
             name: name.to_string(),
             client,
-            completions_url: format!("{}/chat/completions", base_url.trim_end_matches('/')),
+            endpoint: Endpoint::Standard {
+                completions_url: format!("{base_url}/chat/completions"),
+            },
             api_key,
         }
+    }
+
+    pub fn azure(
+        name: &str,
+        client: reqwest::Client,
+        base_url: &str,
+        api_version: &str,
+        api_key: Option<String>,
+    ) -> Self {
+        OpenAi {
+            name: name.to_string(),
+            client,
+            endpoint: Endpoint::Azure {
+                base_url: base_url.to_string(),
+                api_version: api_version.to_string(),
+            },
+            api_key,
+        }
+    }
+
+    fn post(&self, request: &ChatRequest, stream: bool) -> reqwest::RequestBuilder {
+        let mut body = request_body(request, stream);
+        let http = match &self.endpoint {
+            Endpoint::Standard { completions_url } => {
+                let http = self.client.post(completions_url);
+                match &self.api_key {
+                    Some(key) => http.bearer_auth(key),
+                    None => http,
+                }
+            }
+            Endpoint::Azure {
+                base_url,
+                api_version,
+            } => {
+                // The deployment in the URL names the model.
+                if let Some(body) = body.as_object_mut() {
+                    body.remove("model");
+                }
+                let url = format!(
+                    "{base_url}/openai/deployments/{}/chat/completions?api-version={api_version}",
+                    request.model
+                );
+                let http = self.client.post(url);
+                match &self.api_key {
+                    Some(key) => http.header("api-key", key),
+                    None => http,
+                }
+            }
+        };
+        http.json(&body)
     }
 
     pub async fn stream(
@@ -45,106 +113,48 @@ impl OpenAi {
         request: &ChatRequest,
         timeout: Option<Duration>,
     ) -> Result<ChunkStream> {
-        let mut http = self
-            .client
-            .post(&self.completions_url)
-            .json(&request_body(request, true));
-        if let Some(key) = &self.api_key {
-            http = http.bearer_auth(key);
-        }
-        if let Some(timeout) = timeout {
-            http = http.timeout(timeout);
-        }
-        let response = http
-            .send()
-            .await
-            .map_err(|e| transport_error(&self.name, &e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_default();
-            tracing::debug!(provider = %self.name, status = status.as_u16(), body = %body, "upstream error body");
-            let message = error_message(&body);
-            return Err(status_error(
-                &self.name,
-                status,
-                &headers,
-                message.as_deref(),
-            ));
-        }
+        let response = http::send(&self.name, self.post(request, true), timeout).await?;
+        Ok(sse::chunk_stream(
+            &self.name,
+            response,
+            StreamParser::default(),
+        ))
+    }
 
-        let name = self.name.clone();
-        let events = response.bytes_stream().eventsource();
-        let state = StreamState {
-            events: Box::pin(events),
-            name,
-            finished: false,
-            saw_finish_reason: false,
-        };
-        Ok(Box::pin(futures_util::stream::unfold(state, next_chunk)))
+    pub async fn complete(
+        &self,
+        request: &ChatRequest,
+        timeout: Option<Duration>,
+    ) -> Result<Completion> {
+        let response = http::send(&self.name, self.post(request, false), timeout).await?;
+        let body: WireCompletion = http::json_body(&self.name, response).await?;
+        Ok(completion(body))
     }
 }
 
-type EventStream = std::pin::Pin<
-    Box<
-        dyn futures_util::Stream<
-                Item = std::result::Result<
-                    eventsource_stream::Event,
-                    EventStreamError<reqwest::Error>,
-                >,
-            > + Send,
-    >,
->;
-
-struct StreamState {
-    events: EventStream,
-    name: String,
-    finished: bool,
+/// Maps the data frames of one stream; the stream is complete at `[DONE]`
+/// or, for servers that send no marker, after a finish reason.
+#[derive(Default)]
+struct StreamParser {
     saw_finish_reason: bool,
 }
 
-async fn next_chunk(mut state: StreamState) -> Option<(Result<Chunk>, StreamState)> {
-    if state.finished {
-        return None;
+impl FrameParser for StreamParser {
+    fn parse(&mut self, data: &str) -> std::result::Result<Frame, String> {
+        if data.trim() == "[DONE]" {
+            return Ok(Frame::End);
+        }
+        Ok(match parse_chunk(data)? {
+            Some(chunk) => {
+                self.saw_finish_reason |= chunk.finish_reason.is_some();
+                Frame::Chunk(chunk)
+            }
+            None => Frame::Skip,
+        })
     }
-    loop {
-        let event = match state.events.next().await {
-            None if state.saw_finish_reason => return None,
-            None => {
-                state.finished = true;
-                let error = Error::UpstreamUnavailable(format!(
-                    "{} closed the stream before it finished",
-                    state.name
-                ));
-                return Some((Err(error), state));
-            }
-            Some(Err(error)) => {
-                state.finished = true;
-                let error = match error {
-                    EventStreamError::Transport(e) => transport_error(&state.name, &e),
-                    other => {
-                        Error::UpstreamUnavailable(format!("{}: bad SSE: {other}", state.name))
-                    }
-                };
-                return Some((Err(error), state));
-            }
-            Some(Ok(event)) => event,
-        };
-        if event.data.trim() == "[DONE]" {
-            return None;
-        }
-        match parse_chunk(&event.data) {
-            Ok(Some(chunk)) => {
-                state.saw_finish_reason |= chunk.finish_reason.is_some();
-                return Some((Ok(chunk), state));
-            }
-            Ok(None) => continue,
-            Err(message) => {
-                state.finished = true;
-                let error = Error::UpstreamUnavailable(format!("{}: {message}", state.name));
-                return Some((Err(error), state));
-            }
-        }
+
+    fn may_end(&self) -> bool {
+        self.saw_finish_reason
     }
 }
 
@@ -314,6 +324,85 @@ struct WireUsage {
     completion_tokens_details: Option<CompletionDetails>,
 }
 
+impl WireUsage {
+    fn into_usage(self) -> Usage {
+        Usage {
+            input_tokens: self.prompt_tokens,
+            output_tokens: self.completion_tokens,
+            cached_input_tokens: self.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
+            reasoning_tokens: self
+                .completion_tokens_details
+                .map_or(0, |d| d.reasoning_tokens),
+        }
+    }
+}
+
+/// A non-streaming answer.
+#[derive(Deserialize)]
+struct WireCompletion {
+    #[serde(default)]
+    choices: Vec<WireChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice {
+    #[serde(default)]
+    message: WireMessage,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireMessage {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default, alias = "reasoning")]
+    reasoning_content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<WireToolCall>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCall {
+    #[serde(default)]
+    id: String,
+    function: WireFunction,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    name: String,
+    #[serde(default)]
+    arguments: String,
+}
+
+fn completion(body: WireCompletion) -> Completion {
+    let mut chunk = Chunk {
+        usage: body.usage.map(WireUsage::into_usage),
+        ..Chunk::default()
+    };
+    if let Some(choice) = body.choices.into_iter().next() {
+        chunk.text = choice.message.content.unwrap_or_default();
+        chunk.reasoning = choice.message.reasoning_content.unwrap_or_default();
+        chunk.tool_calls = choice
+            .message
+            .tool_calls
+            .into_iter()
+            .enumerate()
+            .map(|(index, call)| ToolCallDelta {
+                index: index as u32,
+                id: call.id,
+                name: call.function.name,
+                arguments: call.function.arguments,
+            })
+            .collect();
+        chunk.finish_reason = choice.finish_reason.as_deref().map(FinishReason::parse);
+    }
+    Completion::from_chunk(&chunk)
+}
+
 #[derive(Deserialize)]
 struct PromptDetails {
     #[serde(default)]
@@ -330,26 +419,6 @@ struct CompletionDetails {
 struct WireError {
     #[serde(default)]
     message: String,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorBodyInner,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ErrorBodyInner {
-    Object { message: String },
-    Text(String),
-}
-
-/// The message of an OpenAI-style error body, if it is one.
-fn error_message(body: &str) -> Option<String> {
-    let parsed: ErrorBody = serde_json::from_str(body).ok()?;
-    Some(match parsed.error {
-        ErrorBodyInner::Object { message } | ErrorBodyInner::Text(message) => message,
-    })
 }
 
 /// Maps one SSE data frame to a chunk; `Ok(None)` for frames with nothing
@@ -482,14 +551,12 @@ mod tests {
     }
 
     #[test]
-    fn error_bodies_yield_their_message() {
-        assert_eq!(
-            error_message(
-                r#"{"error":{"message":"no such model","type":"invalid_request_error"}}"#
-            )
-            .as_deref(),
-            Some("no such model")
-        );
-        assert_eq!(error_message("<html>"), None);
+    fn non_streaming_answers_map_to_a_completion() {
+        let body = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}],"refusal":null},"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}}"#;
+        let completion = completion(serde_json::from_str(body).unwrap());
+        assert_eq!(completion.finish_reason, Some(FinishReason::ToolCalls));
+        assert_eq!(completion.tool_calls[&0].arguments, "{\"x\":1}");
+        assert_eq!(completion.usage.unwrap().input_tokens, 9);
+        assert!(completion.text.is_empty());
     }
 }

@@ -30,6 +30,7 @@ async fn start(
             base_url: upstream.base_url(),
             api_key_env: None,
             api_key_file: Some(key.path().to_path_buf()),
+            api_version: None,
             connect_timeout_secs: 2,
         },
     );

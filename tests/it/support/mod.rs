@@ -77,6 +77,7 @@ pub async fn test_config(
                 base_url,
                 api_key_env: None,
                 api_key_file: None,
+                api_version: None,
                 connect_timeout_secs: 2,
             },
         );
