@@ -28,6 +28,7 @@ use crate::domain::{
     Usage,
 };
 use crate::error::{Error, Result};
+use crate::providers::routing::deadline_error;
 use crate::providers::{self, Chunk, ChunkStream, Completion, Router, ToolCallDelta};
 use crate::storage::{Store, TurnOutcome};
 
@@ -120,8 +121,8 @@ impl ChatEngine {
         deadline: Option<Instant>,
     ) -> Result<ChatEvents> {
         validate(&turn, &self.limits)?;
-        let route = self.router.resolve(&turn.model)?;
-        let model = route.qualified_name();
+        let plan = self.router.resolve(&turn.model)?;
+        let primary = plan.primary_name();
         let augment = turn.memory.augment.unwrap_or(true);
         let scope = Scope {
             namespace: namespace.clone(),
@@ -129,7 +130,7 @@ impl ChatEngine {
         };
 
         let upstream_request = providers::ChatRequest {
-            model: route.model.clone(),
+            model: String::new(), // set per route by the router
             messages: turn.messages.clone(),
             temperature: turn.params.temperature,
             max_tokens: turn.params.max_tokens,
@@ -147,7 +148,7 @@ impl ChatEngine {
                     attribution: turn.attribution,
                     source: TurnSource::Chat,
                     messages: turn.messages,
-                    model: Some(model.clone()),
+                    model: Some(primary.clone()),
                     metadata: turn.metadata,
                     occurred_at: Utc::now(),
                     idempotency_key: None,
@@ -157,16 +158,19 @@ impl ChatEngine {
             )
             .await?;
         let turn_id = inserted.turn_id;
-        let span = tracing::info_span!("chat", %turn_id, model = %model);
+        let span = tracing::info_span!("chat", %turn_id, model = %primary);
 
-        let opened = open_upstream(route.provider, &upstream_request, deadline)
+        let opened = self
+            .router
+            .open(&plan, &upstream_request, deadline)
             .instrument(span.clone())
             .await;
-        let (upstream, first) = match opened {
+        let opened = match opened {
             Ok(opened) => opened,
             Err(error) => {
                 let outcome = TurnOutcome {
                     status: TurnStatus::Failed,
+                    model: None,
                     reply: None,
                     finish_reason: None,
                     usage: None,
@@ -184,7 +188,7 @@ impl ChatEngine {
         let started = ChatEvent::Started {
             turn_id,
             session_id: inserted.session_id,
-            model,
+            model: opened.model.clone(),
             recalled_memory_ids: Vec::new(),
         };
         // The channel is new and has room, so this cannot wait.
@@ -196,8 +200,10 @@ impl ChatEngine {
             turn_id,
             deadline,
             augment,
+            // Stored only when a fallback answered instead of the primary.
+            model: (opened.model != primary).then_some(opened.model),
         };
-        tokio::spawn(pump.run(upstream, first).instrument(span));
+        tokio::spawn(pump.run(opened.stream, opened.first).instrument(span));
         Ok(ReceiverStream::new(rx))
     }
 }
@@ -207,35 +213,6 @@ fn validate(turn: &ChatTurn, limits: &LimitsConfig) -> Result<()> {
     domain::validate_messages("messages", &turn.messages, limits)?;
     domain::validate_metadata("metadata", &turn.metadata, limits)?;
     Ok(())
-}
-
-/// Calls the upstream and waits for its first chunk, within the deadline.
-async fn open_upstream(
-    provider: &providers::Provider,
-    request: &providers::ChatRequest,
-    deadline: Option<Instant>,
-) -> Result<(ChunkStream, Chunk)> {
-    let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-    let opening = async {
-        let mut upstream = provider.stream(request, timeout).await?;
-        match upstream.next().await {
-            Some(Ok(first)) => Ok((upstream, first)),
-            Some(Err(error)) => Err(error),
-            None => Err(Error::UpstreamUnavailable(
-                "the upstream ended the stream without answering".into(),
-            )),
-        }
-    };
-    match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, opening)
-            .await
-            .unwrap_or_else(|_| Err(deadline_error())),
-        None => opening.await,
-    }
-}
-
-fn deadline_error() -> Error {
-    Error::DeadlineExceeded("the call's deadline passed before the answer completed".into())
 }
 
 /// Sleeps until the deadline, or forever without one.
@@ -262,6 +239,7 @@ struct Pump {
     turn_id: Uuid,
     deadline: Option<Instant>,
     augment: bool,
+    model: Option<String>,
 }
 
 impl Pump {
@@ -314,6 +292,7 @@ impl Pump {
             (status == TurnStatus::Completed || !reply.is_empty()).then(|| reply.message());
         let outcome = TurnOutcome {
             status,
+            model: self.model.clone(),
             reply: stored_reply,
             finish_reason: reply.finish_reason,
             usage: reply.usage,

@@ -21,6 +21,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub auth: AuthConfig,
     pub chat: ChatConfig,
+    pub routing: RoutingConfig,
     pub log: LogConfig,
     /// Upstream providers by name; a model `name/model` goes to `name`.
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -77,10 +78,25 @@ pub struct ApiKeyConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChatConfig {
-    /// Provider used for a model name without a `provider/` prefix.
-    pub default_provider: Option<String>,
     /// Deltas buffered between the upstream reader and a slow caller.
     pub stream_buffer: usize,
+}
+
+/// How model names map to providers, and how hard to try before the first
+/// token (never after it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    /// Provider used for a model name without a `provider/` prefix.
+    pub default_provider: Option<String>,
+    /// Alias → `provider/model` names tried in order (fallbacks).
+    pub aliases: BTreeMap<String, Vec<String>>,
+    /// Attempts per route on 429 / 5xx / connection errors (1 = no retry).
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// An upstream asking (retry-after) for longer than this is not retried.
+    pub max_retry_after_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,6 +188,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             auth: AuthConfig::default(),
             chat: ChatConfig::default(),
+            routing: RoutingConfig::default(),
             log: LogConfig::default(),
             providers,
         }
@@ -209,9 +226,19 @@ impl Default for LimitsConfig {
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig {
+        ChatConfig { stream_buffer: 64 }
+    }
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
             default_provider: None,
-            stream_buffer: 64,
+            aliases: BTreeMap::new(),
+            max_attempts: 3,
+            initial_backoff_ms: 250,
+            max_backoff_ms: 4000,
+            max_retry_after_secs: 20,
         }
     }
 }
@@ -271,10 +298,21 @@ impl Config {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             anyhow::bail!("log.format must be \"text\" or \"json\"");
         }
-        if let Some(name) = &self.chat.default_provider
+        if let Some(name) = &self.routing.default_provider
             && !self.providers.contains_key(name)
         {
-            anyhow::bail!("chat.default_provider {name:?} is not a configured provider");
+            anyhow::bail!("routing.default_provider {name:?} is not a configured provider");
+        }
+        if self.routing.max_attempts == 0 {
+            anyhow::bail!("routing.max_attempts must be at least 1");
+        }
+        for (alias, targets) in &self.routing.aliases {
+            if self.providers.contains_key(alias) || alias.contains('/') {
+                anyhow::bail!("routing.aliases.{alias}: an alias must not look like a provider");
+            }
+            if targets.is_empty() {
+                anyhow::bail!("routing.aliases.{alias} lists no models");
+            }
         }
         for (name, provider) in &self.providers {
             if name.is_empty() || name.contains('/') {

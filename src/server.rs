@@ -56,7 +56,7 @@ pub async fn serve(
     }
     let router = Arc::new(Router::from_config(
         &config.providers,
-        config.chat.default_provider.clone(),
+        config.routing.clone(),
     )?);
     let store = open_store(&config).await?;
 

@@ -8,7 +8,10 @@ pub mod anthropic;
 pub mod gemini;
 mod http;
 pub mod openai;
+pub mod routing;
 mod sse;
+
+pub use routing::{Opened, Plan, Router};
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -19,7 +22,7 @@ use serde_json::Value;
 
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::domain::{ChatMessage, FinishReason, Role, ToolCall, Usage};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A tool the model may call.
 #[derive(Debug, Clone, PartialEq)]
@@ -237,83 +240,5 @@ impl Provider {
             Provider::Anthropic(p) => p.complete(request, timeout).await,
             Provider::Gemini(p) => p.complete(request, timeout).await,
         }
-    }
-}
-
-/// Resolves `provider/model` names to a configured provider.
-#[derive(Debug, Clone)]
-pub struct Router {
-    providers: BTreeMap<String, Provider>,
-    default_provider: Option<String>,
-}
-
-/// A resolved model: which provider, and the name it knows the model by.
-#[derive(Debug, Clone)]
-pub struct Route<'a> {
-    pub provider: &'a Provider,
-    pub provider_name: &'a str,
-    pub model: String,
-}
-
-impl Route<'_> {
-    /// The `provider/model` name reported to callers and stored with turns.
-    pub fn qualified_name(&self) -> String {
-        format!("{}/{}", self.provider_name, self.model)
-    }
-}
-
-impl Router {
-    pub fn from_config(
-        providers: &BTreeMap<String, ProviderConfig>,
-        default_provider: Option<String>,
-    ) -> anyhow::Result<Router> {
-        let providers = providers
-            .iter()
-            .map(|(name, config)| Ok((name.clone(), Provider::from_config(name, config)?)))
-            .collect::<anyhow::Result<_>>()?;
-        Ok(Router {
-            providers,
-            default_provider,
-        })
-    }
-
-    pub fn resolve(&self, model: &str) -> Result<Route<'_>> {
-        if model.is_empty() {
-            return Err(Error::invalid("model", "is required"));
-        }
-        let (provider_name, model_name) = match model.split_once('/') {
-            Some((provider, name)) if self.providers.contains_key(provider) => (provider, name),
-            _ => match &self.default_provider {
-                Some(default) => (default.as_str(), model),
-                None => {
-                    let known: Vec<&str> = self.providers.keys().map(String::as_str).collect();
-                    return Err(Error::invalid(
-                        "model",
-                        format!(
-                            "{model:?} names no configured provider; use provider/model with one of: {}",
-                            known.join(", ")
-                        ),
-                    ));
-                }
-            },
-        };
-        if model_name.is_empty() {
-            return Err(Error::invalid(
-                "model",
-                "the model name after the provider is empty",
-            ));
-        }
-        let (provider_name, provider) =
-            self.providers.get_key_value(provider_name).ok_or_else(|| {
-                Error::invalid(
-                    "model",
-                    format!("provider {provider_name:?} is not configured"),
-                )
-            })?;
-        Ok(Route {
-            provider,
-            provider_name,
-            model: model_name.to_string(),
-        })
     }
 }

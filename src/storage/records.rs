@@ -18,6 +18,9 @@ pub struct InsertedTurn {
 #[derive(Debug, Clone)]
 pub struct TurnOutcome {
     pub status: TurnStatus,
+    /// The `provider/model` that answered, when it differs from the one
+    /// stored at the start (a fallback answered).
+    pub model: Option<String>,
     /// The assistant's reply as far as it arrived (none if nothing did).
     pub reply: Option<ChatMessage>,
     pub finish_reason: Option<FinishReason>,

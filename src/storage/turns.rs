@@ -67,7 +67,7 @@ const APPEND_REPLY: &str = "INSERT INTO messages \
 
 const FINISH_TURN: &str = "UPDATE turns SET status = $1, finish_reason = $2, input_tokens = $3, \
      output_tokens = $4, cached_input_tokens = $5, reasoning_tokens = $6, error = $7, \
-     completed_at = $8 \
+     completed_at = $8, model = COALESCE($12, model) \
      WHERE turn_id = $9 AND namespace = $10 AND entity_id = $11 AND status = 'streaming'";
 
 const INSERT_JOB: &str = "INSERT INTO augmentation_jobs \
@@ -244,6 +244,7 @@ impl Store {
                 .bind(usage_column(|u| u.reasoning_tokens))
                 .bind(&outcome.error).bind(now)
                 .bind(turn_id).bind(&scope.namespace).bind(&scope.entity_id)
+                .bind(&outcome.model)
                 .execute(&mut *tx).await?
                 .rows_affected();
             if updated == 0 {

@@ -6,6 +6,7 @@ mod support;
 mod anthropic;
 mod attribute;
 mod chat;
+mod providers;
 mod service;
 mod storage;
 mod validation;

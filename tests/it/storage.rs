@@ -66,6 +66,7 @@ fn scope(namespace: &str, entity: &str) -> Scope {
 fn completed(text: &str) -> TurnOutcome {
     TurnOutcome {
         status: TurnStatus::Completed,
+        model: None,
         reply: Some(ChatMessage::text(Role::Assistant, text)),
         finish_reason: Some(FinishReason::Stop),
         usage: Some(Usage {
@@ -178,6 +179,7 @@ async fn failed_and_unaugmented_turns_get_no_job(backend: Backend) {
         .unwrap();
     let outcome = TurnOutcome {
         status: TurnStatus::Failed,
+        model: None,
         reply: None,
         finish_reason: None,
         usage: None,

@@ -70,8 +70,19 @@ async fn messages(
     body: Bytes,
 ) -> Response<Body> {
     let request: Value = serde_json::from_slice(&body).expect("memorid sent invalid JSON");
+    let streaming = request["stream"] == true;
     state.requests.lock().unwrap().push((headers, request));
     let script = state.script.lock().unwrap().clone();
+    if !streaming {
+        let whole = json!({"id": "msg_fake", "type": "message", "role": "assistant",
+            "model": "claude-test", "content": [{"type": "text", "text": PIECES.concat()}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 20, "cache_read_input_tokens": 7, "output_tokens": 4}});
+        return Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from(whole.to_string()))
+            .unwrap();
+    }
 
     let mut events = vec![
         event(

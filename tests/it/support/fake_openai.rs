@@ -68,6 +68,8 @@ impl Default for Script {
 #[derive(Default)]
 struct State {
     script: Mutex<Script>,
+    /// Scripts for the next requests, one each, before `script` applies.
+    queue: Mutex<std::collections::VecDeque<Script>>,
     requests: Mutex<Vec<(HeaderMap, Value)>>,
     /// Response bodies dropped before they were sent to the end, i.e. the
     /// client (memorid) closed the connection.
@@ -103,6 +105,11 @@ impl FakeOpenAi {
 
     pub fn set_script(&self, script: Script) {
         *self.state.script.lock().unwrap() = script;
+    }
+
+    /// Answers the next requests with these scripts, one each, in order.
+    pub fn queue_scripts(&self, scripts: Vec<Script>) {
+        self.state.queue.lock().unwrap().extend(scripts);
     }
 
     /// The JSON bodies received so far.
@@ -177,8 +184,10 @@ async fn completions(
     body: Bytes,
 ) -> Response<Body> {
     let request: Value = serde_json::from_slice(&body).expect("memorid sent invalid JSON");
+    let streaming = request["stream"] == true;
     state.requests.lock().unwrap().push((headers, request));
-    let script = state.script.lock().unwrap().clone();
+    let queued = state.queue.lock().unwrap().pop_front();
+    let script = queued.unwrap_or_else(|| state.script.lock().unwrap().clone());
     if let Some(Reject {
         status,
         headers: extra_headers,
@@ -192,6 +201,9 @@ async fn completions(
             response = response.header(name, value);
         }
         return response.body(Body::from(body.to_string())).unwrap();
+    }
+    if !streaming {
+        return whole_answer(&script);
     }
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(1);
@@ -211,6 +223,10 @@ async fn completions(
         )))
         .await
         {
+            return;
+        }
+        // Servers send SSE comments as keep-alives; they carry no data.
+        if !send(Bytes::from_static(b": keep-alive\n\n")).await {
             return;
         }
         for (n, piece) in script.pieces.iter().enumerate() {
@@ -283,5 +299,36 @@ async fn completions(
         .body(Body::from_stream(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         ))
+        .unwrap()
+}
+
+/// The non-streaming (`stream: false`) answer for a script.
+fn whole_answer(script: &Script) -> Response<Body> {
+    let tool_calls: Vec<Value> = script
+        .tool_calls
+        .iter()
+        .map(|(_, id, name, pieces)| {
+            json!({"id": id, "type": "function",
+            "function": {"name": name, "arguments": pieces.concat()}})
+        })
+        .collect();
+    let mut message =
+        json!({"role": "assistant", "content": script.pieces.concat(), "refusal": null});
+    if !tool_calls.is_empty() {
+        message["tool_calls"] = Value::Array(tool_calls);
+    }
+    let (prompt, completion, cached) = script.usage.unwrap_or((0, 0, 0));
+    let body = json!({
+        "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_764_000_000,
+        "model": "fake-model-2026-01-01",
+        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": script.finish_reason}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                  "total_tokens": prompt + completion,
+                  "prompt_tokens_details": {"cached_tokens": cached}},
+    });
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
         .unwrap()
 }

@@ -2,6 +2,7 @@
 //! against a throwaway PostgreSQL or a SQLite file, with fake upstreams.
 
 pub mod fake_anthropic;
+pub mod fake_gemini;
 pub mod fake_openai;
 pub mod postgres;
 
@@ -69,6 +70,8 @@ pub async fn test_config(
     config.storage.url = url;
     config.storage.max_connections = 8;
     config.server.shutdown_grace_secs = 5;
+    // Tests that exercise retries turn them on with short backoffs.
+    config.routing.max_attempts = 1;
     if let Some(base_url) = upstream_base_url {
         config.providers.insert(
             "fake".into(),
