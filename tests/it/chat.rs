@@ -25,6 +25,7 @@ on_both_backends!(
     deadline_bounds_the_whole_stream,
     tool_call_deltas_pass_through_and_are_stored,
     unreachable_upstream_is_unavailable,
+    a_slow_reader_gets_every_delta_in_order,
 );
 
 async fn mirrors_each_delta_before_the_upstream_sends_the_next(backend: Backend) {
@@ -449,6 +450,37 @@ async fn unreachable_upstream_is_unavailable(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    server.stop().await;
+}
+
+async fn a_slow_reader_gets_every_delta_in_order(backend: Backend) {
+    let upstream = FakeOpenAi::start().await;
+    let pieces: Vec<String> = (0..40).map(|i| format!("{i} ")).collect();
+    upstream.set_script(Script {
+        pieces: pieces.clone(),
+        ..Script::default()
+    });
+    let (mut config, dir) = test_config(backend, Some(upstream.base_url())).await;
+    // A tiny buffer, so the slow reader holds back the upstream reader.
+    config.chat.stream_buffer = 2;
+    let server = TestServer::start(config, dir).await;
+    let mut stream = server
+        .chat()
+        .await
+        .chat(chat_request("u1", "s", "count"))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut texts = Vec::new();
+    while let Some(response) = stream.message().await.unwrap() {
+        if let Some(Event::Delta(delta)) = response.event {
+            texts.push(delta.text);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    assert_eq!(texts, pieces);
+    let turn = wait_for_turn_end(&server, "u1", "s").await;
+    assert_eq!(turn.status, pb::TurnStatus::Completed as i32);
     server.stop().await;
 }
 

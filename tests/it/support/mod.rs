@@ -4,6 +4,7 @@
 pub mod fake_anthropic;
 pub mod fake_gemini;
 pub mod fake_openai;
+pub mod local_llm;
 pub mod postgres;
 
 use std::net::SocketAddr;
