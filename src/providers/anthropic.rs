@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http;
+use super::http::{self, ApiKey};
 use super::sse::{self, Frame, FrameParser};
 use super::{
     ChatRequest, Chunk, ChunkStream, Completion, ResponseFormat, ToolCallDelta, ToolChoice,
@@ -37,7 +37,7 @@ pub struct Anthropic {
     name: String,
     client: reqwest::Client,
     messages_url: String,
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
 }
 
 impl Anthropic {
@@ -45,7 +45,7 @@ impl Anthropic {
         name: &str,
         client: reqwest::Client,
         base_url: &str,
-        api_key: Option<String>,
+        api_key: Option<ApiKey>,
     ) -> Self {
         Anthropic {
             name: name.to_string(),
@@ -62,7 +62,7 @@ impl Anthropic {
             .header("anthropic-version", API_VERSION)
             .json(&request_body(request, stream));
         match &self.api_key {
-            Some(key) => http.header("x-api-key", key),
+            Some(key) => http.header("x-api-key", key.header("")),
             None => http,
         }
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http;
+use super::http::{self, ApiKey};
 use super::sse::{self, Frame, FrameParser};
 use super::{
     ChatRequest, Chunk, ChunkStream, Completion, ResponseFormat, ToolCallDelta, ToolChoice,
@@ -30,7 +30,7 @@ pub struct Gemini {
     name: String,
     client: reqwest::Client,
     base_url: String,
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
 }
 
 impl Gemini {
@@ -38,7 +38,7 @@ impl Gemini {
         name: &str,
         client: reqwest::Client,
         base_url: &str,
-        api_key: Option<String>,
+        api_key: Option<ApiKey>,
     ) -> Self {
         Gemini {
             name: name.to_string(),
@@ -62,7 +62,7 @@ impl Gemini {
         };
         let http = self.client.post(url).json(&request_body(request));
         match &self.api_key {
-            Some(key) => http.header("x-goog-api-key", key),
+            Some(key) => http.header("x-goog-api-key", key.header("")),
             None => http,
         }
     }

@@ -24,21 +24,50 @@ pub(super) fn client(config: &ProviderConfig) -> anyhow::Result<reqwest::Client>
         .build()?)
 }
 
+/// A provider credential. Its `Debug` never shows it, and the header made
+/// from it is marked sensitive, so neither logs nor errors can carry it.
+#[derive(Clone)]
+pub struct ApiKey(pub(super) String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl ApiKey {
+    /// The key as a sensitive header value (`prefix` e.g. `"Bearer "`).
+    pub(super) fn header(&self, prefix: &str) -> reqwest::header::HeaderValue {
+        let mut value = reqwest::header::HeaderValue::try_from(format!("{prefix}{}", self.0))
+            .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
+        value.set_sensitive(true);
+        value
+    }
+}
+
 /// Reads the provider's API key from its file or environment variable. A
 /// provider without either has no key (fine for local servers).
-pub(super) fn read_api_key(name: &str, config: &ProviderConfig) -> anyhow::Result<Option<String>> {
+pub(super) fn read_api_key(name: &str, config: &ProviderConfig) -> anyhow::Result<Option<ApiKey>> {
     if let Some(path) = &config.api_key_file {
         let key = std::fs::read_to_string(path).map_err(|e| {
             anyhow::anyhow!("providers.{name}.api_key_file {}: {e}", path.display())
         })?;
-        return Ok(Some(key.trim().to_string()).filter(|k| !k.is_empty()));
+        let key = key.trim();
+        if key.is_empty() {
+            anyhow::bail!("providers.{name}.api_key_file {} is empty", path.display());
+        }
+        if reqwest::header::HeaderValue::from_str(key).is_err() {
+            anyhow::bail!("providers.{name}.api_key_file holds characters a header cannot carry");
+        }
+        return Ok(Some(ApiKey(key.to_string())));
     }
     Ok(config
         .api_key_env
         .as_deref()
         .and_then(|var| std::env::var(var).ok())
         .map(|key| key.trim().to_string())
-        .filter(|key| !key.is_empty()))
+        .filter(|key| !key.is_empty() && reqwest::header::HeaderValue::from_str(key).is_ok())
+        .map(ApiKey))
 }
 
 /// The delay an upstream asked for in `Retry-After` (seconds form).
@@ -217,6 +246,13 @@ mod tests {
         assert_eq!(error_message(gemini).as_deref(), Some("Quota exceeded"));
         assert_eq!(error_message(r#"{"error":"bad"}"#).as_deref(), Some("bad"));
         assert_eq!(error_message("<html>"), None);
+    }
+
+    #[test]
+    fn api_keys_never_show_in_debug_output() {
+        let key = ApiKey("sk-very-secret".into());
+        assert!(!format!("{key:?}").contains("sk-very"));
+        assert!(key.header("Bearer ").is_sensitive());
     }
 
     #[test]

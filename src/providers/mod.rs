@@ -6,7 +6,7 @@
 
 pub mod anthropic;
 pub mod gemini;
-mod http;
+pub mod http;
 pub mod openai;
 pub mod routing;
 mod sse;

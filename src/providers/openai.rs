@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http;
+use super::http::{self, ApiKey};
 use super::sse::{self, Frame, FrameParser};
 use super::{
     ChatRequest, Chunk, ChunkStream, Completion, ResponseFormat, ToolCallDelta, ToolChoice,
@@ -38,7 +38,7 @@ pub struct OpenAi {
     name: String,
     client: reqwest::Client,
     endpoint: Endpoint,
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
 }
 
 impl OpenAi {
@@ -46,7 +46,7 @@ impl OpenAi {
         name: &str,
         client: reqwest::Client,
         base_url: &str,
-        api_key: Option<String>,
+        api_key: Option<ApiKey>,
     ) -> Self {
         OpenAi {
             name: name.to_string(),
@@ -63,7 +63,7 @@ impl OpenAi {
         client: reqwest::Client,
         base_url: &str,
         api_version: &str,
-        api_key: Option<String>,
+        api_key: Option<ApiKey>,
     ) -> Self {
         OpenAi {
             name: name.to_string(),
@@ -82,7 +82,7 @@ impl OpenAi {
             Endpoint::Standard { completions_url } => {
                 let http = self.client.post(completions_url);
                 match &self.api_key {
-                    Some(key) => http.bearer_auth(key),
+                    Some(key) => http.header(reqwest::header::AUTHORIZATION, key.header("Bearer ")),
                     None => http,
                 }
             }
@@ -100,7 +100,7 @@ impl OpenAi {
                 );
                 let http = self.client.post(url);
                 match &self.api_key {
-                    Some(key) => http.header("api-key", key),
+                    Some(key) => http.header("api-key", key.header("")),
                     None => http,
                 }
             }
@@ -548,6 +548,32 @@ mod tests {
         );
         assert_eq!(body["messages"][2]["tool_call_id"], json!("call_1"));
         assert_eq!(body["tool_choice"]["function"]["name"], json!("f"));
+    }
+
+    #[test]
+    fn azure_uses_the_deployment_url_and_api_key_header() {
+        crate::server::install_crypto_provider();
+        let azure = OpenAi::azure(
+            "azure",
+            reqwest::Client::new(),
+            "https://example.openai.azure.com",
+            AZURE_API_VERSION,
+            Some(ApiKey("k".into())),
+        );
+        let request = ChatRequest::new("my-deployment", vec![ChatMessage::text(Role::User, "hi")]);
+        let built = azure.post(&request, true).build().unwrap();
+        assert_eq!(
+            built.url().as_str(),
+            "https://example.openai.azure.com/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(built.headers()["api-key"], "k");
+        assert!(built.headers().get("authorization").is_none());
+        let body: Value =
+            serde_json::from_slice(built.body().unwrap().as_bytes().unwrap()).unwrap();
+        assert!(
+            body.get("model").is_none(),
+            "the deployment names the model"
+        );
     }
 
     #[test]
