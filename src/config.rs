@@ -22,6 +22,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub chat: ChatConfig,
     pub routing: RoutingConfig,
+    pub augmentation: AugmentationConfig,
+    pub embeddings: EmbeddingsConfig,
     pub log: LogConfig,
     /// Upstream providers by name; a model `name/model` goes to `name`.
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -97,6 +99,89 @@ pub struct RoutingConfig {
     pub max_backoff_ms: u64,
     /// An upstream asking (retry-after) for longer than this is not retried.
     pub max_retry_after_secs: u64,
+}
+
+/// The background stage that turns turns into memories.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AugmentationConfig {
+    /// Run workers in this replica (the queue fills either way).
+    pub enabled: bool,
+    /// Jobs processed at once by this replica.
+    pub workers: usize,
+    /// How often the queue is polled when nothing woke the workers.
+    pub poll_interval_ms: u64,
+    /// How long a claimed job is reserved before another replica may
+    /// retake it; a job must finish well within it.
+    pub lease_secs: u64,
+    /// Attempts before a job is dead.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt.
+    pub retry_backoff_ms: u64,
+    /// On shutdown, how long in-flight jobs may run on.
+    pub drain_timeout_secs: u64,
+    /// `provider/model` that extracts facts; unset turns extraction off
+    /// (messages are still indexed).
+    pub extraction_model: Option<String>,
+    /// Cosine similarity above which a new fact merges into an existing one.
+    pub near_duplicate_threshold: f32,
+    /// Existing facts shown to the extraction model.
+    pub closest_facts: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbeddingBackend {
+    /// all-MiniLM-L6-v2 inside memorid, on CPU.
+    Builtin,
+    /// An OpenAI-compatible `/embeddings` endpoint.
+    Openai,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddingsConfig {
+    pub backend: EmbeddingBackend,
+    /// Built-in: where the model files are (default: the user's cache).
+    pub model_dir: Option<PathBuf>,
+    /// Built-in: download the model (with pip, sha256-checked) if missing.
+    pub auto_install: bool,
+    /// OpenAI-compatible: the API base, e.g. `http://127.0.0.1:11434/v1`.
+    pub base_url: Option<String>,
+    /// OpenAI-compatible: the embedding model's name.
+    pub model: Option<String>,
+    /// OpenAI-compatible: the environment variable holding the key.
+    pub api_key_env: Option<String>,
+}
+
+impl Default for AugmentationConfig {
+    fn default() -> Self {
+        AugmentationConfig {
+            enabled: true,
+            workers: 4,
+            poll_interval_ms: 500,
+            lease_secs: 120,
+            max_attempts: 5,
+            retry_backoff_ms: 1000,
+            drain_timeout_secs: 10,
+            extraction_model: None,
+            near_duplicate_threshold: 0.92,
+            closest_facts: 20,
+        }
+    }
+}
+
+impl Default for EmbeddingsConfig {
+    fn default() -> Self {
+        EmbeddingsConfig {
+            backend: EmbeddingBackend::Builtin,
+            model_dir: None,
+            auto_install: true,
+            base_url: None,
+            model: None,
+            api_key_env: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -189,6 +274,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             chat: ChatConfig::default(),
             routing: RoutingConfig::default(),
+            augmentation: AugmentationConfig::default(),
+            embeddings: EmbeddingsConfig::default(),
             log: LogConfig::default(),
             providers,
         }
@@ -302,6 +389,13 @@ impl Config {
             && !self.providers.contains_key(name)
         {
             anyhow::bail!("routing.default_provider {name:?} is not a configured provider");
+        }
+        let augmentation = &self.augmentation;
+        if augmentation.workers == 0 || augmentation.max_attempts == 0 {
+            anyhow::bail!("augmentation.workers and augmentation.max_attempts must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&augmentation.near_duplicate_threshold) {
+            anyhow::bail!("augmentation.near_duplicate_threshold must be between 0 and 1");
         }
         if self.routing.max_attempts == 0 {
             anyhow::bail!("routing.max_attempts must be at least 1");

@@ -9,6 +9,7 @@
 pub mod chat;
 pub mod config;
 pub mod domain;
+pub mod embed;
 pub mod error;
 pub mod grpc;
 pub mod ingest;

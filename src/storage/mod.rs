@@ -10,6 +10,8 @@
 //! entity; a write that spans rows runs in one transaction, so a failure
 //! leaves nothing half-written.
 
+pub mod jobs;
+pub mod memory;
 mod records;
 mod turns;
 
@@ -79,17 +81,31 @@ impl BeginWrite for SqlitePool {
     }
 }
 
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "augmentation",
+        include_str!("../../migrations/postgres/0002_augmentation.sql"),
+    ),
+];
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "augmentation",
+        include_str!("../../migrations/sqlite/0002_augmentation.sql"),
+    ),
+];
 
 /// The migrations are compiled into the binary, so a deployed server needs
 /// no files next to it.

@@ -92,13 +92,15 @@ const COUNT_JOBS: &str = "SELECT status, COUNT(*) AS n FROM augmentation_jobs \
      WHERE namespace = $1 AND entity_id = $2 GROUP BY status";
 
 /// Child tables first, so the counts are exact and no cascade hides rows.
-const FORGET_STATEMENTS: [&str; 7] = [
+const FORGET_STATEMENTS: [&str; 9] = [
     "DELETE FROM augmentation_jobs WHERE namespace = $1 AND entity_id = $2",
     "DELETE FROM fact_mentions WHERE fact_id IN \
      (SELECT fact_id FROM facts WHERE namespace = $1 AND entity_id = $2)",
     "DELETE FROM facts WHERE namespace = $1 AND entity_id = $2",
     "DELETE FROM messages WHERE namespace = $1 AND entity_id = $2",
     "DELETE FROM turns WHERE namespace = $1 AND entity_id = $2",
+    "DELETE FROM triples WHERE namespace = $1 AND entity_id = $2",
+    "DELETE FROM session_summaries WHERE namespace = $1 AND entity_id = $2",
     "DELETE FROM sessions WHERE namespace = $1 AND entity_id = $2",
     "DELETE FROM entities WHERE namespace = $1 AND entity_id = $2",
 ];
@@ -411,7 +413,7 @@ impl Store {
             facts: deleted[2],
             messages: deleted[3],
             turns: deleted[4],
-            sessions: deleted[5],
+            sessions: deleted[7],
         })
     }
 

@@ -6,6 +6,7 @@ mod support;
 mod anthropic;
 mod attribute;
 mod chat;
+mod embedding;
 mod local_llm;
 mod providers;
 mod service;

@@ -1,0 +1,101 @@
+//! Embedding backends: the built-in all-MiniLM-L6-v2 on CPU (the default)
+//! or any OpenAI-compatible `/embeddings` endpoint.
+//!
+//! Every stored vector records the model's name and dimension, so vectors
+//! of different models are never compared with each other.
+
+pub mod install;
+pub mod minilm;
+pub mod openai;
+
+use std::sync::Arc;
+
+use crate::config::{EmbeddingBackend, EmbeddingsConfig};
+use crate::error::{Error, Result};
+
+#[derive(Clone)]
+pub enum Embedder {
+    Builtin(Arc<minilm::MiniLm>),
+    OpenAi(openai::OpenAiEmbedder),
+}
+
+impl Embedder {
+    /// Builds the configured backend; the built-in model is installed on
+    /// first use if `auto_install` is set.
+    pub fn from_config(config: &EmbeddingsConfig) -> anyhow::Result<Embedder> {
+        match config.backend {
+            EmbeddingBackend::Builtin => {
+                let dir = config
+                    .model_dir
+                    .clone()
+                    .unwrap_or_else(install::default_model_dir);
+                if !install::is_installed(&dir) {
+                    if !config.auto_install {
+                        anyhow::bail!(
+                            "the embedding model is not in {}; run `memorid install-model` \
+                             (or set embeddings.auto_install = true)",
+                            dir.display()
+                        );
+                    }
+                    install::ensure_installed(&dir)?;
+                }
+                Ok(Embedder::Builtin(Arc::new(minilm::MiniLm::load(&dir)?)))
+            }
+            EmbeddingBackend::Openai => {
+                let base_url = config.base_url.as_deref().ok_or_else(|| {
+                    anyhow::anyhow!("embeddings.base_url is required with backend \"openai\"")
+                })?;
+                let model = config.model.as_deref().ok_or_else(|| {
+                    anyhow::anyhow!("embeddings.model is required with backend \"openai\"")
+                })?;
+                let key = config
+                    .api_key_env
+                    .as_deref()
+                    .and_then(|var| std::env::var(var).ok());
+                Ok(Embedder::OpenAi(openai::OpenAiEmbedder::new(
+                    base_url, model, key,
+                )?))
+            }
+        }
+    }
+
+    /// The model name recorded with each vector.
+    pub fn model_name(&self) -> &str {
+        match self {
+            Embedder::Builtin(_) => minilm::MODEL_NAME,
+            Embedder::OpenAi(e) => e.model(),
+        }
+    }
+
+    /// One vector per text, in order.
+    pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self {
+            Embedder::Builtin(model) => {
+                let model = model.clone();
+                tokio::task::spawn_blocking(move || model.embed(&texts))
+                    .await
+                    .map_err(|e| Error::Internal(format!("embedding task: {e}")))?
+                    .map_err(|e| Error::Internal(format!("embedding: {e}")))
+            }
+            Embedder::OpenAi(e) => e.embed(&texts).await,
+        }
+    }
+}
+
+/// Cosine similarity of two vectors (0 when either is zero).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na.sqrt() * nb.sqrt())
+    }
+}

@@ -1,0 +1,199 @@
+//! The augmentation job queue (the outbox written with each turn).
+//!
+//! Jobs are claimed in batches under a lease owned by one replica: on
+//! PostgreSQL with `FOR UPDATE SKIP LOCKED`, so replicas never claim the
+//! same job; on SQLite the single writer serializes claims. A job whose
+//! lease ran out (its replica died) is claimable again. A job is finished
+//! only by the lease's owner, in the same transaction as its writes (see
+//! `memory.rs`), which makes every job take effect exactly once.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{Backend, BeginWrite, Store, on_pool};
+use crate::domain::Scope;
+use crate::error::Result;
+
+/// A job this replica holds a lease on.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub job_id: Uuid,
+    pub turn_id: Uuid,
+    pub scope: Scope,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+}
+
+const CLAIM_POSTGRES: &str = "UPDATE augmentation_jobs SET status = 'running', \
+     attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3 \
+     WHERE job_id IN ( \
+       SELECT job_id FROM augmentation_jobs \
+       WHERE (status = 'pending' AND run_after <= $3) \
+          OR (status = 'running' AND lease_until < $3) \
+       ORDER BY run_after LIMIT $4 FOR UPDATE SKIP LOCKED) \
+     RETURNING job_id, turn_id, namespace, entity_id, attempts";
+
+const CLAIM_SQLITE: &str = "UPDATE augmentation_jobs SET status = 'running', \
+     attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3 \
+     WHERE job_id IN ( \
+       SELECT job_id FROM augmentation_jobs \
+       WHERE (status = 'pending' AND run_after <= $3) \
+          OR (status = 'running' AND lease_until < $3) \
+       ORDER BY run_after LIMIT $4) \
+     RETURNING job_id, turn_id, namespace, entity_id, attempts";
+
+const RETRY_LATER: &str = "UPDATE augmentation_jobs SET status = 'pending', lease_owner = NULL, \
+     lease_until = NULL, run_after = $1, last_error = $2, updated_at = $3 \
+     WHERE job_id = $4 AND lease_owner = $5 AND status = 'running'";
+
+const BURY: &str = "UPDATE augmentation_jobs SET status = 'dead', lease_owner = NULL, \
+     lease_until = NULL, last_error = $1, updated_at = $2 \
+     WHERE job_id = $3 AND lease_owner = $4 AND status = 'running'";
+
+const RELEASE: &str = "UPDATE augmentation_jobs SET status = 'pending', lease_owner = NULL, \
+     lease_until = NULL, attempts = attempts - 1, updated_at = $1 \
+     WHERE lease_owner = $2 AND status = 'running'";
+
+const QUEUE_STATS: &str = "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest \
+     FROM augmentation_jobs WHERE status IN ('pending', 'running')";
+
+/// Followed by the namespace, entity and optional turn filters.
+const ENTITY_JOB_COUNTS: &str = "SELECT \
+     SUM(CASE WHEN status IN ('pending', 'running') THEN 1 ELSE 0 END) AS open, \
+     SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead \
+     FROM augmentation_jobs WHERE namespace = ";
+
+const LAST_ERROR: &str = "SELECT last_error FROM augmentation_jobs \
+     WHERE namespace = $1 AND entity_id = $2 AND turn_id = $3";
+
+/// The queue as operators see it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueStats {
+    /// Jobs pending or running.
+    pub open: u64,
+    /// When the oldest open job was created.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Claims up to `limit` ready jobs for `owner` until `lease` has passed.
+    pub async fn claim_jobs(
+        &self,
+        owner: Uuid,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let sql = match self.backend {
+            Backend::Postgres(_) => CLAIM_POSTGRES,
+            Backend::Sqlite(_) => CLAIM_SQLITE,
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let jobs = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let rows = sqlx::query(sql)
+                .bind(owner).bind(until).bind(now).bind(limit)
+                .fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            rows.iter()
+                .map(|row| Ok(ClaimedJob {
+                    job_id: row.try_get("job_id")?,
+                    turn_id: row.try_get("turn_id")?,
+                    scope: Scope {
+                        namespace: row.try_get("namespace")?,
+                        entity_id: row.try_get("entity_id")?,
+                    },
+                    attempts: row.try_get("attempts")?,
+                }))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(jobs)
+    }
+
+    /// Gives a failed job back to the queue, to run again after `delay`.
+    pub async fn retry_job_later(
+        &self,
+        job: &ClaimedJob,
+        owner: Uuid,
+        error: &str,
+        delay: Duration,
+    ) -> Result<()> {
+        let now = Utc::now();
+        let run_after = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        on_pool!(self, pool => {
+            sqlx::query(RETRY_LATER)
+                .bind(run_after).bind(error).bind(now).bind(job.job_id).bind(owner)
+                .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Marks a job dead for good, keeping its last error.
+    pub async fn bury_job(&self, job: &ClaimedJob, owner: Uuid, error: &str) -> Result<()> {
+        let now = Utc::now();
+        on_pool!(self, pool => {
+            sqlx::query(BURY)
+                .bind(error).bind(now).bind(job.job_id).bind(owner)
+                .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Hands every job `owner` still holds back to the queue (on shutdown);
+    /// the attempt is not counted.
+    pub async fn release_jobs(&self, owner: Uuid) -> Result<u64> {
+        let now = Utc::now();
+        let released = on_pool!(self, pool => {
+            sqlx::query(RELEASE).bind(now).bind(owner).execute(pool).await?.rows_affected()
+        });
+        Ok(released)
+    }
+
+    /// Open jobs and the age of the oldest, over all namespaces.
+    pub async fn queue_stats(&self) -> Result<QueueStats> {
+        let stats = on_pool!(self, pool => {
+            let row = sqlx::query(QUEUE_STATS).fetch_one(pool).await?;
+            let open: i64 = row.try_get("pending")?;
+            let oldest: Option<DateTime<Utc>> = row.try_get("oldest")?;
+            QueueStats { open: u64::try_from(open).unwrap_or(0), oldest }
+        });
+        Ok(stats)
+    }
+
+    /// (open, dead) jobs of an entity, or of some of its turns.
+    pub async fn open_jobs(&self, scope: &Scope, turn_ids: &[Uuid]) -> Result<(u64, u64)> {
+        let (open, dead): (Option<i64>, Option<i64>) = on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(ENTITY_JOB_COUNTS);
+            query.push_bind(&scope.namespace).push(" AND entity_id = ").push_bind(&scope.entity_id);
+            if !turn_ids.is_empty() {
+                query.push(" AND turn_id IN (");
+                let mut ids = query.separated(", ");
+                for id in turn_ids {
+                    ids.push_bind(*id);
+                }
+                ids.push_unseparated(")");
+            }
+            let row = query.build().fetch_one(pool).await?;
+            (row.try_get("open")?, row.try_get("dead")?)
+        });
+        let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
+        Ok((count(open), count(dead)))
+    }
+
+    /// The last error of a turn's job, if it failed.
+    pub async fn job_error(&self, scope: &Scope, turn_id: Uuid) -> Result<Option<String>> {
+        let error = on_pool!(self, pool => {
+            sqlx::query(LAST_ERROR)
+                .bind(&scope.namespace).bind(&scope.entity_id).bind(turn_id)
+                .fetch_optional(pool).await?
+                .map(|row| row.try_get::<Option<String>, _>("last_error"))
+                .transpose()?
+                .flatten()
+        });
+        Ok(error)
+    }
+}

@@ -1,0 +1,399 @@
+//! Memories: facts (with embeddings and provenance), triples, process
+//! attributes, session summaries and the message index — and the one
+//! transaction that applies an augmentation job's results.
+//!
+//! `apply_augmentation` first marks the job done *only if this replica
+//! still holds its lease*; if it does not, nothing is written. A job's
+//! writes therefore land exactly once, however often it was retried.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::jobs::ClaimedJob;
+use super::{BeginWrite, Store, on_pool};
+use crate::domain::{Role, Scope};
+use crate::error::{Error, Result};
+
+/// A message of a turn, as augmentation sees it.
+#[derive(Debug, Clone)]
+pub struct IndexedMessage {
+    pub message_id: Uuid,
+    pub role: Role,
+    pub content: String,
+    pub embedded: bool,
+}
+
+/// A turn to augment.
+#[derive(Debug, Clone)]
+pub struct TurnToAugment {
+    pub turn_id: Uuid,
+    pub session_id: String,
+    pub process_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub messages: Vec<IndexedMessage>,
+    /// The session's summary so far, if any.
+    pub summary: Option<String>,
+}
+
+/// A stored fact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactRecord {
+    pub fact_id: Uuid,
+    pub content: String,
+    pub category: String,
+    pub mention_count: i64,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub superseded_by: Option<Uuid>,
+    pub embedding: Option<Vec<f32>>,
+}
+
+/// A fact to create.
+#[derive(Debug, Clone)]
+pub struct NewFact {
+    pub fact_id: Uuid,
+    pub content: String,
+    pub normalized: String,
+    pub category: String,
+    pub embedding: Vec<f32>,
+}
+
+/// Everything one job learned, applied in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct AugmentationWrites {
+    /// The embedding model's name; recorded with every vector.
+    pub embedding_model: String,
+    pub message_embeddings: Vec<(Uuid, Vec<f32>)>,
+    pub new_facts: Vec<NewFact>,
+    /// Existing current facts the turn mentioned again.
+    pub mentioned: Vec<Uuid>,
+    /// (old, new): the new fact replaces the old, which stays as history.
+    pub superseded: Vec<(Uuid, Uuid)>,
+    pub triples: Vec<(String, String, String)>,
+    pub process_attributes: Vec<String>,
+    pub summary: Option<String>,
+}
+
+/// Lower-cased with runs of white space folded: what "the same text" means
+/// for facts, triples and process attributes.
+pub fn normalize(text: &str) -> String {
+    text.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches(['.', '!'])
+        .to_string()
+}
+
+/// Vectors are stored as little-endian f32 bytes.
+pub fn encode_vector(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+pub fn decode_vector(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+const SELECT_TURN: &str = "SELECT turn_id, session_id, process_id, occurred_at FROM turns \
+     WHERE turn_id = $1 AND namespace = $2 AND entity_id = $3";
+
+const SELECT_TURN_MESSAGES: &str = "SELECT message_id, role, content, embedding IS NOT NULL AS embedded \
+     FROM messages WHERE turn_id = $1 AND namespace = $2 AND entity_id = $3 ORDER BY position";
+
+const SELECT_SUMMARY: &str = "SELECT summary FROM session_summaries \
+     WHERE namespace = $1 AND entity_id = $2 AND session_id = $3";
+
+const FACT_COLUMNS: &str = "fact_id, content, category, mention_count, first_seen_at, \
+     last_seen_at, valid_until, superseded_by, embedding";
+
+const SELECT_CURRENT_FACTS: &str = "SELECT fact_id, content, category, mention_count, first_seen_at, \
+     last_seen_at, valid_until, superseded_by, embedding \
+     FROM facts WHERE namespace = $1 AND entity_id = $2 AND valid_until IS NULL";
+
+const FINISH_JOB: &str = "UPDATE augmentation_jobs SET status = 'done', lease_owner = NULL, \
+     lease_until = NULL, last_error = NULL, updated_at = $1 \
+     WHERE job_id = $2 AND lease_owner = $3 AND status = 'running'";
+
+const EMBED_MESSAGE: &str = "UPDATE messages SET embedding = $1, embedding_model = $2, embedding_dim = $3 \
+     WHERE message_id = $4 AND namespace = $5 AND entity_id = $6";
+
+/// A new fact; an identical current one is mentioned again instead.
+const UPSERT_FACT: &str = "INSERT INTO facts (fact_id, namespace, entity_id, content, normalized, \
+     category, embedding, embedding_model, embedding_dim, mention_count, first_seen_at, last_seen_at, \
+     created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10, $11, $11) \
+     ON CONFLICT (namespace, entity_id, normalized) WHERE valid_until IS NULL \
+     DO UPDATE SET mention_count = facts.mention_count + 1, \
+       last_seen_at = excluded.last_seen_at, updated_at = excluded.updated_at \
+     RETURNING fact_id";
+
+const MENTION_FACT: &str = "UPDATE facts SET mention_count = mention_count + 1, last_seen_at = $1, \
+     updated_at = $2 \
+     WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
+
+const INSERT_PROVENANCE: &str =
+    "INSERT INTO fact_mentions (fact_id, turn_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+const SUPERSEDE_FACT: &str = "UPDATE facts SET valid_until = $1, superseded_by = $2, updated_at = $1 \
+     WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
+
+const UPSERT_TRIPLE: &str = "INSERT INTO triples (triple_id, namespace, entity_id, subject, predicate, \
+     object, normalized, mention_count, first_seen_at, last_seen_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) \
+     ON CONFLICT (namespace, entity_id, normalized) \
+     DO UPDATE SET mention_count = triples.mention_count + 1, last_seen_at = excluded.last_seen_at";
+
+const UPSERT_PROCESS_ATTRIBUTE: &str = "INSERT INTO process_attributes (namespace, process_id, content, \
+     normalized, mention_count, first_seen_at, last_seen_at) \
+     VALUES ($1, $2, $3, $4, 1, $5, $5) \
+     ON CONFLICT (namespace, process_id, normalized) \
+     DO UPDATE SET mention_count = process_attributes.mention_count + 1, \
+       last_seen_at = excluded.last_seen_at";
+
+const UPSERT_SUMMARY: &str = "INSERT INTO session_summaries (namespace, entity_id, session_id, summary, \
+     turn_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (namespace, entity_id, session_id) \
+     DO UPDATE SET summary = excluded.summary, turn_id = excluded.turn_id, \
+       updated_at = excluded.updated_at";
+
+const DELETE_FACT: &str =
+    "DELETE FROM facts WHERE fact_id = $1 AND namespace = $2 AND entity_id = $3";
+
+fn parse_role(text: &str) -> Result<Role> {
+    Role::parse(text).ok_or_else(|| Error::Internal(format!("stored role {text:?} is unknown")))
+}
+
+macro_rules! fact_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let embedding: Option<Vec<u8>> = row.try_get("embedding")?;
+        FactRecord {
+            fact_id: row.try_get("fact_id")?,
+            content: row.try_get("content")?,
+            category: row.try_get("category")?,
+            mention_count: row.try_get("mention_count")?,
+            first_seen_at: row.try_get("first_seen_at")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            valid_until: row.try_get("valid_until")?,
+            superseded_by: row.try_get("superseded_by")?,
+            embedding: embedding.as_deref().map(decode_vector),
+        }
+    }};
+}
+
+impl Store {
+    /// A turn with its messages and its session's summary, or `None` if it
+    /// is gone (e.g. the entity was forgotten).
+    pub async fn turn_to_augment(
+        &self,
+        scope: &Scope,
+        turn_id: Uuid,
+    ) -> Result<Option<TurnToAugment>> {
+        let loaded = on_pool!(self, pool => {
+            let Some(row) = sqlx::query(SELECT_TURN)
+                .bind(turn_id).bind(&scope.namespace).bind(&scope.entity_id)
+                .fetch_optional(pool).await?
+            else {
+                return Ok(None);
+            };
+            let session_id: String = row.try_get("session_id")?;
+            let process_id: Option<String> = row.try_get("process_id")?;
+            let occurred_at: DateTime<Utc> = row.try_get("occurred_at")?;
+            let messages = sqlx::query(SELECT_TURN_MESSAGES)
+                .bind(turn_id).bind(&scope.namespace).bind(&scope.entity_id)
+                .fetch_all(pool).await?
+                .iter()
+                .map(|row| Ok((
+                    row.try_get::<Uuid, _>("message_id")?,
+                    row.try_get::<String, _>("role")?,
+                    row.try_get::<String, _>("content")?,
+                    row.try_get::<bool, _>("embedded")?,
+                )))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            let summary: Option<String> = sqlx::query(SELECT_SUMMARY)
+                .bind(&scope.namespace).bind(&scope.entity_id).bind(&session_id)
+                .fetch_optional(pool).await?
+                .map(|row| row.try_get("summary"))
+                .transpose()?;
+            (session_id, process_id, occurred_at, messages, summary)
+        });
+        let (session_id, process_id, occurred_at, rows, summary) = loaded;
+        let messages = rows
+            .into_iter()
+            .map(|(message_id, role, content, embedded)| {
+                Ok(IndexedMessage {
+                    message_id,
+                    role: parse_role(&role)?,
+                    content,
+                    embedded,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(TurnToAugment {
+            turn_id,
+            session_id,
+            process_id,
+            occurred_at,
+            messages,
+            summary,
+        }))
+    }
+
+    /// The entity's current facts, with their embeddings.
+    pub async fn current_facts(&self, scope: &Scope) -> Result<Vec<FactRecord>> {
+        let facts = on_pool!(self, pool => {
+            sqlx::query(SELECT_CURRENT_FACTS)
+                .bind(&scope.namespace).bind(&scope.entity_id)
+                .fetch_all(pool).await?
+                .iter()
+                .map(|row| Ok(fact_from_row!(row)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(facts)
+    }
+
+    /// A page of the entity's facts, newest first, after `after` (a fact
+    /// id from the previous page).
+    pub async fn list_facts(
+        &self,
+        scope: &Scope,
+        include_superseded: bool,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<FactRecord>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let facts = on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(format!("SELECT {FACT_COLUMNS} FROM facts WHERE namespace = "));
+            query.push_bind(&scope.namespace).push(" AND entity_id = ").push_bind(&scope.entity_id);
+            if !include_superseded {
+                query.push(" AND valid_until IS NULL");
+            }
+            if let Some(after) = after {
+                query.push(" AND fact_id < ").push_bind(after);
+            }
+            query.push(" ORDER BY fact_id DESC LIMIT ").push_bind(limit);
+            query.build().fetch_all(pool).await?
+                .iter()
+                .map(|row| Ok(fact_from_row!(row)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(facts)
+    }
+
+    /// Deletes one fact; false if the entity has no such fact.
+    pub async fn delete_fact(&self, scope: &Scope, fact_id: Uuid) -> Result<bool> {
+        let deleted = on_pool!(self, pool => {
+            sqlx::query(DELETE_FACT)
+                .bind(fact_id).bind(&scope.namespace).bind(&scope.entity_id)
+                .execute(pool).await?.rows_affected()
+        });
+        Ok(deleted > 0)
+    }
+
+    /// Applies a job's results and marks it done, in one transaction, if
+    /// `owner` still holds the job's lease. Returns whether it did.
+    pub async fn apply_augmentation(
+        &self,
+        job: &ClaimedJob,
+        owner: Uuid,
+        turn: &TurnToAugment,
+        writes: &AugmentationWrites,
+    ) -> Result<bool> {
+        let now = Utc::now();
+        let seen = turn.occurred_at;
+        let scope = &job.scope;
+        let model = &writes.embedding_model;
+        let applied = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let owned = sqlx::query(FINISH_JOB)
+                .bind(now).bind(job.job_id).bind(owner)
+                .execute(&mut *tx).await?.rows_affected();
+            if owned == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            for (message_id, vector) in &writes.message_embeddings {
+                sqlx::query(EMBED_MESSAGE)
+                    .bind(encode_vector(vector)).bind(model).bind(vector.len() as i32)
+                    .bind(message_id).bind(&scope.namespace).bind(&scope.entity_id)
+                    .execute(&mut *tx).await?;
+            }
+            let mut mentioned = writes.mentioned.clone();
+            for fact in &writes.new_facts {
+                let fact_id: Uuid = sqlx::query(UPSERT_FACT)
+                    .bind(fact.fact_id).bind(&scope.namespace).bind(&scope.entity_id)
+                    .bind(&fact.content).bind(&fact.normalized).bind(&fact.category)
+                    .bind(encode_vector(&fact.embedding)).bind(model)
+                    .bind(fact.embedding.len() as i32).bind(seen).bind(now)
+                    .fetch_one(&mut *tx).await?
+                    .try_get(0)?;
+                sqlx::query(INSERT_PROVENANCE).bind(fact_id).bind(turn.turn_id)
+                    .execute(&mut *tx).await?;
+                mentioned.retain(|id| *id != fact_id);
+            }
+            for fact_id in &mentioned {
+                sqlx::query(MENTION_FACT)
+                    .bind(seen).bind(now).bind(fact_id)
+                    .bind(&scope.namespace).bind(&scope.entity_id)
+                    .execute(&mut *tx).await?;
+                sqlx::query(INSERT_PROVENANCE).bind(fact_id).bind(turn.turn_id)
+                    .execute(&mut *tx).await?;
+            }
+            for (old, new) in &writes.superseded {
+                sqlx::query(SUPERSEDE_FACT)
+                    .bind(now).bind(new).bind(old)
+                    .bind(&scope.namespace).bind(&scope.entity_id)
+                    .execute(&mut *tx).await?;
+            }
+            for (subject, predicate, object) in &writes.triples {
+                let normalized = normalize(&format!("{subject}\u{1f}{predicate}\u{1f}{object}"));
+                sqlx::query(UPSERT_TRIPLE)
+                    .bind(Uuid::now_v7()).bind(&scope.namespace).bind(&scope.entity_id)
+                    .bind(subject).bind(predicate).bind(object).bind(normalized).bind(seen)
+                    .execute(&mut *tx).await?;
+            }
+            if let Some(process_id) = &turn.process_id {
+                for attribute in &writes.process_attributes {
+                    sqlx::query(UPSERT_PROCESS_ATTRIBUTE)
+                        .bind(&scope.namespace).bind(process_id).bind(attribute)
+                        .bind(normalize(attribute)).bind(seen)
+                        .execute(&mut *tx).await?;
+                }
+            }
+            if let Some(summary) = &writes.summary {
+                sqlx::query(UPSERT_SUMMARY)
+                    .bind(&scope.namespace).bind(&scope.entity_id).bind(&turn.session_id)
+                    .bind(summary).bind(turn.turn_id).bind(now)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            true
+        });
+        Ok(applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalization_folds_case_space_and_final_stops() {
+        assert_eq!(
+            normalize("  Prefers   Async Python. "),
+            "prefers async python"
+        );
+        assert_eq!(normalize("Likes tea!"), "likes tea");
+    }
+
+    #[test]
+    fn vectors_round_trip() {
+        let v = vec![0.25f32, -1.5, 3.0e-7];
+        assert_eq!(decode_vector(&encode_vector(&v)), v);
+    }
+}
