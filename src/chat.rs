@@ -22,6 +22,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::augment::JobWaker;
 use crate::config::LimitsConfig;
 use crate::domain::{
     self, Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Scope, TurnSource, TurnStatus,
@@ -95,6 +96,7 @@ pub struct ChatEngine {
     router: Arc<Router>,
     limits: LimitsConfig,
     stream_buffer: usize,
+    waker: JobWaker,
 }
 
 impl ChatEngine {
@@ -103,12 +105,14 @@ impl ChatEngine {
         router: Arc<Router>,
         limits: LimitsConfig,
         stream_buffer: usize,
+        waker: JobWaker,
     ) -> Self {
         ChatEngine {
             store,
             router,
             limits,
             stream_buffer,
+            waker,
         }
     }
 
@@ -200,6 +204,7 @@ impl ChatEngine {
             turn_id,
             deadline,
             augment,
+            waker: self.waker.clone(),
             // Stored only when a fallback answered instead of the primary.
             model: (opened.model != primary).then_some(opened.model),
         };
@@ -239,6 +244,7 @@ struct Pump {
     turn_id: Uuid,
     deadline: Option<Instant>,
     augment: bool,
+    waker: JobWaker,
     model: Option<String>,
 }
 
@@ -303,8 +309,12 @@ impl Pump {
             .store
             .finish_turn(&self.scope, self.turn_id, &outcome)
             .await;
-        if let Err(error) = &stored {
-            tracing::error!(turn_id = %self.turn_id, %error, "could not store the end of a turn");
+        match &stored {
+            Ok(()) if outcome.status == TurnStatus::Completed && self.augment => self.waker.wake(),
+            Ok(()) => {}
+            Err(error) => {
+                tracing::error!(turn_id = %self.turn_id, %error, "could not store the end of a turn")
+            }
         }
         tracing::info!(
             turn_id = %self.turn_id,

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::augment::JobWaker;
 use crate::config::LimitsConfig;
 use crate::domain::{self, Attribution, ChatMessage, Metadata, NewTurn, TurnSource, TurnStatus};
 use crate::error::Result;
@@ -26,11 +27,16 @@ pub struct AttributedTurn {
 pub struct Ingestor {
     store: Store,
     limits: LimitsConfig,
+    waker: JobWaker,
 }
 
 impl Ingestor {
-    pub fn new(store: Store, limits: LimitsConfig) -> Self {
-        Ingestor { store, limits }
+    pub fn new(store: Store, limits: LimitsConfig, waker: JobWaker) -> Self {
+        Ingestor {
+            store,
+            limits,
+            waker,
+        }
     }
 
     /// Validates and durably stores one turn; returns once it is committed.
@@ -47,9 +53,14 @@ impl Ingestor {
             idempotency_key: turn.idempotency_key,
             augment: true,
         };
-        self.store
+        let stored = self
+            .store
             .insert_turn(&new_turn, TurnStatus::Completed)
-            .await
+            .await?;
+        if !stored.duplicate {
+            self.waker.wake();
+        }
+        Ok(stored)
     }
 
     fn validate(&self, turn: &AttributedTurn) -> Result<()> {

@@ -6,6 +6,7 @@
 //! Boundaries: `grpc` handlers convert and delegate to the domain (`chat`,
 //! `ingest`); only `storage` speaks SQL; `providers` know nothing of memory.
 
+pub mod augment;
 pub mod chat;
 pub mod config;
 pub mod domain;
@@ -13,6 +14,7 @@ pub mod embed;
 pub mod error;
 pub mod grpc;
 pub mod ingest;
+pub mod memory;
 pub mod providers;
 pub mod server;
 pub mod storage;

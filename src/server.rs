@@ -14,8 +14,10 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
+use crate::augment::{self, Augmenter, JobContext, JobWaker};
 use crate::chat::ChatEngine;
 use crate::config::Config;
+use crate::embed::Embedder;
 use crate::grpc::auth::Authenticator;
 use crate::grpc::chat::ChatApi;
 use crate::grpc::memory::MemoryApi;
@@ -59,14 +61,22 @@ pub async fn serve(
         config.routing.clone(),
     )?);
     let store = open_store(&config).await?;
+    let waker = JobWaker::default();
+    let augmenter = if config.augmentation.enabled {
+        Some(start_augmentation(&config, &store, &router, waker.clone()).await?)
+    } else {
+        tracing::info!("augmentation is off in this replica (augmentation.enabled = false)");
+        None
+    };
 
     let engine = ChatEngine::new(
         store.clone(),
         router,
         config.limits.clone(),
         config.chat.stream_buffer,
+        waker.clone(),
     );
-    let ingestor = Ingestor::new(store.clone(), config.limits.clone());
+    let ingestor = Ingestor::new(store.clone(), config.limits.clone(), waker);
     let chat = ChatServiceServer::with_interceptor(ChatApi::new(engine), authenticator.clone());
     let memory = MemoryServiceServer::with_interceptor(
         MemoryApi::new(store.clone(), ingestor),
@@ -139,6 +149,72 @@ pub async fn serve(
             Ok(())
         }
     };
+    if let Some(augmenter) = augmenter {
+        augmenter.shutdown().await;
+    }
     store.close().await;
     result.context("gRPC server failed")
+}
+
+/// Loads the embedder (installing the built-in model on first use) and
+/// starts this replica's augmentation workers.
+async fn start_augmentation(
+    config: &Config,
+    store: &Store,
+    router: &Arc<Router>,
+    waker: JobWaker,
+) -> anyhow::Result<Augmenter> {
+    let embeddings = config.embeddings.clone();
+    let embedder = tokio::task::spawn_blocking(move || Embedder::from_config(&embeddings))
+        .await?
+        .context("loading the embedding model")?;
+    report_other_embedding_models(store, embedder.model_name()).await?;
+    let extraction = match &config.augmentation.extraction_model {
+        Some(model) => Some(
+            router
+                .resolve(model)
+                .map_err(|e| anyhow::anyhow!("augmentation.extraction_model: {e}"))?,
+        ),
+        None => {
+            tracing::info!(
+                "no augmentation.extraction_model: messages are indexed, no facts extracted"
+            );
+            None
+        }
+    };
+    let lease = Duration::from_secs(config.augmentation.lease_secs);
+    let context = JobContext {
+        store: store.clone(),
+        embedder,
+        router: router.clone(),
+        extraction,
+        near_duplicate_threshold: config.augmentation.near_duplicate_threshold,
+        closest_facts: config.augmentation.closest_facts,
+        // Half the lease, so a slow model cannot outlive it.
+        extraction_timeout: lease / 2,
+        owner: augment::new_owner(),
+    };
+    Ok(Augmenter::start(
+        context,
+        config.augmentation.clone(),
+        waker,
+    ))
+}
+
+/// Vectors of another model or dimension are never compared with the
+/// current model's; say so at start, so a model change is not silent.
+async fn report_other_embedding_models(store: &Store, current: &str) -> anyhow::Result<()> {
+    for (model, dimension, count) in store.embedding_models().await? {
+        if model != current {
+            tracing::warn!(
+                stored_model = %model,
+                dimension,
+                count,
+                current_model = %current,
+                "stored vectors come from another embedding model; they are not mixed with the \
+                 current model's"
+            );
+        }
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::ingest::AttributedTurn;
 use crate::pb;
 use crate::providers::{ResponseFormat, ToolCallDelta, ToolChoice, ToolSpec};
+use crate::storage::memory::FactRecord;
 use crate::storage::{ForgetCounts, SessionRecord, TurnRecord};
 
 fn non_empty(value: String) -> Option<String> {
@@ -493,6 +494,50 @@ impl From<ForgetCounts> for pb::ForgetEntityResponse {
             jobs_deleted: jobs,
         }
     }
+}
+
+fn fact_category(category: &str) -> pb::FactCategory {
+    match category {
+        "preference" => pb::FactCategory::Preference,
+        "attribute" => pb::FactCategory::Attribute,
+        "skill" => pb::FactCategory::Skill,
+        "event" => pb::FactCategory::Event,
+        "relationship" => pb::FactCategory::Relationship,
+        "rule" => pb::FactCategory::Rule,
+        _ => pb::FactCategory::Other,
+    }
+}
+
+impl From<FactRecord> for pb::Fact {
+    fn from(fact: FactRecord) -> Self {
+        let FactRecord {
+            fact_id,
+            content,
+            category,
+            mention_count,
+            first_seen_at,
+            last_seen_at,
+            valid_until,
+            superseded_by,
+            embedding: _,
+        } = fact;
+        pb::Fact {
+            id: fact_id.to_string(),
+            content,
+            category: fact_category(&category).into(),
+            first_seen_at: Some(timestamp(first_seen_at)),
+            last_seen_at: Some(timestamp(last_seen_at)),
+            mention_count: u32::try_from(mention_count).unwrap_or(u32::MAX),
+            valid_until: valid_until.map(timestamp),
+            superseded_by: superseded_by.map(|id| id.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Parses an id field that must be a UUID.
+pub fn uuid_field(field: &str, value: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(value)
+        .map_err(|_| Error::invalid(field, format!("{value:?} is not a valid id")))
 }
 
 #[cfg(test)]

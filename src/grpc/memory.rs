@@ -1,8 +1,7 @@
 //! `memori.v1.MemoryService`.
 //!
-//! Recall, WaitForAugmentation, ListFacts and DeleteFact need the
-//! augmentation and recall stages, which are not built yet: they answer
-//! UNIMPLEMENTED and say so.
+//! Recall needs the recall stage, which is not built yet: it answers
+//! UNIMPLEMENTED and says so.
 
 use std::pin::Pin;
 
@@ -11,7 +10,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth;
+use std::time::Duration;
+
+use super::{auth, convert};
 use crate::domain::{self, Scope};
 use crate::error::Error;
 use crate::ingest::{AttributedTurn, Ingestor};
@@ -39,9 +40,16 @@ fn scope(namespace: String, entity_id: String) -> Result<Scope, Status> {
 
 fn not_yet(what: &str) -> Status {
     Status::unimplemented(format!(
-        "{what} is not implemented yet: it arrives with the augmentation and recall stages"
+        "{what} is not implemented yet: it arrives with the recall stage"
     ))
 }
+
+/// WaitForAugmentation's timeout when the caller sets none, and its cap.
+const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+const MAX_WAIT: Duration = Duration::from_secs(300);
+/// ListFacts' page size when the caller sets none, and its cap.
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
@@ -96,25 +104,99 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
+    /// Polls the job table (so it sees work done by any replica) until
+    /// nothing awaited is pending, or the timeout passes.
     async fn wait_for_augmentation(
         &self,
-        _request: Request<pb::WaitForAugmentationRequest>,
+        request: Request<pb::WaitForAugmentationRequest>,
     ) -> Result<Response<pb::WaitForAugmentationResponse>, Status> {
-        Err(not_yet("WaitForAugmentation"))
+        let namespace = auth::namespace(&request)?;
+        let pb::WaitForAugmentationRequest {
+            entity_id,
+            turn_ids,
+            timeout,
+        } = request.into_inner();
+        let scope = scope(namespace, entity_id)?;
+        let turn_ids = turn_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| convert::uuid_field(&format!("turn_ids[{i}]"), id))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let timeout = match timeout {
+            None => DEFAULT_WAIT,
+            Some(t) => Duration::try_from(t)
+                .map_err(|_| Error::invalid("timeout", "must not be negative"))?
+                .min(MAX_WAIT),
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let (open, dead) = self.store.open_jobs(&scope, &turn_ids).await?;
+            let now = tokio::time::Instant::now();
+            if open == 0 || now >= deadline {
+                let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+                return Ok(Response::new(pb::WaitForAugmentationResponse {
+                    completed: open == 0,
+                    pending_jobs: clamp(open),
+                    dead_jobs: clamp(dead),
+                }));
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
     }
 
     async fn list_facts(
         &self,
-        _request: Request<pb::ListFactsRequest>,
+        request: Request<pb::ListFactsRequest>,
     ) -> Result<Response<pb::ListFactsResponse>, Status> {
-        Err(not_yet("ListFacts"))
+        let namespace = auth::namespace(&request)?;
+        let pb::ListFactsRequest {
+            entity_id,
+            page_size,
+            page_token,
+            include_superseded,
+        } = request.into_inner();
+        let scope = scope(namespace, entity_id)?;
+        let after = (!page_token.is_empty())
+            .then(|| convert::uuid_field("page_token", &page_token))
+            .transpose()?;
+        let size = match page_size {
+            0 => DEFAULT_PAGE,
+            n => (n as usize).min(MAX_PAGE),
+        };
+        // One more than asked tells whether another page follows.
+        let mut facts = self
+            .store
+            .list_facts(&scope, include_superseded, after, size + 1)
+            .await?;
+        let next_page_token = if facts.len() > size {
+            facts.truncate(size);
+            facts
+                .last()
+                .map(|f| f.fact_id.to_string())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListFactsResponse {
+            facts: facts.into_iter().map(pb::Fact::from).collect(),
+            next_page_token,
+        }))
     }
 
     async fn delete_fact(
         &self,
-        _request: Request<pb::DeleteFactRequest>,
+        request: Request<pb::DeleteFactRequest>,
     ) -> Result<Response<pb::DeleteFactResponse>, Status> {
-        Err(not_yet("DeleteFact"))
+        let namespace = auth::namespace(&request)?;
+        let pb::DeleteFactRequest { entity_id, fact_id } = request.into_inner();
+        let scope = scope(namespace, entity_id)?;
+        let id = convert::uuid_field("fact_id", &fact_id)?;
+        if !self.store.delete_fact(&scope, id).await? {
+            return Err(Error::NotFound(format!("fact {fact_id:?} does not exist")).into());
+        }
+        Ok(Response::new(pb::DeleteFactResponse {}))
     }
 
     async fn forget_entity(

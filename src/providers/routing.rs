@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
-use super::{ChatRequest, Chunk, ChunkStream, Provider};
+use super::{ChatRequest, Chunk, ChunkStream, Completion, Provider};
 use crate::config::{ProviderConfig, RoutingConfig};
 use crate::error::{Error, Result};
 
@@ -156,6 +156,30 @@ impl Router {
                 }
                 // Out of time: no other route can do better.
                 Err(error @ Error::DeadlineExceeded(_)) => return Err(error),
+                Err(error) => {
+                    tracing::warn!(model = %route.qualified_name(), %error, "route failed");
+                    last_error = Some(error);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| Error::Internal("an empty routing plan".into())))
+    }
+
+    /// A whole (non-streaming) answer from the plan's first route that
+    /// gives one. No retries here: the caller (a job) is retried as a whole.
+    pub async fn complete(
+        &self,
+        plan: &Plan,
+        request: &ChatRequest,
+        timeout: Duration,
+    ) -> Result<Completion> {
+        let mut last_error = None;
+        for route in &plan.routes {
+            let provider = &self.providers[&route.provider_name];
+            let mut request = request.clone();
+            request.model.clone_from(&route.model);
+            match provider.complete(&request, Some(timeout)).await {
+                Ok(completion) => return Ok(completion),
                 Err(error) => {
                     tracing::warn!(model = %route.qualified_name(), %error, "route failed");
                     last_error = Some(error);

@@ -161,6 +161,16 @@ const UPSERT_SUMMARY: &str = "INSERT INTO session_summaries (namespace, entity_i
      DO UPDATE SET summary = excluded.summary, turn_id = excluded.turn_id, \
        updated_at = excluded.updated_at";
 
+const EMBEDDING_MODELS: &str = "SELECT embedding_model, embedding_dim, COUNT(*) AS n FROM ( \
+       SELECT embedding_model, embedding_dim FROM facts WHERE embedding_model IS NOT NULL \
+       UNION ALL \
+       SELECT embedding_model, embedding_dim FROM messages WHERE embedding_model IS NOT NULL \
+     ) AS vectors GROUP BY embedding_model, embedding_dim";
+
+const FACT_PROVENANCE: &str = "SELECT m.turn_id FROM fact_mentions m \
+     JOIN facts f ON f.fact_id = m.fact_id \
+     WHERE m.fact_id = $1 AND f.namespace = $2 AND f.entity_id = $3 ORDER BY m.turn_id";
+
 const DELETE_FACT: &str =
     "DELETE FROM facts WHERE fact_id = $1 AND namespace = $2 AND entity_id = $3";
 
@@ -283,6 +293,31 @@ impl Store {
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         Ok(facts)
+    }
+
+    /// (model, dimension, count) of every kind of stored vector.
+    pub async fn embedding_models(&self) -> Result<Vec<(String, i32, i64)>> {
+        let models = on_pool!(self, pool => {
+            sqlx::query(EMBEDDING_MODELS)
+                .fetch_all(pool).await?
+                .iter()
+                .map(|row| Ok((row.try_get("embedding_model")?, row.try_get("embedding_dim")?, row.try_get("n")?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(models)
+    }
+
+    /// The turns that mentioned a fact, oldest first.
+    pub async fn fact_provenance(&self, scope: &Scope, fact_id: Uuid) -> Result<Vec<Uuid>> {
+        let turns = on_pool!(self, pool => {
+            sqlx::query(FACT_PROVENANCE)
+                .bind(fact_id).bind(&scope.namespace).bind(&scope.entity_id)
+                .fetch_all(pool).await?
+                .iter()
+                .map(|row| row.try_get("turn_id"))
+                .collect::<Result<Vec<Uuid>, sqlx::Error>>()?
+        });
+        Ok(turns)
     }
 
     /// Deletes one fact; false if the entity has no such fact.

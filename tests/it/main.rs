@@ -5,6 +5,7 @@ mod support;
 
 mod anthropic;
 mod attribute;
+mod augmentation;
 mod chat;
 mod embedding;
 mod local_llm;

@@ -73,6 +73,8 @@ pub async fn test_config(
     config.server.shutdown_grace_secs = 5;
     // Tests that exercise retries turn them on with short backoffs.
     config.routing.max_attempts = 1;
+    // Tests of the augmentation stage turn it on (it loads the model).
+    config.augmentation.enabled = false;
     if let Some(base_url) = upstream_base_url {
         config.providers.insert(
             "fake".into(),

@@ -1,0 +1,189 @@
+//! The augmentation stage: a fixed number of workers per replica that claim
+//! jobs from the outbox table and turn completed turns into memories.
+//!
+//! Invariants:
+//! - bounded: at most `workers` jobs run at once (a semaphore), and the
+//!   hand-off from the chat path is a single wake-up permit (`JobWaker`):
+//!   waking never blocks or allocates, and when many turns arrive at once
+//!   the jobs simply wait in the table until a worker is free;
+//! - durable: the table is the queue; a poll every `poll_interval_ms` finds
+//!   jobs no wake-up announced (another replica's, or after a restart);
+//! - exactly once in effect: a job's writes commit with its completion,
+//!   under its lease (see `storage::jobs`); failures retry with exponential
+//!   backoff and end as `dead` with the last error after `max_attempts`;
+//! - graceful: on shutdown no new jobs are claimed, in-flight jobs get
+//!   `drain_timeout_secs`, and leases still held are released.
+
+mod job;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub use job::JobContext;
+
+use crate::config::AugmentationConfig;
+use crate::storage::jobs::ClaimedJob;
+
+/// Wakes the workers when a job was committed. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct JobWaker(Arc<Notify>);
+
+impl JobWaker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// A running worker pool; `shutdown` drains it.
+pub struct Augmenter {
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Augmenter {
+    pub fn start(context: JobContext, config: AugmentationConfig, waker: JobWaker) -> Augmenter {
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run(Arc::new(context), config, waker, cancel.clone()));
+        Augmenter { cancel, task }
+    }
+
+    /// Stops claiming, lets in-flight jobs finish within the drain timeout,
+    /// and releases the leases of any that did not.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the augmentation loop failed");
+        }
+    }
+}
+
+/// The retry delay after `attempts` failed attempts.
+fn backoff(config: &AugmentationConfig, attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(16);
+    Duration::from_millis(config.retry_backoff_ms)
+        .saturating_mul(2u32.pow(exponent))
+        .min(Duration::from_secs(300))
+}
+
+async fn run(
+    context: Arc<JobContext>,
+    config: AugmentationConfig,
+    waker: JobWaker,
+    cancel: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(config.workers));
+    let mut running = JoinSet::new();
+    let lease = Duration::from_secs(config.lease_secs);
+    let poll = Duration::from_millis(config.poll_interval_ms);
+    tracing::info!(workers = config.workers, owner = %context.owner, "augmentation started");
+    'outer: loop {
+        // Claim while there are free workers and ready jobs.
+        loop {
+            while running.try_join_next().is_some() {}
+            let free = slots.available_permits();
+            if free == 0 {
+                break;
+            }
+            let jobs = match context.store.claim_jobs(context.owner, free, lease).await {
+                Ok(jobs) => jobs,
+                Err(error) => {
+                    tracing::warn!(%error, "claiming augmentation jobs failed; will retry");
+                    break;
+                }
+            };
+            if jobs.is_empty() {
+                break;
+            }
+            for job in jobs {
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    break;
+                };
+                let context = context.clone();
+                let config = config.clone();
+                running.spawn(async move {
+                    handle(&context, &config, job).await;
+                    drop(permit);
+                });
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break 'outer,
+            _ = waker.0.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+        }
+    }
+
+    let drain = Duration::from_secs(config.drain_timeout_secs);
+    let drained = tokio::time::timeout(drain, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            ?drain,
+            "augmentation drain timed out; abandoning in-flight jobs"
+        );
+        running.abort_all();
+    }
+    match context.store.release_jobs(context.owner).await {
+        Ok(0) => {}
+        Ok(released) => tracing::info!(released, "released augmentation leases"),
+        Err(error) => tracing::warn!(%error, "releasing augmentation leases failed"),
+    }
+    tracing::info!("augmentation stopped");
+}
+
+async fn handle(context: &JobContext, config: &AugmentationConfig, job: ClaimedJob) {
+    let started = std::time::Instant::now();
+    let error = match context.run(&job).await {
+        Ok(applied) => {
+            tracing::debug!(job_id = %job.job_id, applied, elapsed = ?started.elapsed(), "augmentation job done");
+            return;
+        }
+        Err(error) => error.to_string(),
+    };
+    let result = if job.attempts >= config.max_attempts as i32 {
+        tracing::error!(job_id = %job.job_id, attempts = job.attempts, %error, "augmentation job is dead");
+        context.store.bury_job(&job, context.owner, &error).await
+    } else {
+        let delay = backoff(config, job.attempts);
+        tracing::warn!(job_id = %job.job_id, attempts = job.attempts, ?delay, %error, "augmentation job failed; will retry");
+        context
+            .store
+            .retry_job_later(&job, context.owner, &error, delay)
+            .await
+    };
+    if let Err(store_error) = result {
+        // The lease runs out and another attempt happens anyway.
+        tracing::warn!(job_id = %job.job_id, %store_error, "could not record the job's failure");
+    }
+}
+
+/// A fresh lease owner id for this replica's pool.
+pub fn new_owner() -> Uuid {
+    Uuid::new_v4()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let config = AugmentationConfig {
+            retry_backoff_ms: 100,
+            ..AugmentationConfig::default()
+        };
+        assert_eq!(backoff(&config, 1), Duration::from_millis(100));
+        assert_eq!(backoff(&config, 3), Duration::from_millis(400));
+        assert_eq!(backoff(&config, 40), Duration::from_secs(300));
+    }
+}
