@@ -7,6 +7,7 @@ mod anthropic;
 mod attribute;
 mod augmentation;
 mod chat;
+mod durability;
 mod embedding;
 mod local_llm;
 mod providers;

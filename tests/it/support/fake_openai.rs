@@ -46,6 +46,9 @@ pub struct Script {
     pub cut_after: Option<usize>,
     /// After this many content frames, stall forever.
     pub stall_after: Option<usize>,
+    /// Non-streaming: answer an extraction request with one fact whose
+    /// content is the turn's user text (so answers differ per turn).
+    pub echo_user_as_fact: bool,
 }
 
 impl Default for Script {
@@ -61,6 +64,7 @@ impl Default for Script {
             error_after: None,
             cut_after: None,
             stall_after: None,
+            echo_user_as_fact: false,
         }
     }
 }
@@ -185,6 +189,7 @@ async fn completions(
 ) -> Response<Body> {
     let request: Value = serde_json::from_slice(&body).expect("memorid sent invalid JSON");
     let streaming = request["stream"] == true;
+    let echoed = echoed_fact(&request);
     state.requests.lock().unwrap().push((headers, request));
     let queued = state.queue.lock().unwrap().pop_front();
     let script = queued.unwrap_or_else(|| state.script.lock().unwrap().clone());
@@ -203,6 +208,14 @@ async fn completions(
         return response.body(Body::from(body.to_string())).unwrap();
     }
     if !streaming {
+        if !script.delay.is_zero() {
+            tokio::time::sleep(script.delay).await;
+        }
+        if script.echo_user_as_fact {
+            let mut echo = script.clone();
+            echo.pieces = vec![echoed];
+            return whole_answer(&echo);
+        }
         return whole_answer(&script);
     }
 
@@ -331,4 +344,19 @@ fn whole_answer(script: &Script) -> Response<Body> {
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap()
+}
+
+/// An extraction answer whose one fact is the user line of the turn shown
+/// in an extraction request.
+fn echoed_fact(request: &Value) -> String {
+    let context = request["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default();
+    let user = context
+        .lines()
+        .find_map(|line| line.strip_prefix("user: "))
+        .unwrap_or_default();
+    json!({"facts": [{"content": user, "category": "other", "action": "new", "existing_id": ""}],
+           "triples": [], "process_attributes": [], "summary": ""})
+    .to_string()
 }

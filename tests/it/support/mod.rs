@@ -6,6 +6,7 @@ pub mod fake_gemini;
 pub mod fake_openai;
 pub mod local_llm;
 pub mod postgres;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,0 +1,193 @@
+//! The pipeline under failure and load: a replica killed with SIGKILL while
+//! jobs are in flight, and far more turns than workers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use memorid::config::StorageConfig;
+use memorid::domain::Scope;
+use memorid::pb;
+use memorid::pb::memory_service_client::MemoryServiceClient;
+use memorid::storage::Store;
+
+use crate::augmentation::enable_augmentation;
+use crate::on_both_backends;
+use crate::support::fake_openai::{FakeOpenAi, Script};
+use crate::support::process::ServerProcess;
+use crate::support::*;
+
+fn turn(i: usize) -> pb::AttributeRequest {
+    pb::AttributeRequest {
+        attribution: attribution("u1", "s1"),
+        messages: vec![user(&format!("remember item number {i}"))],
+        occurred_at: None,
+        idempotency_key: format!("k{i}"),
+        metadata: HashMap::new(),
+        model: String::new(),
+    }
+}
+
+async fn attribute_all(memory: &mut MemoryServiceClient<tonic::transport::Channel>, n: usize) {
+    let mut answers = memory
+        .attribute(tokio_stream::iter((0..n).map(turn)))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut count = 0;
+    while answers.message().await.unwrap().is_some() {
+        count += 1;
+    }
+    assert_eq!(count, n);
+}
+
+async fn wait_done(
+    memory: &mut MemoryServiceClient<tonic::transport::Channel>,
+) -> pb::WaitForAugmentationResponse {
+    memory
+        .wait_for_augmentation(pb::WaitForAugmentationRequest {
+            entity_id: "u1".into(),
+            turn_ids: vec![],
+            timeout: Some(prost_types::Duration {
+                seconds: 120,
+                nanos: 0,
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_replica_loses_nothing_and_duplicates_nothing() {
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        delay: Duration::from_millis(300),
+        ..Script::default()
+    });
+    let url = postgres::fresh_database().await;
+    let env: Vec<(String, String)> = [
+        ("MEMORID_STORAGE__URL", url.as_str()),
+        ("MEMORID_PROVIDERS__EXTRACTOR__KIND", "openai"),
+        (
+            "MEMORID_PROVIDERS__EXTRACTOR__BASE_URL",
+            &extractor.base_url(),
+        ),
+        ("MEMORID_AUGMENTATION__EXTRACTION_MODEL", "extractor/x"),
+        ("MEMORID_AUGMENTATION__WORKERS", "4"),
+        ("MEMORID_AUGMENTATION__LEASE_SECS", "2"),
+        ("MEMORID_AUGMENTATION__POLL_INTERVAL_MS", "100"),
+        // The turns' texts are alike; only exact repeats may merge here.
+        ("MEMORID_AUGMENTATION__NEAR_DUPLICATE_THRESHOLD", "1.0"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let turns = 40;
+
+    let first = ServerProcess::start(&env).await;
+    let mut memory = MemoryServiceClient::new(first.channel().await);
+    attribute_all(&mut memory, turns).await;
+    // Let the workers get jobs in flight, then kill the replica outright.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let before_kill = extractor.requests().len();
+    first.kill();
+    assert!(
+        before_kill < turns,
+        "the kill came too late to interrupt anything"
+    );
+
+    let second = ServerProcess::start(&env).await;
+    let mut memory = MemoryServiceClient::new(second.channel().await);
+    let done = wait_done(&mut memory).await;
+    assert!(done.completed && done.dead_jobs == 0, "{done:?}");
+
+    let session = memory
+        .get_session(pb::GetSessionRequest {
+            entity_id: "u1".into(),
+            session_id: "s1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(session.turns.len(), turns, "no turn is lost");
+    let store = Store::connect(&StorageConfig {
+        url,
+        max_connections: 2,
+        acquire_timeout_secs: 10,
+    })
+    .await
+    .unwrap();
+    let scope = Scope {
+        namespace: "default".into(),
+        entity_id: "u1".into(),
+    };
+    let facts = store.current_facts(&scope).await.unwrap();
+    assert_eq!(facts.len(), turns, "one fact per turn, none duplicated");
+    for fact in &facts {
+        assert_eq!(fact.mention_count, 1, "{fact:?}");
+        assert_eq!(
+            store
+                .fact_provenance(&scope, fact.fact_id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+    assert!(
+        extractor.requests().len() > turns,
+        "jobs in flight at the kill were redone ({} extraction calls)",
+        extractor.requests().len()
+    );
+    store.close().await;
+}
+
+on_both_backends!(many_turns_wait_in_the_table_and_all_complete);
+
+async fn many_turns_wait_in_the_table_and_all_complete(backend: Backend) {
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        delay: Duration::from_millis(20),
+        ..Script::default()
+    });
+    let (mut config, dir) = test_config(backend, None).await;
+    enable_augmentation(&mut config, &extractor);
+    config.augmentation.workers = 1;
+    // The turns' texts are alike; only exact repeats may merge here.
+    config.augmentation.near_duplicate_threshold = 1.0;
+    let server = TestServer::start(config, dir).await;
+    let mut memory = server.memory().await;
+    let turns = 100;
+    attribute_all(&mut memory, turns).await;
+    // Every turn was acknowledged while most jobs still waited for the one
+    // worker: the chat path never waits for augmentation.
+    let right_after = memory
+        .wait_for_augmentation(pb::WaitForAugmentationRequest {
+            entity_id: "u1".into(),
+            turn_ids: vec![],
+            timeout: Some(prost_types::Duration {
+                seconds: 0,
+                nanos: 0,
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(right_after.pending_jobs >= 50, "{right_after:?}");
+    let done = wait_done(&mut memory).await;
+    assert!(done.completed && done.dead_jobs == 0, "{done:?}");
+    let facts = memory
+        .list_facts(pb::ListFactsRequest {
+            entity_id: "u1".into(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .facts;
+    assert_eq!(facts.len(), turns);
+    server.stop().await;
+}
