@@ -191,3 +191,57 @@ async fn many_turns_wait_in_the_table_and_all_complete(backend: Backend) {
     assert_eq!(facts.len(), turns);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_survives_a_postgres_restart() {
+    // A server of its own: the shared one must not go down under other tests.
+    let pg = tokio::task::spawn_blocking(postgres::Postgres::start)
+        .await
+        .unwrap();
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        delay: Duration::from_millis(100),
+        ..Script::default()
+    });
+    let (mut config, _) = test_config(Backend::Sqlite, None).await;
+    config.storage.url = pg.database().await;
+    enable_augmentation(&mut config, &extractor);
+    config.augmentation.lease_secs = 2;
+    config.augmentation.max_attempts = 10;
+    config.augmentation.near_duplicate_threshold = 1.0;
+    let server = TestServer::start(config, None).await;
+    let mut memory = server.memory().await;
+    let turns = 30;
+    attribute_all(&mut memory, turns).await;
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::task::spawn_blocking(move || {
+        pg.stop();
+        std::thread::sleep(Duration::from_millis(1500));
+        pg.restart();
+        pg
+    })
+    .await
+    .unwrap();
+
+    let done = wait_done(&mut memory).await;
+    assert!(done.completed && done.dead_jobs == 0, "{done:?}");
+    let facts = memory
+        .list_facts(pb::ListFactsRequest {
+            entity_id: "u1".into(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .facts;
+    assert_eq!(
+        facts.len(),
+        turns,
+        "every turn augmented once after the restart"
+    );
+    assert!(facts.iter().all(|f| f.mention_count == 1));
+    server.stop().await;
+}

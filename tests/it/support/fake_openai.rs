@@ -91,6 +91,7 @@ impl FakeOpenAi {
         let state = Arc::new(State::default());
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
+            .route("/v1/embeddings", post(embeddings))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -359,4 +360,46 @@ fn echoed_fact(request: &Value) -> String {
     json!({"facts": [{"content": user, "category": "other", "action": "new", "existing_id": ""}],
            "triples": [], "process_attributes": [], "summary": ""})
     .to_string()
+}
+
+/// `/v1/embeddings`: deterministic 384-dimension vectors derived from each
+/// input's bytes, so different texts get unrelated vectors. Instant, for
+/// measuring everything but the embedding model.
+async fn embeddings(body: Bytes) -> Response<Body> {
+    let request: Value = serde_json::from_slice(&body).expect("memorid sent invalid JSON");
+    let inputs: Vec<String> = match &request["input"] {
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect(),
+        Value::String(text) => vec![text.clone()],
+        _ => Vec::new(),
+    };
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, text)| json!({"object": "embedding", "index": index, "embedding": pseudo_vector(text)}))
+        .collect();
+    let body = json!({"object": "list", "data": data, "model": request["model"],
+                      "usage": {"prompt_tokens": 0, "total_tokens": 0}});
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn pseudo_vector(text: &str) -> Vec<f32> {
+    let mut state: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        state = (state ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (0..384)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect()
 }

@@ -14,6 +14,17 @@ use sqlx::Connection;
 pub struct Postgres {
     /// `postgres://user@host:port` without a database.
     base_url: String,
+    /// Set when this process started the server (not TEST_POSTGRES_URL).
+    control: Option<Control>,
+}
+
+/// What it takes to stop and start a server this process started.
+struct Control {
+    bin: PathBuf,
+    data: PathBuf,
+    log: PathBuf,
+    options: String,
+    as_postgres: bool,
 }
 
 static SERVER: OnceLock<Postgres> = OnceLock::new();
@@ -68,102 +79,142 @@ fn run_pg(tool: &Path, args: &[&str], as_postgres: bool) {
     );
 }
 
-fn start() -> Postgres {
-    if let Ok(url) = std::env::var("TEST_POSTGRES_URL") {
-        return Postgres {
-            base_url: url.trim_end_matches('/').to_string(),
+impl Postgres {
+    /// Starts a new server of its own (or, with TEST_POSTGRES_URL set,
+    /// uses that one; then it cannot be restarted).
+    pub fn start() -> Postgres {
+        if let Ok(url) = std::env::var("TEST_POSTGRES_URL") {
+            return Postgres {
+                base_url: url.trim_end_matches('/').to_string(),
+                control: None,
+            };
+        }
+        let bin = bin_dir();
+        let root = is_root();
+        let dir = tempfile::Builder::new()
+            .prefix("memorid-pg.")
+            .tempdir_in("/tmp")
+            .expect("creating a temp dir")
+            .keep();
+        let port = {
+            let socket = std::net::TcpListener::bind("127.0.0.1:0").expect("finding a free port");
+            socket.local_addr().unwrap().port()
         };
-    }
-    let bin = bin_dir();
-    let root = is_root();
-    let dir = tempfile::Builder::new()
-        .prefix("memorid-pg.")
-        .tempdir_in("/tmp")
-        .expect("creating a temp dir")
-        .keep();
-    let port = {
-        let socket = std::net::TcpListener::bind("127.0.0.1:0").expect("finding a free port");
-        socket.local_addr().unwrap().port()
-    };
-    if root {
-        run_pg(Path::new("chmod"), &["755", dir.to_str().unwrap()], false);
+        if root {
+            run_pg(Path::new("chmod"), &["755", dir.to_str().unwrap()], false);
+            run_pg(
+                Path::new("chown"),
+                &["postgres:", dir.to_str().unwrap()],
+                false,
+            );
+        }
+        let data = dir.join("data");
         run_pg(
-            Path::new("chown"),
-            &["postgres:", dir.to_str().unwrap()],
-            false,
+            &bin.join("initdb"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            root,
         );
+        let control = Control {
+            options: format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+                dir.display()
+            ),
+            log: dir.join("log"),
+            data,
+            bin,
+            as_postgres: root,
+        };
+        control.start();
+        // Stop the server when this process goes away, however it ends.
+        let stop = if root {
+            format!("runuser -u postgres -- {}/pg_ctl", control.bin.display())
+        } else {
+            format!("{}/pg_ctl", control.bin.display())
+        };
+        let watchdog = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+             {stop} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            data = control.data.display(),
+            dir = dir.display(),
+        );
+        // The inner shell is put in the background and outlives this one.
+        let started = Command::new("sh")
+            .args(["-c", &format!("({watchdog}) </dev/null >/dev/null 2>&1 &")])
+            .status()
+            .expect("starting the PostgreSQL watchdog");
+        assert!(started.success(), "starting the PostgreSQL watchdog failed");
+        Postgres {
+            base_url: format!("postgres://postgres@127.0.0.1:{port}"),
+            control: Some(control),
+        }
     }
-    let data = dir.join("data");
-    let log = dir.join("log");
-    run_pg(
-        &bin.join("initdb"),
-        &[
-            "-D",
-            data.to_str().unwrap(),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ],
-        root,
-    );
-    let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
-        dir.display()
-    );
-    run_pg(
-        &bin.join("pg_ctl"),
-        &[
-            "-D",
-            data.to_str().unwrap(),
+
+    /// A URL of a new, empty database on this server.
+    pub async fn database(&self) -> String {
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", self.base_url))
+            .await
+            .expect("connecting to the test PostgreSQL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("creating a test database");
+        admin.close().await.ok();
+        format!("{}/{name}", self.base_url)
+    }
+
+    /// Stops the server at once, as a crash would.
+    pub fn stop(&self) {
+        self.control
+            .as_ref()
+            .expect("a server this test started")
+            .stop();
+    }
+
+    pub fn restart(&self) {
+        self.control
+            .as_ref()
+            .expect("a server this test started")
+            .start();
+    }
+}
+
+impl Control {
+    fn pg_ctl(&self, args: &[&str]) {
+        let mut all = vec!["-D", self.data.to_str().unwrap()];
+        all.extend_from_slice(args);
+        run_pg(&self.bin.join("pg_ctl"), &all, self.as_postgres);
+    }
+
+    fn start(&self) {
+        self.pg_ctl(&[
             "-l",
-            log.to_str().unwrap(),
+            self.log.to_str().unwrap(),
             "-w",
             "-o",
-            &options,
+            &self.options,
             "start",
-        ],
-        root,
-    );
-    // Stop the server when this process goes away, however it ends.
-    let stop = if root {
-        format!("runuser -u postgres -- {}/pg_ctl", bin.display())
-    } else {
-        format!("{}/pg_ctl", bin.display())
-    };
-    let watchdog = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-         {stop} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
-        pid = std::process::id(),
-        data = data.display(),
-        dir = dir.display(),
-    );
-    // The inner shell is put in the background and outlives this one.
-    let started = Command::new("sh")
-        .args(["-c", &format!("({watchdog}) </dev/null >/dev/null 2>&1 &")])
-        .status()
-        .expect("starting the PostgreSQL watchdog");
-    assert!(started.success(), "starting the PostgreSQL watchdog failed");
-    Postgres {
-        base_url: format!("postgres://postgres@127.0.0.1:{port}"),
+        ]);
+    }
+
+    fn stop(&self) {
+        self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
     }
 }
 
 /// A URL of a new, empty database on the shared test server.
 pub async fn fresh_database() -> String {
-    let server = SERVER.get_or_init(start);
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server.base_url))
-        .await
-        .expect("connecting to the test PostgreSQL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("creating a test database");
-    admin.close().await.ok();
-    format!("{}/{name}", server.base_url)
+    SERVER.get_or_init(Postgres::start).database().await
 }

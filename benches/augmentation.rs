@@ -1,0 +1,251 @@
+//! Augmentation throughput on PostgreSQL, with an instant fake extraction
+//! model (OpenAI wire format) — `cargo bench --bench augmentation`.
+//!
+//! Prints, in one run:
+//! - the built-in embedder's own throughput (sentences/s, batched);
+//! - turns/s through the pipeline (a) with the built-in embedder and
+//!   (b) with an instant fake embeddings endpoint (embedding excluded);
+//! - resident memory of this process while 100k jobs are pending.
+//!
+//! TURNS (default 2000) and PENDING (default 100000) change the sizes.
+
+#[allow(dead_code)]
+#[path = "../tests/it/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use memorid::augment::{self, Augmenter, JobContext, JobWaker};
+use memorid::config::{
+    AugmentationConfig, Config, EmbeddingBackend, EmbeddingsConfig, ProviderConfig, ProviderKind,
+    StorageConfig,
+};
+use memorid::domain::{Attribution, ChatMessage, NewTurn, Role, Scope, TurnSource, TurnStatus};
+use memorid::embed::Embedder;
+use memorid::providers::Router;
+use memorid::storage::Store;
+use support::fake_openai::{FakeOpenAi, Script};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// Stores `n` completed turns (each with its pending job), 16 at a time.
+async fn fill(store: &Store, entity: &str, n: usize) {
+    let mut tasks = tokio::task::JoinSet::new();
+    let per_task = n.div_ceil(16);
+    for t in 0..16 {
+        let store = store.clone();
+        let entity = entity.to_string();
+        tasks.spawn(async move {
+            for i in (t * per_task)..((t + 1) * per_task).min(n) {
+                let turn = NewTurn {
+                    namespace: "bench".into(),
+                    attribution: Attribution {
+                        entity_id: entity.clone(),
+                        process_id: None,
+                        session_id: Some(format!("s{}", i % 100)),
+                    },
+                    source: TurnSource::Attribute,
+                    messages: vec![
+                        ChatMessage::text(
+                            Role::User,
+                            format!("My favourite number is {i} and I like item {}", i * 7),
+                        ),
+                        ChatMessage::text(Role::Assistant, "Noted."),
+                    ],
+                    model: None,
+                    metadata: Default::default(),
+                    occurred_at: Utc::now(),
+                    idempotency_key: None,
+                    augment: true,
+                };
+                store
+                    .insert_turn(&turn, TurnStatus::Completed)
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    tasks.join_all().await;
+}
+
+async fn drain(store: &Store, context: JobContext, workers: usize) -> Duration {
+    let config = AugmentationConfig {
+        workers,
+        poll_interval_ms: 20,
+        ..AugmentationConfig::default()
+    };
+    let start = Instant::now();
+    let augmenter = Augmenter::start(context, config, JobWaker::default());
+    loop {
+        if store.queue_stats().await.unwrap().open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = start.elapsed();
+    augmenter.shutdown().await;
+    elapsed
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    memorid::server::install_crypto_provider();
+    let turns = env_usize("TURNS", 2000);
+    let pending = env_usize("PENDING", 100_000);
+
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        ..Script::default()
+    });
+    let mut config = Config::default();
+    config.providers.insert(
+        "extractor".into(),
+        ProviderConfig {
+            kind: ProviderKind::Openai,
+            base_url: extractor.base_url(),
+            api_key_env: None,
+            api_key_file: None,
+            api_version: None,
+            connect_timeout_secs: 2,
+        },
+    );
+    let router = Arc::new(Router::from_config(&config.providers, config.routing.clone()).unwrap());
+    let plan = router.resolve("extractor/x").unwrap();
+    let builtin =
+        tokio::task::spawn_blocking(|| Embedder::from_config(&EmbeddingsConfig::default()))
+            .await
+            .unwrap()
+            .unwrap();
+    let instant = Embedder::from_config(&EmbeddingsConfig {
+        backend: EmbeddingBackend::Openai,
+        base_url: Some(extractor.base_url()),
+        model: Some("pseudo-384".into()),
+        ..EmbeddingsConfig::default()
+    })
+    .unwrap();
+
+    // The embedder alone, batched as the pipeline would see it.
+    let sentences: Vec<String> = (0..512)
+        .map(|i| format!("My favourite number is {i} and I like item {}", i * 7))
+        .collect();
+    builtin.embed(sentences[..32].to_vec()).await.unwrap();
+    let start = Instant::now();
+    for batch in sentences.chunks(32) {
+        builtin.embed(batch.to_vec()).await.unwrap();
+    }
+    let embedder_rate = sentences.len() as f64 / start.elapsed().as_secs_f64();
+    println!("built-in embedder alone: {embedder_rate:.0} sentences/s (batches of 32, 2 cores)");
+
+    let context = |store: &Store, embedder: &Embedder| JobContext {
+        store: store.clone(),
+        embedder: embedder.clone(),
+        router: router.clone(),
+        extraction: Some(plan.clone()),
+        near_duplicate_threshold: 0.92,
+        closest_facts: 20,
+        extraction_timeout: Duration::from_secs(30),
+        owner: augment::new_owner(),
+    };
+    for (label, embedder, workers) in [
+        ("(a) built-in embedder", &builtin, 4usize),
+        ("(b) instant fake embedder", &instant, 8usize),
+    ] {
+        let url = support::postgres::fresh_database().await;
+        let store = Store::connect(&StorageConfig {
+            url,
+            max_connections: 16,
+            acquire_timeout_secs: 10,
+        })
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        // Turns spread over entities, as in real traffic (each job reads its
+        // entity's facts).
+        for e in 0..10 {
+            fill(&store, &format!("user-{e}"), turns / 10).await;
+        }
+        let elapsed = drain(&store, context(&store, embedder), workers).await;
+        let facts: usize = {
+            let mut n = 0;
+            for e in 0..10 {
+                let scope = Scope {
+                    namespace: "bench".into(),
+                    entity_id: format!("user-{e}"),
+                };
+                n += store.current_facts(&scope).await.unwrap().len();
+            }
+            n
+        };
+        let rate = turns as f64 / elapsed.as_secs_f64();
+        println!(
+            "{label}: {turns} turns in {:.2} s = {rate:.0} turns/s ({workers} workers, {facts} facts written)",
+            elapsed.as_secs_f64()
+        );
+        if label.starts_with("(a)") {
+            // Each turn embeds its 2 messages, the turn text and its fact.
+            let sentences_per_turn = 4.0;
+            println!(
+                "    = {:.0}% of the embedder's own rate ({sentences_per_turn} sentences per turn)",
+                100.0 * rate * sentences_per_turn / embedder_rate
+            );
+        }
+        store.close().await;
+    }
+
+    // Memory stays flat however far behind augmentation falls: the queue is
+    // the table, and only `workers` jobs are in memory at once.
+    let url = support::postgres::fresh_database().await;
+    let store = Store::connect(&StorageConfig {
+        url,
+        max_connections: 16,
+        acquire_timeout_secs: 10,
+    })
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let before = resident_mib();
+    let start = Instant::now();
+    fill(&store, "backlog", pending).await;
+    println!(
+        "stored {pending} pending turns in {:.1} s ({:.0} turns/s through insert_turn)",
+        start.elapsed().as_secs_f64(),
+        pending as f64 / start.elapsed().as_secs_f64()
+    );
+    let config = AugmentationConfig {
+        workers: 4,
+        poll_interval_ms: 20,
+        ..AugmentationConfig::default()
+    };
+    let augmenter = Augmenter::start(context(&store, &instant), config, JobWaker::default());
+    let mut peak = 0.0f64;
+    for _ in 0..25 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        peak = peak.max(resident_mib());
+    }
+    let stats = store.queue_stats().await.unwrap();
+    augmenter.shutdown().await;
+    println!(
+        "resident memory: {before:.0} MiB before the backlog, peak {peak:.0} MiB while working through it \
+         ({} jobs still pending after 5 s)",
+        stats.open
+    );
+    store.close().await;
+}
