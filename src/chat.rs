@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::providers::routing::deadline_error;
 use crate::providers::{self, Chunk, ChunkStream, Completion, Router, ToolCallDelta};
 use crate::storage::{Store, TurnOutcome};
+use crate::telemetry;
 
 /// Sampling and tool parameters passed through to the provider.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -164,14 +165,18 @@ impl ChatEngine {
         let turn_id = inserted.turn_id;
         let span = tracing::info_span!("chat", %turn_id, model = %primary);
 
+        let opening = std::time::Instant::now();
         let opened = self
             .router
             .open(&plan, &upstream_request, deadline)
             .instrument(span.clone())
             .await;
+        metrics::histogram!(telemetry::CHAT_TTFT).record(opening.elapsed().as_secs_f64());
         let opened = match opened {
             Ok(opened) => opened,
             Err(error) => {
+                metrics::counter!(telemetry::CHAT_TURNS, "status" => TurnStatus::Failed.as_str())
+                    .increment(1);
                 let outcome = TurnOutcome {
                     status: TurnStatus::Failed,
                     model: None,
@@ -315,6 +320,13 @@ impl Pump {
             Err(error) => {
                 tracing::error!(turn_id = %self.turn_id, %error, "could not store the end of a turn")
             }
+        }
+        metrics::counter!(telemetry::CHAT_TURNS, "status" => status.as_str()).increment(1);
+        if let Some(usage) = reply.usage {
+            metrics::counter!(telemetry::CHAT_TOKENS, "direction" => "input")
+                .increment(u64::from(usage.input_tokens));
+            metrics::counter!(telemetry::CHAT_TOKENS, "direction" => "output")
+                .increment(u64::from(usage.output_tokens));
         }
         tracing::info!(
             turn_id = %self.turn_id,

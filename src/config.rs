@@ -24,6 +24,7 @@ pub struct Config {
     pub routing: RoutingConfig,
     pub augmentation: AugmentationConfig,
     pub embeddings: EmbeddingsConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
     /// Upstream providers by name; a model `name/model` goes to `name`.
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -184,6 +185,13 @@ impl Default for EmbeddingsConfig {
     }
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Where to serve Prometheus metrics (`/metrics`); unset turns them off.
+    pub listen: Option<SocketAddr>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
@@ -276,6 +284,7 @@ impl Default for Config {
             routing: RoutingConfig::default(),
             augmentation: AugmentationConfig::default(),
             embeddings: EmbeddingsConfig::default(),
+            metrics: MetricsConfig::default(),
             log: LogConfig::default(),
             providers,
         }

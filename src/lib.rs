@@ -18,6 +18,7 @@ pub mod memory;
 pub mod providers;
 pub mod server;
 pub mod storage;
+pub mod telemetry;
 
 /// The generated `memori.v1` API: messages, servers and clients.
 pub mod pb {

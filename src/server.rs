@@ -50,6 +50,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     install_crypto_provider();
+    if let Some(listen) = config.metrics.listen {
+        crate::telemetry::install(listen)?;
+    }
     let authenticator = Authenticator::from_config(&config.auth)?;
     if !authenticator.is_enabled() {
         tracing::warn!(
@@ -62,7 +65,9 @@ pub async fn serve(
     )?);
     let store = open_store(&config).await?;
     let waker = JobWaker::default();
+    let gauges = tokio_util::sync::CancellationToken::new();
     let augmenter = if config.augmentation.enabled {
+        crate::telemetry::spawn_queue_gauges(store.clone(), Duration::from_secs(5), gauges.clone());
         Some(start_augmentation(&config, &store, &router, waker.clone()).await?)
     } else {
         tracing::info!("augmentation is off in this replica (augmentation.enabled = false)");
@@ -149,6 +154,7 @@ pub async fn serve(
             Ok(())
         }
     };
+    gauges.cancel();
     if let Some(augmenter) = augmenter {
         augmenter.shutdown().await;
     }

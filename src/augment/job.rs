@@ -15,6 +15,7 @@ use crate::providers::{Plan, Router};
 use crate::storage::Store;
 use crate::storage::jobs::ClaimedJob;
 use crate::storage::memory::{AugmentationWrites, FactRecord};
+use crate::telemetry;
 
 /// What a worker needs to run jobs; shared by all of a replica's workers.
 pub struct JobContext {
@@ -75,10 +76,14 @@ impl JobContext {
                 .map(|m| (m.role, m.content.clone()))
                 .collect();
             let request = extraction::request("", &messages, &shown, turn.summary.as_deref());
+            let started = std::time::Instant::now();
             let answer = self
                 .router
                 .complete(plan, &request, self.extraction_timeout)
-                .await?;
+                .await;
+            metrics::histogram!(telemetry::EXTRACTION_SECONDS)
+                .record(started.elapsed().as_secs_f64());
+            let answer = answer?;
             let extracted =
                 extraction::parse(&answer.text, shown.len()).map_err(Error::UpstreamUnavailable)?;
             let contents = extracted.facts.iter().map(|f| f.content.clone()).collect();

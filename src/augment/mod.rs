@@ -28,6 +28,7 @@ pub use job::JobContext;
 
 use crate::config::AugmentationConfig;
 use crate::storage::jobs::ClaimedJob;
+use crate::telemetry;
 
 /// Wakes the workers when a job was committed. Cheap to clone.
 #[derive(Clone, Default)]
@@ -143,14 +144,21 @@ async fn run(
 
 async fn handle(context: &JobContext, config: &AugmentationConfig, job: ClaimedJob) {
     let started = std::time::Instant::now();
-    let error = match context.run(&job).await {
+    let outcome = context.run(&job).await;
+    metrics::histogram!(telemetry::JOB_SECONDS).record(started.elapsed().as_secs_f64());
+    let error = match outcome {
         Ok(applied) => {
+            let outcome = if applied { "done" } else { "lost_lease" };
+            metrics::counter!(telemetry::JOBS, "outcome" => outcome).increment(1);
             tracing::debug!(job_id = %job.job_id, applied, elapsed = ?started.elapsed(), "augmentation job done");
             return;
         }
         Err(error) => error.to_string(),
     };
-    let result = if job.attempts >= config.max_attempts as i32 {
+    let dead = job.attempts >= config.max_attempts as i32;
+    let outcome = if dead { "dead" } else { "retried" };
+    metrics::counter!(telemetry::JOBS, "outcome" => outcome).increment(1);
+    let result = if dead {
         tracing::error!(job_id = %job.job_id, attempts = job.attempts, %error, "augmentation job is dead");
         context.store.bury_job(&job, context.owner, &error).await
     } else {

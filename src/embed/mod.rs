@@ -72,6 +72,14 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
+        let started = std::time::Instant::now();
+        let vectors = self.embed_now(texts).await;
+        metrics::histogram!(crate::telemetry::EMBEDDING_SECONDS)
+            .record(started.elapsed().as_secs_f64());
+        vectors
+    }
+
+    async fn embed_now(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
         match self {
             Embedder::Builtin(model) => {
                 let model = model.clone();

@@ -188,3 +188,43 @@ async fn api_keys_select_isolated_namespaces() {
     assert!(memory.get_session(get("key-acme")).await.is_ok());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn prometheus_metrics_are_served_when_configured() {
+    let upstream = FakeOpenAi::start().await;
+    let (mut config, dir) = test_config(Backend::Sqlite, Some(upstream.base_url())).await;
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    // The recorder is process-wide: this is the only test that installs it.
+    config.metrics.listen = Some(listen);
+    let server = TestServer::start(config, dir).await;
+    let response = server
+        .chat()
+        .await
+        .chat(chat_request("u1", "s", "hi"))
+        .await
+        .unwrap();
+    let (_, status) = collect(response.into_inner()).await;
+    assert!(status.is_none());
+    let body = reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("memorid_chat_turns_total{status=\"completed\"}"),
+        "{body}"
+    );
+    assert!(
+        body.contains("memorid_chat_time_to_first_token_seconds_bucket"),
+        "{body}"
+    );
+    assert!(
+        body.contains("memorid_chat_tokens_total{direction=\"output\"}"),
+        "{body}"
+    );
+    server.stop().await;
+}

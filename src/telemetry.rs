@@ -1,0 +1,71 @@
+//! Prometheus metrics on their own port (`metrics.listen`).
+//!
+//! Names follow Prometheus conventions (`_total` counters, `_seconds`
+//! histograms). Recording is a no-op until `install` ran, so code records
+//! unconditionally and tests need no exporter.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusBuilder;
+use tokio_util::sync::CancellationToken;
+
+use crate::storage::Store;
+
+pub const CHAT_TURNS: &str = "memorid_chat_turns_total";
+pub const CHAT_TTFT: &str = "memorid_chat_time_to_first_token_seconds";
+pub const CHAT_TOKENS: &str = "memorid_chat_tokens_total";
+pub const JOBS: &str = "memorid_augmentation_jobs_total";
+pub const JOB_SECONDS: &str = "memorid_augmentation_job_seconds";
+pub const EXTRACTION_SECONDS: &str = "memorid_augmentation_extraction_seconds";
+pub const EMBEDDING_SECONDS: &str = "memorid_embedding_seconds";
+pub const QUEUE_DEPTH: &str = "memorid_augmentation_queue_depth";
+pub const JOB_LAG: &str = "memorid_augmentation_oldest_job_age_seconds";
+
+/// Starts the exporter's HTTP listener and installs the recorder.
+pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
+    PrometheusBuilder::new()
+        .with_http_listener(listen)
+        .set_buckets(&[
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ])?
+        .install()
+        .map_err(|e| anyhow::anyhow!("metrics.listen {listen}: {e}"))?;
+    metrics::describe_counter!(CHAT_TURNS, "Chat turns by how they ended");
+    metrics::describe_histogram!(
+        CHAT_TTFT,
+        "Time from a Chat call to the upstream's first chunk"
+    );
+    metrics::describe_counter!(CHAT_TOKENS, "Tokens reported by upstreams, by direction");
+    metrics::describe_counter!(JOBS, "Augmentation jobs by outcome");
+    metrics::describe_histogram!(JOB_SECONDS, "Time to run one augmentation job");
+    metrics::describe_histogram!(EXTRACTION_SECONDS, "Time of one extraction model call");
+    metrics::describe_histogram!(EMBEDDING_SECONDS, "Time of one embedding call");
+    metrics::describe_gauge!(QUEUE_DEPTH, "Augmentation jobs pending or running");
+    metrics::describe_gauge!(JOB_LAG, "Age of the oldest open augmentation job");
+    tracing::info!(%listen, "Prometheus metrics at /metrics");
+    Ok(())
+}
+
+/// Refreshes the queue gauges from the database every `every`.
+pub fn spawn_queue_gauges(store: Store, every: Duration, cancel: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            match store.queue_stats().await {
+                Ok(stats) => {
+                    metrics::gauge!(QUEUE_DEPTH).set(stats.open as f64);
+                    let lag = stats
+                        .oldest
+                        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
+                        .unwrap_or(0.0);
+                    metrics::gauge!(JOB_LAG).set(lag);
+                }
+                Err(error) => tracing::debug!(%error, "reading queue stats failed"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    });
+}
