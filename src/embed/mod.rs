@@ -4,18 +4,17 @@
 //! Every stored vector records the model's name and dimension, so vectors
 //! of different models are never compared with each other.
 
+mod batcher;
 pub mod install;
 pub mod minilm;
 pub mod openai;
-
-use std::sync::Arc;
 
 use crate::config::{EmbeddingBackend, EmbeddingsConfig};
 use crate::error::{Error, Result};
 
 #[derive(Clone)]
 pub enum Embedder {
-    Builtin(Arc<minilm::MiniLm>),
+    Builtin(batcher::Batcher),
     OpenAi(openai::OpenAiEmbedder),
 }
 
@@ -39,7 +38,9 @@ impl Embedder {
                     }
                     install::ensure_installed(&dir)?;
                 }
-                Ok(Embedder::Builtin(Arc::new(minilm::MiniLm::load(&dir)?)))
+                Ok(Embedder::Builtin(batcher::Batcher::start(
+                    minilm::MiniLm::load(&dir)?,
+                )?))
             }
             EmbeddingBackend::Openai => {
                 let base_url = config.base_url.as_deref().ok_or_else(|| {
@@ -81,13 +82,10 @@ impl Embedder {
 
     async fn embed_now(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
         match self {
-            Embedder::Builtin(model) => {
-                let model = model.clone();
-                tokio::task::spawn_blocking(move || model.embed(&texts))
-                    .await
-                    .map_err(|e| Error::Internal(format!("embedding task: {e}")))?
-                    .map_err(|e| Error::Internal(format!("embedding: {e}")))
-            }
+            Embedder::Builtin(batcher) => batcher
+                .embed(texts)
+                .await
+                .map_err(|e| Error::Internal(format!("embedding: {e}"))),
             Embedder::OpenAi(e) => e.embed(&texts).await,
         }
     }

@@ -1,0 +1,88 @@
+//! Runs the built-in model on one dedicated thread and coalesces the
+//! requests waiting for it into one forward pass.
+//!
+//! Augmentation workers each embed a few sentences per job; one at a time
+//! the model would spend most of its time on tiny batches. Here, whatever
+//! arrived while the previous pass ran goes into the next one (up to
+//! `MAX_BATCH` sentences), so throughput approaches the model's batched
+//! rate. The request queue is bounded: callers wait when it is full.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::minilm::MiniLm;
+
+/// Most sentences in one forward pass.
+const MAX_BATCH: usize = 64;
+/// Requests waiting for the model at most.
+const QUEUE: usize = 256;
+
+type Reply = oneshot::Sender<anyhow::Result<Vec<Vec<f32>>>>;
+
+struct Request {
+    texts: Vec<String>,
+    reply: Reply,
+}
+
+#[derive(Clone)]
+pub struct Batcher {
+    requests: mpsc::Sender<Request>,
+}
+
+impl Batcher {
+    pub fn start(model: MiniLm) -> anyhow::Result<Batcher> {
+        let (requests, mut queue) = mpsc::channel::<Request>(QUEUE);
+        let model = Arc::new(model);
+        std::thread::Builder::new()
+            .name("memorid-embedder".into())
+            .spawn(move || {
+                while let Some(first) = queue.blocking_recv() {
+                    let mut batch = vec![first];
+                    let mut sentences = batch[0].texts.len();
+                    while sentences < MAX_BATCH {
+                        match queue.try_recv() {
+                            Ok(request) => {
+                                sentences += request.texts.len();
+                                batch.push(request);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    run(&model, batch);
+                }
+            })?;
+        Ok(Batcher { requests })
+    }
+
+    pub async fn embed(&self, texts: Vec<String>) -> anyhow::Result<Vec<Vec<f32>>> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request { texts, reply })
+            .await
+            .map_err(|_| anyhow::anyhow!("the embedder thread stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("the embedder thread dropped a request"))?
+    }
+}
+
+/// One forward pass for the whole batch, answers split back per request.
+fn run(model: &MiniLm, batch: Vec<Request>) {
+    let all: Vec<String> = batch.iter().flat_map(|r| r.texts.iter().cloned()).collect();
+    match model.embed(&all) {
+        Ok(vectors) => {
+            let mut vectors = vectors.into_iter();
+            for request in batch {
+                let mine: Vec<Vec<f32>> = vectors.by_ref().take(request.texts.len()).collect();
+                let _ = request.reply.send(Ok(mine));
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            for request in batch {
+                let _ = request.reply.send(Err(anyhow::anyhow!("{message}")));
+            }
+        }
+    }
+}
