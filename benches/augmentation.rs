@@ -7,7 +7,8 @@
 //!   (b) with an instant fake embeddings endpoint (embedding excluded);
 //! - resident memory of this process while 100k jobs are pending.
 //!
-//! TURNS (default 2000) and PENDING (default 100000) change the sizes.
+//! TURNS (default 2000) and PENDING (default 100000) change the sizes;
+//! WORKERS_A (16) and WORKERS_B (8) the worker counts.
 
 #[allow(dead_code)]
 #[path = "../tests/it/support/mod.rs"]
@@ -164,9 +165,11 @@ async fn main() {
         extraction_timeout: Duration::from_secs(30),
         owner: augment::new_owner(),
     };
+    let workers_a = env_usize("WORKERS_A", 16);
+    let workers_b = env_usize("WORKERS_B", 8);
     for (label, embedder, workers) in [
-        ("(a) built-in embedder", &builtin, 4usize),
-        ("(b) instant fake embedder", &instant, 8usize),
+        ("(a) built-in embedder", &builtin, workers_a),
+        ("(b) instant fake embedder", &instant, workers_b),
     ] {
         let url = support::postgres::fresh_database().await;
         let store = Store::connect(&StorageConfig {

@@ -159,7 +159,9 @@ impl Default for AugmentationConfig {
     fn default() -> Self {
         AugmentationConfig {
             enabled: true,
-            workers: 4,
+            // Jobs mostly wait on the extraction model; and more jobs in
+            // flight give the embedder bigger batches.
+            workers: 16,
             poll_interval_ms: 500,
             lease_secs: 120,
             max_attempts: 5,
