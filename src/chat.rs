@@ -164,6 +164,14 @@ impl ChatEngine {
             .await?;
         let turn_id = inserted.turn_id;
         let span = tracing::info_span!("chat", %turn_id, model = %primary);
+        // If the caller goes away while we wait for the first token, this
+        // future is dropped; the guard then records the turn as interrupted.
+        let mut guard = AbandonGuard {
+            store: self.store.clone(),
+            scope: scope.clone(),
+            turn_id,
+            armed: true,
+        };
 
         let opening = std::time::Instant::now();
         let opened = self
@@ -171,9 +179,12 @@ impl ChatEngine {
             .open(&plan, &upstream_request, deadline)
             .instrument(span.clone())
             .await;
-        metrics::histogram!(telemetry::CHAT_TTFT).record(opening.elapsed().as_secs_f64());
+        guard.armed = false;
         let opened = match opened {
-            Ok(opened) => opened,
+            Ok(opened) => {
+                metrics::histogram!(telemetry::CHAT_TTFT).record(opening.elapsed().as_secs_f64());
+                opened
+            }
             Err(error) => {
                 metrics::counter!(telemetry::CHAT_TURNS, "status" => TurnStatus::Failed.as_str())
                     .increment(1);
@@ -223,6 +234,41 @@ fn validate(turn: &ChatTurn, limits: &LimitsConfig) -> Result<()> {
     domain::validate_messages("messages", &turn.messages, limits)?;
     domain::validate_metadata("metadata", &turn.metadata, limits)?;
     Ok(())
+}
+
+/// Marks a turn interrupted if the call is dropped before the upstream
+/// answered (the caller hung up while memorid waited for the first token).
+struct AbandonGuard {
+    store: Store,
+    scope: Scope,
+    turn_id: Uuid,
+    armed: bool,
+}
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (store, scope, turn_id) = (self.store.clone(), self.scope.clone(), self.turn_id);
+        runtime.spawn(async move {
+            let outcome = TurnOutcome {
+                status: TurnStatus::Interrupted,
+                model: None,
+                reply: None,
+                finish_reason: None,
+                usage: None,
+                error: Some("the caller went away before the first token".into()),
+                enqueue_augmentation: false,
+            };
+            if let Err(error) = store.finish_turn(&scope, turn_id, &outcome).await {
+                tracing::warn!(%turn_id, %error, "could not mark an abandoned turn");
+            }
+        });
+    }
 }
 
 /// Sleeps until the deadline, or forever without one.

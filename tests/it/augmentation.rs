@@ -21,6 +21,7 @@ on_both_backends!(
     malformed_model_output_is_retried_then_dead_without_writes,
     streamed_chat_turns_are_augmented,
     delete_fact_and_pagination,
+    messages_are_indexed_without_an_extraction_model,
 );
 
 /// An extraction answer with these facts (content, category, action, existing_id).
@@ -440,4 +441,30 @@ async fn delete_fact_and_pagination(backend: Backend) {
         .unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
     s.server.stop().await;
+}
+
+async fn messages_are_indexed_without_an_extraction_model(backend: Backend) {
+    let extractor = FakeOpenAi::start().await;
+    let (mut config, dir) = test_config(backend, None).await;
+    enable_augmentation(&mut config, &extractor);
+    config.augmentation.extraction_model = None;
+    let store = Store::connect(&config.storage).await.unwrap();
+    let server = TestServer::start(config, dir).await;
+    let stored = attribute(&server, vec![turn("u1", "k1", "I like sailing")]).await;
+    assert!(wait(&server, "u1").await.completed);
+    let turn_id = stored[0].turn_id.parse().unwrap();
+    let turn = store
+        .turn_to_augment(&scope("u1"), turn_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(turn.messages.iter().all(|m| m.embedded));
+    assert!(facts(&server, "u1", true).await.is_empty());
+    assert!(extractor.requests().is_empty(), "no model was called");
+    let models = store.embedding_models().await.unwrap();
+    assert_eq!(
+        models,
+        vec![("sentence-transformers/all-MiniLM-L6-v2".to_string(), 384, 2)]
+    );
+    server.stop().await;
 }

@@ -26,6 +26,7 @@ on_both_backends!(
     tool_call_deltas_pass_through_and_are_stored,
     unreachable_upstream_is_unavailable,
     a_slow_reader_gets_every_delta_in_order,
+    a_caller_gone_before_the_first_token_leaves_an_interrupted_turn,
 );
 
 async fn mirrors_each_delta_before_the_upstream_sends_the_next(backend: Backend) {
@@ -481,6 +482,27 @@ async fn a_slow_reader_gets_every_delta_in_order(backend: Backend) {
     assert_eq!(texts, pieces);
     let turn = wait_for_turn_end(&server, "u1", "s").await;
     assert_eq!(turn.status, pb::TurnStatus::Completed as i32);
+    server.stop().await;
+}
+
+async fn a_caller_gone_before_the_first_token_leaves_an_interrupted_turn(backend: Backend) {
+    let upstream = FakeOpenAi::start().await;
+    upstream.set_script(Script {
+        delay: Duration::from_secs(3),
+        ..Script::default()
+    });
+    let server = TestServer::with_upstream(backend, &upstream).await;
+    let mut chat = server.chat().await;
+    let call = chat.chat(chat_request("u1", "s", "hi"));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), call)
+            .await
+            .is_err()
+    );
+    let turn = wait_for_turn_end(&server, "u1", "s").await;
+    assert_eq!(turn.status, pb::TurnStatus::Interrupted as i32);
+    assert!(turn.error.contains("before the first token"), "{turn:?}");
+    assert!(upstream.wait_for_early_drop(Duration::from_secs(5)).await);
     server.stop().await;
 }
 
