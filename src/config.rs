@@ -110,6 +110,9 @@ pub struct AugmentationConfig {
     pub enabled: bool,
     /// Jobs processed at once by this replica.
     pub workers: usize,
+    /// Jobs run together as one batch at most (they share the loads, the
+    /// embedding passes and one write transaction).
+    pub batch_size: usize,
     /// How often the queue is polled when nothing woke the workers.
     pub poll_interval_ms: u64,
     /// How long a claimed job is reserved before another replica may
@@ -162,6 +165,7 @@ impl Default for AugmentationConfig {
             // Jobs mostly wait on the extraction model; and more jobs in
             // flight give the embedder bigger batches.
             workers: 16,
+            batch_size: 16,
             poll_interval_ms: 500,
             lease_secs: 120,
             max_attempts: 5,
@@ -402,8 +406,13 @@ impl Config {
             anyhow::bail!("routing.default_provider {name:?} is not a configured provider");
         }
         let augmentation = &self.augmentation;
-        if augmentation.workers == 0 || augmentation.max_attempts == 0 {
-            anyhow::bail!("augmentation.workers and augmentation.max_attempts must be at least 1");
+        if augmentation.workers == 0
+            || augmentation.max_attempts == 0
+            || augmentation.batch_size == 0
+        {
+            anyhow::bail!(
+                "augmentation.workers, augmentation.batch_size and augmentation.max_attempts must be at least 1"
+            );
         }
         if !(0.0..=1.0).contains(&augmentation.near_duplicate_threshold) {
             anyhow::bail!("augmentation.near_duplicate_threshold must be between 0 and 1");

@@ -26,7 +26,7 @@ pub struct Attribution {
 
 /// The hard isolation boundary: every memory read and write is filtered by
 /// both parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Scope {
     pub namespace: String,
     pub entity_id: String,

@@ -1,12 +1,17 @@
-//! One augmentation job: index the turn's messages, extract memories with
-//! the configured model, plan the writes, and apply them together with the
-//! job's completion (see `Store::apply_augmentation`).
+//! Augmentation jobs, run in batches: index the turns' messages, extract
+//! memories with the configured model, plan the writes, and apply them
+//! together with each job's completion (see `Store::apply_augmentations`).
+//!
+//! Jobs of one batch do not see each other's new facts while planning
+//! (exact repeats still merge in the database; near-duplicates across one
+//! batch may not).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use uuid::Uuid;
 
+use crate::domain::Scope;
 use crate::embed::{Embedder, cosine};
 use crate::error::{Error, Result};
 use crate::memory::extraction;
@@ -14,7 +19,7 @@ use crate::memory::plan::plan_facts;
 use crate::providers::{Plan, Router};
 use crate::storage::Store;
 use crate::storage::jobs::ClaimedJob;
-use crate::storage::memory::{AugmentationWrites, FactRecord};
+use crate::storage::memory::{AugmentationWrites, FactRecord, IndexedMessage, TurnToAugment};
 use crate::telemetry;
 
 /// What a worker needs to run jobs; shared by all of a replica's workers.
@@ -32,78 +37,188 @@ pub struct JobContext {
     pub owner: Uuid,
 }
 
+/// One job's state while its batch is processed.
+struct Work<'a> {
+    job: &'a ClaimedJob,
+    turn: TurnToAugment,
+    writes: AugmentationWrites,
+    /// Set when this job failed; its writes are then not applied.
+    error: Option<Error>,
+}
+
 impl JobContext {
-    /// Runs one job; Ok(false) when the lease was lost meanwhile (another
-    /// replica has the job now) and nothing was written.
-    pub async fn run(&self, job: &ClaimedJob) -> Result<bool> {
-        let Some(turn) = self.store.turn_to_augment(&job.scope, job.turn_id).await? else {
-            // The turn was deleted (ForgetEntity); its job went with it.
-            return Ok(false);
-        };
-        let mut writes = AugmentationWrites {
-            embedding_model: self.embedder.model_name().to_string(),
-            ..AugmentationWrites::default()
-        };
-        let unindexed: Vec<_> = turn
-            .messages
-            .iter()
-            .filter(|m| !m.embedded && !m.content.trim().is_empty())
-            .collect();
-        let mut texts: Vec<String> = unindexed.iter().map(|m| m.content.clone()).collect();
-        let turn_text: String = turn
-            .messages
-            .iter()
-            .map(|m| m.content.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
-        if self.extraction.is_some() {
-            texts.push(turn_text);
+    /// Runs a batch of jobs together: their turns are loaded with three
+    /// queries, all their texts embedded in one call, the extraction calls
+    /// made concurrently, and every job's writes applied in one transaction.
+    /// Returns one outcome per job, in order: Ok(false) when the job's
+    /// turn is gone or its lease was lost meanwhile (nothing written).
+    pub async fn run_batch(&self, jobs: &[ClaimedJob]) -> Vec<Result<bool>> {
+        match self.try_run_batch(jobs).await {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                let message = error.to_string();
+                jobs.iter()
+                    .map(|_| Err(Error::Internal(message.clone())))
+                    .collect()
+            }
         }
-        let mut vectors = self.embedder.embed(texts).await?;
-        let turn_vector = self.extraction.is_some().then(|| vectors.pop()).flatten();
-        writes.message_embeddings = unindexed
+    }
+
+    async fn try_run_batch(&self, jobs: &[ClaimedJob]) -> Result<Vec<Result<bool>>> {
+        let wanted: Vec<(Scope, Uuid)> =
+            jobs.iter().map(|j| (j.scope.clone(), j.turn_id)).collect();
+        let mut turns = self.store.turns_to_augment(&wanted).await?;
+        let mut work: Vec<Work> = jobs
             .iter()
-            .map(|m| m.message_id)
-            .zip(vectors)
+            .filter_map(|job| {
+                // A missing turn was deleted (ForgetEntity); its job went too.
+                let turn = turns.remove(&job.turn_id)?;
+                Some(Work {
+                    job,
+                    turn,
+                    writes: AugmentationWrites {
+                        embedding_model: self.embedder.model_name().to_string(),
+                        ..AugmentationWrites::default()
+                    },
+                    error: None,
+                })
+            })
             .collect();
 
-        if let (Some(plan), Some(turn_vector)) = (&self.extraction, turn_vector) {
-            let current = self.store.current_facts(&job.scope).await?;
-            let shown = closest(&current, &turn_vector, self.closest_facts);
-            let messages: Vec<_> = turn
+        // The message index, and each turn's own vector for choosing the
+        // known facts to show the extraction model: one embedding call.
+        let extracting = self.extraction.is_some();
+        let mut texts = Vec::new();
+        for item in &work {
+            texts.extend(unindexed(&item.turn).map(|m| m.content.clone()));
+            if extracting {
+                texts.push(turn_text(&item.turn));
+            }
+        }
+        let mut vectors = self.embedder.embed(texts).await?.into_iter();
+        let mut turn_vectors = Vec::new();
+        for item in &mut work {
+            let ids: Vec<Uuid> = unindexed(&item.turn).map(|m| m.message_id).collect();
+            item.writes.message_embeddings = ids.into_iter().zip(vectors.by_ref()).collect();
+            if extracting {
+                turn_vectors.push(vectors.next().unwrap_or_default());
+            }
+        }
+
+        if let Some(plan) = &self.extraction {
+            self.extract(plan, &mut work, &turn_vectors).await?;
+        }
+
+        let ready: Vec<(&ClaimedJob, &TurnToAugment, &AugmentationWrites)> = work
+            .iter()
+            .filter(|w| w.error.is_none())
+            .map(|w| (w.job, &w.turn, &w.writes))
+            .collect();
+        let applied = self.store.apply_augmentations(self.owner, &ready).await?;
+        let mut applied = applied.into_iter();
+        let mut by_job: std::collections::HashMap<Uuid, Result<bool>> =
+            std::collections::HashMap::new();
+        for item in work {
+            let outcome = match item.error {
+                Some(error) => Err(error),
+                None => Ok(applied.next().unwrap_or(false)),
+            };
+            by_job.insert(item.job.job_id, outcome);
+        }
+        Ok(jobs
+            .iter()
+            .map(|job| by_job.remove(&job.job_id).unwrap_or(Ok(false)))
+            .collect())
+    }
+
+    /// Extraction for every job of the batch: the entity's facts are read
+    /// once per entity, the model calls run concurrently, and the new facts
+    /// are embedded in one call.
+    async fn extract(
+        &self,
+        plan: &Plan,
+        work: &mut [Work<'_>],
+        turn_vectors: &[Vec<f32>],
+    ) -> Result<()> {
+        let mut current: std::collections::HashMap<Scope, Vec<FactRecord>> =
+            std::collections::HashMap::new();
+        for item in work.iter() {
+            if !current.contains_key(&item.job.scope) {
+                let facts = self.store.current_facts(&item.job.scope).await?;
+                current.insert(item.job.scope.clone(), facts);
+            }
+        }
+        let shown: Vec<Vec<&FactRecord>> = work
+            .iter()
+            .zip(turn_vectors)
+            .map(|(item, vector)| closest(&current[&item.job.scope], vector, self.closest_facts))
+            .collect();
+        let calls = work.iter().zip(&shown).map(|(item, shown)| {
+            let messages: Vec<_> = item
+                .turn
                 .messages
                 .iter()
                 .map(|m| (m.role, m.content.clone()))
                 .collect();
-            let request = extraction::request("", &messages, &shown, turn.summary.as_deref());
-            let started = std::time::Instant::now();
-            let answer = self
-                .router
-                .complete(plan, &request, self.extraction_timeout)
-                .await;
-            metrics::histogram!(telemetry::EXTRACTION_SECONDS)
-                .record(started.elapsed().as_secs_f64());
-            let answer = answer?;
-            let extracted =
-                extraction::parse(&answer.text, shown.len()).map_err(Error::UpstreamUnavailable)?;
-            let contents = extracted.facts.iter().map(|f| f.content.clone()).collect();
-            let fact_vectors = self.embedder.embed(contents).await?;
+            let request = extraction::request("", &messages, shown, item.turn.summary.as_deref());
+            async move {
+                let started = std::time::Instant::now();
+                let answer = self
+                    .router
+                    .complete(plan, &request, self.extraction_timeout)
+                    .await;
+                metrics::histogram!(telemetry::EXTRACTION_SECONDS)
+                    .record(started.elapsed().as_secs_f64());
+                answer.and_then(|a| {
+                    extraction::parse(&a.text, shown.len()).map_err(Error::UpstreamUnavailable)
+                })
+            }
+        });
+        let extractions = futures_util::future::join_all(calls).await;
+
+        let mut contents = Vec::new();
+        for extracted in extractions.iter().flatten() {
+            contents.extend(extracted.facts.iter().map(|f| f.content.clone()));
+        }
+        let mut fact_vectors = self.embedder.embed(contents).await?.into_iter();
+        for ((item, extracted), shown) in work.iter_mut().zip(extractions).zip(&shown) {
+            let extracted = match extracted {
+                Ok(extracted) => extracted,
+                Err(error) => {
+                    item.error = Some(error);
+                    continue;
+                }
+            };
+            let vectors: Vec<Vec<f32>> =
+                fact_vectors.by_ref().take(extracted.facts.len()).collect();
             plan_facts(
                 &extracted,
-                &fact_vectors,
-                &shown,
-                &current,
+                &vectors,
+                shown,
+                &current[&item.job.scope],
                 self.near_duplicate_threshold,
-                &mut writes,
+                &mut item.writes,
             );
-            writes.triples = extracted.triples;
-            writes.process_attributes = extracted.process_attributes;
-            writes.summary = extracted.summary;
+            item.writes.triples = extracted.triples;
+            item.writes.process_attributes = extracted.process_attributes;
+            item.writes.summary = extracted.summary;
         }
-        self.store
-            .apply_augmentation(job, self.owner, &turn, &writes)
-            .await
+        Ok(())
     }
+}
+
+fn unindexed(turn: &TurnToAugment) -> impl Iterator<Item = &IndexedMessage> {
+    turn.messages
+        .iter()
+        .filter(|m| !m.embedded && !m.content.trim().is_empty())
+}
+
+fn turn_text(turn: &TurnToAugment) -> String {
+    turn.messages
+        .iter()
+        .map(|m| m.content.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The `k` current facts closest to the turn (facts embedded with another

@@ -2,7 +2,9 @@
 //! jobs from the outbox table and turn completed turns into memories.
 //!
 //! Invariants:
-//! - bounded: at most `workers` jobs run at once (a semaphore), and the
+//! - bounded: at most `workers` jobs run at once (a semaphore; claimed in
+//!   batches of up to `batch_size` that share loads, embedding passes and
+//!   one write transaction), and the
 //!   hand-off from the chat path is a single wake-up permit (`JobWaker`):
 //!   waking never blocks or allocates, and when many turns arrive at once
 //!   the jobs simply wait in the table until a worker is free;
@@ -92,7 +94,8 @@ async fn run(
             if free == 0 {
                 break;
             }
-            let jobs = match context.store.claim_jobs(context.owner, free, lease).await {
+            let want = free.min(config.batch_size);
+            let jobs = match context.store.claim_jobs(context.owner, want, lease).await {
                 Ok(jobs) => jobs,
                 Err(error) => {
                     tracing::warn!(%error, "claiming augmentation jobs failed; will retry");
@@ -102,17 +105,16 @@ async fn run(
             if jobs.is_empty() {
                 break;
             }
-            for job in jobs {
-                let Ok(permit) = slots.clone().try_acquire_owned() else {
-                    break;
-                };
-                let context = context.clone();
-                let config = config.clone();
-                running.spawn(async move {
-                    handle(&context, &config, job).await;
-                    drop(permit);
-                });
-            }
+            // `want` permits were free and only this loop takes them.
+            let Ok(permits) = slots.clone().try_acquire_many_owned(jobs.len() as u32) else {
+                break;
+            };
+            let context = context.clone();
+            let config = config.clone();
+            running.spawn(async move {
+                handle(&context, &config, jobs).await;
+                drop(permits);
+            });
         }
         tokio::select! {
             _ = cancel.cancelled() => break 'outer,
@@ -142,15 +144,29 @@ async fn run(
     tracing::info!("augmentation stopped");
 }
 
-async fn handle(context: &JobContext, config: &AugmentationConfig, job: ClaimedJob) {
+async fn handle(context: &JobContext, config: &AugmentationConfig, jobs: Vec<ClaimedJob>) {
     let started = std::time::Instant::now();
-    let outcome = context.run(&job).await;
-    metrics::histogram!(telemetry::JOB_SECONDS).record(started.elapsed().as_secs_f64());
+    let outcomes = context.run_batch(&jobs).await;
+    let elapsed = started.elapsed();
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        metrics::histogram!(telemetry::JOB_SECONDS).record(elapsed.as_secs_f64());
+        record(context, config, job, outcome).await;
+    }
+}
+
+/// Counts a job's outcome and, if it failed, schedules its retry or buries
+/// it.
+async fn record(
+    context: &JobContext,
+    config: &AugmentationConfig,
+    job: &ClaimedJob,
+    outcome: crate::error::Result<bool>,
+) {
     let error = match outcome {
         Ok(applied) => {
             let outcome = if applied { "done" } else { "lost_lease" };
             metrics::counter!(telemetry::JOBS, "outcome" => outcome).increment(1);
-            tracing::debug!(job_id = %job.job_id, applied, elapsed = ?started.elapsed(), "augmentation job done");
+            tracing::debug!(job_id = %job.job_id, applied, "augmentation job done");
             return;
         }
         Err(error) => error.to_string(),
@@ -160,13 +176,13 @@ async fn handle(context: &JobContext, config: &AugmentationConfig, job: ClaimedJ
     metrics::counter!(telemetry::JOBS, "outcome" => outcome).increment(1);
     let result = if dead {
         tracing::error!(job_id = %job.job_id, attempts = job.attempts, %error, "augmentation job is dead");
-        context.store.bury_job(&job, context.owner, &error).await
+        context.store.bury_job(job, context.owner, &error).await
     } else {
         let delay = backoff(config, job.attempts);
         tracing::warn!(job_id = %job.job_id, attempts = job.attempts, ?delay, %error, "augmentation job failed; will retry");
         context
             .store
-            .retry_job_later(&job, context.owner, &error, delay)
+            .retry_job_later(job, context.owner, &error, delay)
             .await
     };
     if let Err(store_error) = result {

@@ -6,6 +6,8 @@
 //! still holds its lease*; if it does not, nothing is written. A job's
 //! writes therefore land exactly once, however often it was retried.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
@@ -99,14 +101,17 @@ pub fn decode_vector(bytes: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-const SELECT_TURN: &str = "SELECT turn_id, session_id, process_id, occurred_at FROM turns \
-     WHERE turn_id = $1 AND namespace = $2 AND entity_id = $3";
+/// Followed by a (turn_id, namespace, entity_id) filter.
+const SELECT_TURNS: &str =
+    "SELECT turn_id, namespace, entity_id, session_id, process_id, occurred_at FROM turns";
 
-const SELECT_TURN_MESSAGES: &str = "SELECT message_id, role, content, embedding IS NOT NULL AS embedded \
-     FROM messages WHERE turn_id = $1 AND namespace = $2 AND entity_id = $3 ORDER BY position";
+/// Followed by a (turn_id, namespace, entity_id) filter.
+const SELECT_MESSAGES: &str = "SELECT turn_id, message_id, role, content, \
+     embedding IS NOT NULL AS embedded FROM messages";
 
-const SELECT_SUMMARY: &str = "SELECT summary FROM session_summaries \
-     WHERE namespace = $1 AND entity_id = $2 AND session_id = $3";
+/// Followed by a (namespace, entity_id, session_id) filter.
+const SELECT_SUMMARIES: &str =
+    "SELECT namespace, entity_id, session_id, summary FROM session_summaries";
 
 const FACT_COLUMNS: &str = "fact_id, content, category, mention_count, first_seen_at, \
      last_seen_at, valid_until, superseded_by, embedding";
@@ -204,54 +209,122 @@ impl Store {
         scope: &Scope,
         turn_id: Uuid,
     ) -> Result<Option<TurnToAugment>> {
-        let loaded = on_pool!(self, pool => {
-            let Some(row) = sqlx::query(SELECT_TURN)
-                .bind(turn_id).bind(&scope.namespace).bind(&scope.entity_id)
-                .fetch_optional(pool).await?
-            else {
-                return Ok(None);
+        let mut turns = self.turns_to_augment(&[(scope.clone(), turn_id)]).await?;
+        Ok(turns.remove(&turn_id))
+    }
+
+    /// Several turns at once (three queries whatever their number), by id;
+    /// turns that are gone are missing from the map.
+    pub async fn turns_to_augment(
+        &self,
+        wanted: &[(Scope, Uuid)],
+    ) -> Result<HashMap<Uuid, TurnToAugment>> {
+        if wanted.is_empty() {
+            return Ok(HashMap::new());
+        }
+        type TurnRow = (Uuid, String, String, String, Option<String>, DateTime<Utc>);
+        type MessageRow = (Uuid, Uuid, String, String, bool);
+        type SummaryRow = (String, String, String, String);
+        let (turn_rows, message_rows, summaries): (Vec<TurnRow>, Vec<MessageRow>, Vec<SummaryRow>)
+            ) = on_pool!(self, pool => {
+            // Every row is matched on (turn, namespace, entity): a job can
+            // only ever read its own entity's turn.
+            let keyed = |sql: &str| {
+                let mut query = sqlx::QueryBuilder::new(sql);
+                query.push(" WHERE (turn_id, namespace, entity_id) IN (VALUES ");
+                let mut rows = query.separated(", ");
+                for (scope, turn_id) in wanted {
+                    rows.push("(");
+                    rows.push_bind_unseparated(*turn_id);
+                    rows.push_unseparated(", ");
+                    rows.push_bind_unseparated(scope.namespace.clone());
+                    rows.push_unseparated(", ");
+                    rows.push_bind_unseparated(scope.entity_id.clone());
+                    rows.push_unseparated(")");
+                }
+                query.push(")");
+                query
             };
-            let session_id: String = row.try_get("session_id")?;
-            let process_id: Option<String> = row.try_get("process_id")?;
-            let occurred_at: DateTime<Utc> = row.try_get("occurred_at")?;
-            let messages = sqlx::query(SELECT_TURN_MESSAGES)
-                .bind(turn_id).bind(&scope.namespace).bind(&scope.entity_id)
-                .fetch_all(pool).await?
+            let mut query = keyed(SELECT_TURNS);
+            let turn_rows = query.build().fetch_all(pool).await?
                 .iter()
                 .map(|row| Ok((
-                    row.try_get::<Uuid, _>("message_id")?,
-                    row.try_get::<String, _>("role")?,
-                    row.try_get::<String, _>("content")?,
-                    row.try_get::<bool, _>("embedded")?,
+                    row.try_get("turn_id")?, row.try_get("namespace")?, row.try_get("entity_id")?,
+                    row.try_get("session_id")?, row.try_get("process_id")?, row.try_get("occurred_at")?,
                 )))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?;
-            let summary: Option<String> = sqlx::query(SELECT_SUMMARY)
-                .bind(&scope.namespace).bind(&scope.entity_id).bind(&session_id)
-                .fetch_optional(pool).await?
-                .map(|row| row.try_get("summary"))
-                .transpose()?;
-            (session_id, process_id, occurred_at, messages, summary)
+                .collect::<Result<Vec<TurnRow>, sqlx::Error>>()?;
+            let mut query = keyed(SELECT_MESSAGES);
+            query.push(" ORDER BY turn_id, position");
+            let message_rows = query.build().fetch_all(pool).await?
+                .iter()
+                .map(|row| Ok((
+                    row.try_get("turn_id")?, row.try_get("message_id")?, row.try_get("role")?,
+                    row.try_get("content")?, row.try_get("embedded")?,
+                )))
+                .collect::<Result<Vec<MessageRow>, sqlx::Error>>()?;
+            let summaries = if turn_rows.is_empty() {
+                Vec::new()
+            } else {
+                let mut query = sqlx::QueryBuilder::new(SELECT_SUMMARIES);
+                query.push(" WHERE (namespace, entity_id, session_id) IN (VALUES ");
+                let mut rows = query.separated(", ");
+                for (_, namespace, entity_id, session_id, _, _) in &turn_rows {
+                    rows.push("(");
+                    rows.push_bind_unseparated(namespace.clone());
+                    rows.push_unseparated(", ");
+                    rows.push_bind_unseparated(entity_id.clone());
+                    rows.push_unseparated(", ");
+                    rows.push_bind_unseparated(session_id.clone());
+                    rows.push_unseparated(")");
+                }
+                query.push(")");
+                query.build().fetch_all(pool).await?
+                    .iter()
+                    .map(|row| Ok((
+                        row.try_get("namespace")?, row.try_get("entity_id")?,
+                        row.try_get("session_id")?, row.try_get("summary")?,
+                    )))
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
+            };
+            (turn_rows, message_rows, summaries)
         });
-        let (session_id, process_id, occurred_at, rows, summary) = loaded;
-        let messages = rows
+
+        let summaries: HashMap<(String, String, String), String> = summaries
             .into_iter()
-            .map(|(message_id, role, content, embedded)| {
-                Ok(IndexedMessage {
+            .map(|(namespace, entity, session, summary)| ((namespace, entity, session), summary))
+            .collect();
+        let mut turns: HashMap<Uuid, TurnToAugment> = turn_rows
+            .into_iter()
+            .map(
+                |(turn_id, namespace, entity_id, session_id, process_id, occurred_at)| {
+                    let summary = summaries
+                        .get(&(namespace, entity_id, session_id.clone()))
+                        .cloned();
+                    (
+                        turn_id,
+                        TurnToAugment {
+                            turn_id,
+                            session_id,
+                            process_id,
+                            occurred_at,
+                            messages: Vec::new(),
+                            summary,
+                        },
+                    )
+                },
+            )
+            .collect();
+        for (turn_id, message_id, role, content, embedded) in message_rows {
+            if let Some(turn) = turns.get_mut(&turn_id) {
+                turn.messages.push(IndexedMessage {
                     message_id,
                     role: parse_role(&role)?,
                     content,
                     embedded,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Some(TurnToAugment {
-            turn_id,
-            session_id,
-            process_id,
-            occurred_at,
-            messages,
-            summary,
-        }))
+                });
+            }
+        }
+        Ok(turns)
     }
 
     /// The entity's current facts, with their embeddings.
@@ -339,75 +412,91 @@ impl Store {
         turn: &TurnToAugment,
         writes: &AugmentationWrites,
     ) -> Result<bool> {
+        let applied = self
+            .apply_augmentations(owner, &[(job, turn, writes)])
+            .await?;
+        Ok(applied[0])
+    }
+
+    /// Applies several jobs' results in one transaction: each job's writes
+    /// land only if `owner` still holds that job's lease (reported per job).
+    pub async fn apply_augmentations(
+        &self,
+        owner: Uuid,
+        items: &[(&ClaimedJob, &TurnToAugment, &AugmentationWrites)],
+    ) -> Result<Vec<bool>> {
         let now = Utc::now();
-        let seen = turn.occurred_at;
-        let scope = &job.scope;
-        let model = &writes.embedding_model;
         let applied = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let owned = sqlx::query(FINISH_JOB)
-                .bind(now).bind(job.job_id).bind(owner)
-                .execute(&mut *tx).await?.rows_affected();
-            if owned == 0 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            for (message_id, vector) in &writes.message_embeddings {
-                sqlx::query(EMBED_MESSAGE)
-                    .bind(encode_vector(vector)).bind(model).bind(vector.len() as i32)
-                    .bind(message_id).bind(&scope.namespace).bind(&scope.entity_id)
-                    .execute(&mut *tx).await?;
-            }
-            let mut mentioned = writes.mentioned.clone();
-            for fact in &writes.new_facts {
-                let fact_id: Uuid = sqlx::query(UPSERT_FACT)
-                    .bind(fact.fact_id).bind(&scope.namespace).bind(&scope.entity_id)
-                    .bind(&fact.content).bind(&fact.normalized).bind(&fact.category)
-                    .bind(encode_vector(&fact.embedding)).bind(model)
-                    .bind(fact.embedding.len() as i32).bind(seen).bind(now)
-                    .fetch_one(&mut *tx).await?
-                    .try_get(0)?;
-                sqlx::query(INSERT_PROVENANCE).bind(fact_id).bind(turn.turn_id)
-                    .execute(&mut *tx).await?;
-                mentioned.retain(|id| *id != fact_id);
-            }
-            for fact_id in &mentioned {
-                sqlx::query(MENTION_FACT)
-                    .bind(seen).bind(now).bind(fact_id)
-                    .bind(&scope.namespace).bind(&scope.entity_id)
-                    .execute(&mut *tx).await?;
-                sqlx::query(INSERT_PROVENANCE).bind(fact_id).bind(turn.turn_id)
-                    .execute(&mut *tx).await?;
-            }
-            for (old, new) in &writes.superseded {
-                sqlx::query(SUPERSEDE_FACT)
-                    .bind(now).bind(new).bind(old)
-                    .bind(&scope.namespace).bind(&scope.entity_id)
-                    .execute(&mut *tx).await?;
-            }
-            for (subject, predicate, object) in &writes.triples {
-                let normalized = normalize(&format!("{subject}\u{1f}{predicate}\u{1f}{object}"));
-                sqlx::query(UPSERT_TRIPLE)
-                    .bind(Uuid::now_v7()).bind(&scope.namespace).bind(&scope.entity_id)
-                    .bind(subject).bind(predicate).bind(object).bind(normalized).bind(seen)
-                    .execute(&mut *tx).await?;
-            }
-            if let Some(process_id) = &turn.process_id {
-                for attribute in &writes.process_attributes {
-                    sqlx::query(UPSERT_PROCESS_ATTRIBUTE)
-                        .bind(&scope.namespace).bind(process_id).bind(attribute)
-                        .bind(normalize(attribute)).bind(seen)
+            let mut applied = Vec::with_capacity(items.len());
+            for (job, turn, writes) in items {
+                let seen = turn.occurred_at;
+                let scope = &job.scope;
+                let model = &writes.embedding_model;
+                let owned = sqlx::query(FINISH_JOB)
+                    .bind(now).bind(job.job_id).bind(owner)
+                    .execute(&mut *tx).await?.rows_affected();
+                applied.push(owned > 0);
+                if owned == 0 {
+                    continue;
+                }
+                for (message_id, vector) in &writes.message_embeddings {
+                    sqlx::query(EMBED_MESSAGE)
+                        .bind(encode_vector(vector)).bind(model).bind(vector.len() as i32)
+                        .bind(message_id).bind(&scope.namespace).bind(&scope.entity_id)
+                        .execute(&mut *tx).await?;
+                }
+                let mut mentioned = writes.mentioned.clone();
+                for fact in &writes.new_facts {
+                    let fact_id: Uuid = sqlx::query(UPSERT_FACT)
+                        .bind(fact.fact_id).bind(&scope.namespace).bind(&scope.entity_id)
+                        .bind(&fact.content).bind(&fact.normalized).bind(&fact.category)
+                        .bind(encode_vector(&fact.embedding)).bind(model)
+                        .bind(fact.embedding.len() as i32).bind(seen).bind(now)
+                        .fetch_one(&mut *tx).await?
+                        .try_get(0)?;
+                    sqlx::query(INSERT_PROVENANCE).bind(fact_id).bind(turn.turn_id)
+                        .execute(&mut *tx).await?;
+                    mentioned.retain(|id| *id != fact_id);
+                }
+                for fact_id in &mentioned {
+                    sqlx::query(MENTION_FACT)
+                        .bind(seen).bind(now).bind(fact_id)
+                        .bind(&scope.namespace).bind(&scope.entity_id)
+                        .execute(&mut *tx).await?;
+                    sqlx::query(INSERT_PROVENANCE).bind(fact_id).bind(turn.turn_id)
+                        .execute(&mut *tx).await?;
+                }
+                for (old, new) in &writes.superseded {
+                    sqlx::query(SUPERSEDE_FACT)
+                        .bind(now).bind(new).bind(old)
+                        .bind(&scope.namespace).bind(&scope.entity_id)
+                        .execute(&mut *tx).await?;
+                }
+                for (subject, predicate, object) in &writes.triples {
+                    let normalized = normalize(&format!("{subject}\u{1f}{predicate}\u{1f}{object}"));
+                    sqlx::query(UPSERT_TRIPLE)
+                        .bind(Uuid::now_v7()).bind(&scope.namespace).bind(&scope.entity_id)
+                        .bind(subject).bind(predicate).bind(object).bind(normalized).bind(seen)
+                        .execute(&mut *tx).await?;
+                }
+                if let Some(process_id) = &turn.process_id {
+                    for attribute in &writes.process_attributes {
+                        sqlx::query(UPSERT_PROCESS_ATTRIBUTE)
+                            .bind(&scope.namespace).bind(process_id).bind(attribute)
+                            .bind(normalize(attribute)).bind(seen)
+                            .execute(&mut *tx).await?;
+                    }
+                }
+                if let Some(summary) = &writes.summary {
+                    sqlx::query(UPSERT_SUMMARY)
+                        .bind(&scope.namespace).bind(&scope.entity_id).bind(&turn.session_id)
+                        .bind(summary).bind(turn.turn_id).bind(now)
                         .execute(&mut *tx).await?;
                 }
             }
-            if let Some(summary) = &writes.summary {
-                sqlx::query(UPSERT_SUMMARY)
-                    .bind(&scope.namespace).bind(&scope.entity_id).bind(&turn.session_id)
-                    .bind(summary).bind(turn.turn_id).bind(now)
-                    .execute(&mut *tx).await?;
-            }
             tx.commit().await?;
-            true
+            applied
         });
         Ok(applied)
     }
