@@ -225,8 +225,7 @@ impl Store {
         type TurnRow = (Uuid, String, String, String, Option<String>, DateTime<Utc>);
         type MessageRow = (Uuid, Uuid, String, String, bool);
         type SummaryRow = (String, String, String, String);
-        let (turn_rows, message_rows, summaries): (Vec<TurnRow>, Vec<MessageRow>, Vec<SummaryRow>)
-            ) = on_pool!(self, pool => {
+        let (turn_rows, message_rows, summaries): (Vec<TurnRow>, Vec<MessageRow>, Vec<SummaryRow>) = on_pool!(self, pool => {
             // Every row is matched on (turn, namespace, entity): a job can
             // only ever read its own entity's turn.
             let keyed = |sql: &str| {
