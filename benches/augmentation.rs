@@ -8,7 +8,7 @@
 //! - resident memory of this process while 100k jobs are pending.
 //!
 //! TURNS (default 2000) and PENDING (default 100000) change the sizes;
-//! WORKERS_A (16) and WORKERS_B (8) the worker counts.
+//! WORKERS_A and WORKERS_B (32 each) the worker counts.
 
 #[allow(dead_code)]
 #[path = "../tests/it/support/mod.rs"]
@@ -165,8 +165,8 @@ async fn main() {
         extraction_timeout: Duration::from_secs(30),
         owner: augment::new_owner(),
     };
-    let workers_a = env_usize("WORKERS_A", 16);
-    let workers_b = env_usize("WORKERS_B", 8);
+    let workers_a = env_usize("WORKERS_A", 32);
+    let workers_b = env_usize("WORKERS_B", 32);
     for (label, embedder, workers) in [
         ("(a) built-in embedder", &builtin, workers_a),
         ("(b) instant fake embedder", &instant, workers_b),
