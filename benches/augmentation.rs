@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use memorid::augment::{self, Augmenter, JobContext, JobWaker};
 use memorid::config::{
-    AugmentationConfig, Config, EmbeddingBackend, EmbeddingsConfig, ProviderConfig, ProviderKind,
-    StorageConfig,
+    AugmentationConfig, Config, EmbeddingBackend, EmbeddingsConfig, ProviderKind, StorageConfig,
 };
 use memorid::domain::{Attribution, ChatMessage, NewTurn, Role, Scope, TurnSource, TurnStatus};
 use memorid::embed::Embedder;
@@ -119,14 +118,7 @@ async fn main() {
     let mut config = Config::default();
     config.providers.insert(
         "extractor".into(),
-        ProviderConfig {
-            kind: ProviderKind::Openai,
-            base_url: extractor.base_url(),
-            api_key_env: None,
-            api_key_file: None,
-            api_version: None,
-            connect_timeout_secs: 2,
-        },
+        support::provider(ProviderKind::Openai, extractor.base_url()),
     );
     let router = Arc::new(Router::from_config(&config.providers, config.routing.clone()).unwrap());
     let plan = router.resolve("extractor/x").unwrap();

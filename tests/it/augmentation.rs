@@ -2,7 +2,7 @@
 //! a fake extraction model answering canned JSON over the OpenAI wire
 //! format, the real built-in embedding model, facts out through ListFacts.
 
-use memorid::config::{Config, ProviderConfig, ProviderKind};
+use memorid::config::{Config, ProviderKind};
 use memorid::domain::Scope;
 use memorid::pb;
 use memorid::storage::Store;
@@ -66,14 +66,7 @@ async fn setup(backend: Backend, chat_upstream: Option<&FakeOpenAi>) -> Setup {
 pub fn enable_augmentation(config: &mut Config, extractor: &FakeOpenAi) {
     config.providers.insert(
         "extractor".into(),
-        ProviderConfig {
-            kind: ProviderKind::Openai,
-            base_url: extractor.base_url(),
-            api_key_env: None,
-            api_key_file: None,
-            api_version: None,
-            connect_timeout_secs: 2,
-        },
+        provider(ProviderKind::Openai, extractor.base_url()),
     );
     config.augmentation.enabled = true;
     config.augmentation.extraction_model = Some("extractor/extract-test".into());

@@ -13,14 +13,7 @@ async fn a_real_local_model_streams_through_memorid() {
     let (mut config, dir) = test_config(Backend::Sqlite, None).await;
     config.providers.insert(
         "local".into(),
-        memorid::config::ProviderConfig {
-            kind: memorid::config::ProviderKind::Openai,
-            base_url: llm.base_url(),
-            api_key_env: None,
-            api_key_file: None,
-            api_version: None,
-            connect_timeout_secs: 2,
-        },
+        provider(memorid::config::ProviderKind::Openai, llm.base_url()),
     );
     let server = TestServer::start(config, dir).await;
     let mut request = chat_request("u1", "s", "Name three colors.");

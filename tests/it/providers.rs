@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use memorid::config::{Config, ProviderConfig, ProviderKind};
+use memorid::config::{Config, ProviderKind};
 use memorid::domain::{ChatMessage, FinishReason, Role};
 use memorid::pb;
 use memorid::pb::chat_response::Event;
@@ -26,17 +26,6 @@ on_both_backends!(
     an_alias_falls_back_to_the_next_model,
     a_stream_without_usage_reports_none,
 );
-
-fn provider(kind: ProviderKind, base_url: String) -> ProviderConfig {
-    ProviderConfig {
-        kind,
-        base_url,
-        api_key_env: None,
-        api_key_file: None,
-        api_version: None,
-        connect_timeout_secs: 2,
-    }
-}
 
 /// A config with the OpenAI fake as `fake`, and the others as `claude` and
 /// `gem` when given; retries on with short backoffs.

@@ -30,12 +30,7 @@ impl FakeGemini {
         let app = Router::new()
             .route("/v1beta/models/{*call}", post(generate))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = super::serve_fake(app).await;
         FakeGemini { addr, state }
     }
 

@@ -93,14 +93,7 @@ impl FakeOpenAi {
             .route("/v1/chat/completions", post(completions))
             .route("/v1/embeddings", post(embeddings))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        // Like a real API's servers: small SSE frames go out at once, not
-        // after Nagle's algorithm waits for an ACK.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = super::serve_fake(app).await;
         FakeOpenAi { addr, state }
     }
 

@@ -62,6 +62,31 @@ pub struct TestServer {
     _dir: Option<TempDir>,
 }
 
+/// Serves a fake upstream on a free loopback port. Like real APIs'
+/// servers, it sends small SSE frames at once (TCP_NODELAY), not after
+/// Nagle's algorithm waits for an ACK.
+pub async fn serve_fake(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// A provider of `kind` at `base_url`, without a key.
+pub fn provider(kind: ProviderKind, base_url: String) -> ProviderConfig {
+    ProviderConfig {
+        kind,
+        base_url,
+        api_key_env: None,
+        api_key_file: None,
+        api_version: None,
+        connect_timeout_secs: 2,
+    }
+}
+
 /// A config for tests: fresh storage, the fake upstream as provider `fake`.
 pub async fn test_config(
     backend: Backend,
@@ -77,17 +102,9 @@ pub async fn test_config(
     // Tests of the augmentation stage turn it on (it loads the model).
     config.augmentation.enabled = false;
     if let Some(base_url) = upstream_base_url {
-        config.providers.insert(
-            "fake".into(),
-            ProviderConfig {
-                kind: ProviderKind::Openai,
-                base_url,
-                api_key_env: None,
-                api_key_file: None,
-                api_version: None,
-                connect_timeout_secs: 2,
-            },
-        );
+        config
+            .providers
+            .insert("fake".into(), provider(ProviderKind::Openai, base_url));
     }
     (config, dir)
 }
