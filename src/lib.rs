@@ -16,6 +16,7 @@ pub mod grpc;
 pub mod ingest;
 pub mod memory;
 pub mod providers;
+pub mod recall;
 pub mod server;
 pub mod storage;
 pub mod telemetry;

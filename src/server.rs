@@ -17,15 +17,17 @@ use tonic::transport::Server;
 use crate::augment::{self, Augmenter, JobContext, JobWaker};
 use crate::chat::ChatEngine;
 use crate::config::Config;
-use crate::embed::Embedder;
+use crate::embed::EmbedderCell;
 use crate::grpc::auth::Authenticator;
 use crate::grpc::chat::ChatApi;
 use crate::grpc::memory::MemoryApi;
 use crate::ingest::Ingestor;
+use crate::memory::recall::Weights;
 use crate::pb;
 use crate::pb::chat_service_server::ChatServiceServer;
 use crate::pb::memory_service_server::MemoryServiceServer;
 use crate::providers::Router;
+use crate::recall::Recaller;
 use crate::storage::Store;
 
 /// Installs the process-wide TLS provider (ring) once; later calls are
@@ -65,10 +67,11 @@ pub async fn serve(
     )?);
     let store = open_store(&config).await?;
     let waker = JobWaker::default();
+    let embedder = EmbedderCell::new(config.embeddings.clone());
     let gauges = tokio_util::sync::CancellationToken::new();
     let augmenter = if config.augmentation.enabled {
         crate::telemetry::spawn_queue_gauges(store.clone(), Duration::from_secs(5), gauges.clone());
-        Some(start_augmentation(&config, &store, &router, waker.clone()).await?)
+        Some(start_augmentation(&config, &store, &router, &embedder, waker.clone()).await?)
     } else {
         tracing::info!("augmentation is off in this replica (augmentation.enabled = false)");
         None
@@ -84,7 +87,11 @@ pub async fn serve(
     let ingestor = Ingestor::new(store.clone(), config.limits.clone(), waker);
     let chat = ChatServiceServer::with_interceptor(ChatApi::new(engine), authenticator.clone());
     let memory = MemoryServiceServer::with_interceptor(
-        MemoryApi::new(store.clone(), ingestor),
+        MemoryApi::new(
+            store.clone(),
+            ingestor,
+            Recaller::new(store.clone(), embedder, Weights::default()),
+        ),
         authenticator,
     );
 
@@ -168,12 +175,14 @@ async fn start_augmentation(
     config: &Config,
     store: &Store,
     router: &Arc<Router>,
+    embedder: &EmbedderCell,
     waker: JobWaker,
 ) -> anyhow::Result<Augmenter> {
-    let embeddings = config.embeddings.clone();
-    let embedder = tokio::task::spawn_blocking(move || Embedder::from_config(&embeddings))
-        .await?
-        .context("loading the embedding model")?;
+    let embedder = embedder
+        .get()
+        .await
+        .context("loading the embedding model")?
+        .clone();
     report_other_embedding_models(store, embedder.model_name()).await?;
     let extraction = match &config.augmentation.extraction_model {
         Some(model) => Some(

@@ -91,6 +91,35 @@ impl Embedder {
     }
 }
 
+/// The embedder, loaded on first use and shared: augmentation loads it at
+/// start; Recall loads it on its first call when augmentation is off.
+#[derive(Clone)]
+pub struct EmbedderCell {
+    config: EmbeddingsConfig,
+    cell: std::sync::Arc<tokio::sync::OnceCell<Embedder>>,
+}
+
+impl EmbedderCell {
+    pub fn new(config: EmbeddingsConfig) -> Self {
+        EmbedderCell {
+            config,
+            cell: Default::default(),
+        }
+    }
+
+    pub async fn get(&self) -> Result<&Embedder> {
+        self.cell
+            .get_or_try_init(|| async {
+                let config = self.config.clone();
+                tokio::task::spawn_blocking(move || Embedder::from_config(&config))
+                    .await
+                    .map_err(|e| Error::Internal(format!("loading the embedder: {e}")))?
+                    .map_err(|e| Error::Internal(format!("loading the embedder: {e:#}")))
+            })
+            .await
+    }
+}
+
 /// Cosine similarity of two vectors (0 when either is zero).
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);

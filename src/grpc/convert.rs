@@ -9,11 +9,14 @@ use prost_types::value::Kind;
 use serde_json::Value;
 
 use crate::chat::{ChatEvent, ChatTurn, GenerationParams, MemoryOptions};
-use crate::domain::{Attribution, ChatMessage, FinishReason, Role, ToolCall, TurnStatus, Usage};
+use crate::domain::{
+    Attribution, ChatMessage, FinishReason, Role, Scope, ToolCall, TurnStatus, Usage,
+};
 use crate::error::{Error, Result};
 use crate::ingest::AttributedTurn;
 use crate::pb;
 use crate::providers::{ResponseFormat, ToolCallDelta, ToolChoice, ToolSpec};
+use crate::recall::{Hit, Ranked, RecallQuery};
 use crate::storage::memory::FactRecord;
 use crate::storage::{ForgetCounts, SessionRecord, TurnRecord};
 
@@ -84,6 +87,15 @@ pub fn messages(field: &str, values: Vec<pb::Message>) -> Result<Vec<ChatMessage
         .collect()
 }
 
+fn role_to_proto(role: Role) -> pb::Role {
+    match role {
+        Role::System => pb::Role::System,
+        Role::User => pb::Role::User,
+        Role::Assistant => pb::Role::Assistant,
+        Role::Tool => pb::Role::Tool,
+    }
+}
+
 fn message_to_proto(message: ChatMessage) -> pb::Message {
     let ChatMessage {
         role,
@@ -92,14 +104,8 @@ fn message_to_proto(message: ChatMessage) -> pb::Message {
         tool_calls,
         tool_call_id,
     } = message;
-    let role = match role {
-        Role::System => pb::Role::System,
-        Role::User => pb::Role::User,
-        Role::Assistant => pb::Role::Assistant,
-        Role::Tool => pb::Role::Tool,
-    };
     pb::Message {
-        role: role.into(),
+        role: role_to_proto(role).into(),
         content,
         name: name.unwrap_or_default(),
         tool_calls: tool_calls
@@ -531,6 +537,87 @@ impl From<FactRecord> for pb::Fact {
             valid_until: valid_until.map(timestamp),
             superseded_by: superseded_by.map(|id| id.to_string()).unwrap_or_default(),
         }
+    }
+}
+
+/// A Recall request as a query, and whether score parts were asked for.
+pub fn recall_query(namespace: String, request: pb::RecallRequest) -> Result<(RecallQuery, bool)> {
+    let pb::RecallRequest {
+        attribution: attribution_value,
+        query,
+        limit,
+        kinds,
+        occurred_after,
+        occurred_before,
+        min_score,
+        include_score_parts,
+        include_superseded,
+    } = request;
+    let attribution = attribution("attribution", attribution_value)?;
+    crate::domain::validate_attribution(&attribution)?;
+    let (mut facts, mut messages) = (false, false);
+    for (i, kind) in kinds.iter().enumerate() {
+        match pb::MemoryKind::try_from(*kind) {
+            Ok(pb::MemoryKind::Fact) => facts = true,
+            Ok(pb::MemoryKind::Message) => messages = true,
+            _ => {
+                return Err(Error::invalid(
+                    format!("kinds[{i}]"),
+                    "must be MEMORY_KIND_FACT or MEMORY_KIND_MESSAGE",
+                ));
+            }
+        }
+    }
+    if kinds.is_empty() {
+        facts = true;
+    }
+    let limit = match limit as usize {
+        0 => crate::recall::DEFAULT_LIMIT,
+        n => n.min(crate::recall::MAX_LIMIT),
+    };
+    let query = RecallQuery {
+        scope: Scope {
+            namespace,
+            entity_id: attribution.entity_id,
+        },
+        process_id: attribution.process_id,
+        query,
+        limit,
+        facts,
+        messages,
+        after: occurred_after
+            .map(|t| from_timestamp("occurred_after", t))
+            .transpose()?,
+        before: occurred_before
+            .map(|t| from_timestamp("occurred_before", t))
+            .transpose()?,
+        min_score,
+        include_superseded,
+    };
+    Ok((query, include_score_parts))
+}
+
+pub fn recall_response(ranked: Ranked, include_parts: bool) -> pb::RecallResponse {
+    let Ranked { hit, score } = ranked;
+    let hit = match hit {
+        Hit::Fact(fact) => pb::recall_response::Hit::Fact(fact.into()),
+        Hit::Message(message) => pb::recall_response::Hit::Message(pb::MessageHit {
+            turn_id: message.turn_id.to_string(),
+            session_id: message.session_id,
+            role: role_to_proto(message.role).into(),
+            content: message.content,
+            occurred_at: Some(timestamp(message.occurred_at)),
+        }),
+    };
+    pb::RecallResponse {
+        score: score.total,
+        score_parts: include_parts.then_some(pb::ScoreParts {
+            dense: score.dense,
+            lexical: score.lexical,
+            recency: score.recency,
+            mentions: score.mentions,
+        }),
+        hit: Some(hit),
     }
 }
 

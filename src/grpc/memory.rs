@@ -1,7 +1,5 @@
 //! `memori.v1.MemoryService`.
 //!
-//! Recall needs the recall stage, which is not built yet: it answers
-//! UNIMPLEMENTED and says so.
 
 use std::pin::Pin;
 
@@ -17,16 +15,22 @@ use crate::domain::{self, Scope};
 use crate::error::Error;
 use crate::ingest::{AttributedTurn, Ingestor};
 use crate::pb;
+use crate::recall::Recaller;
 use crate::storage::Store;
 
 pub struct MemoryApi {
     store: Store,
     ingestor: Ingestor,
+    recaller: Recaller,
 }
 
 impl MemoryApi {
-    pub fn new(store: Store, ingestor: Ingestor) -> Self {
-        MemoryApi { store, ingestor }
+    pub fn new(store: Store, ingestor: Ingestor, recaller: Recaller) -> Self {
+        MemoryApi {
+            store,
+            ingestor,
+            recaller,
+        }
     }
 }
 
@@ -36,12 +40,6 @@ fn scope(namespace: String, entity_id: String) -> Result<Scope, Status> {
         namespace,
         entity_id,
     })
-}
-
-fn not_yet(what: &str) -> Status {
-    Status::unimplemented(format!(
-        "{what} is not implemented yet: it arrives with the recall stage"
-    ))
 }
 
 /// WaitForAugmentation's timeout when the caller sets none, and its cap.
@@ -58,11 +56,20 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
     type RecallStream = BoxStream<pb::RecallResponse>;
     type AttributeStream = BoxStream<pb::AttributeResponse>;
 
+    /// Ranks all of the entity's matching memories, then streams the best
+    /// `limit` of them, best first.
     async fn recall(
         &self,
-        _request: Request<pb::RecallRequest>,
+        request: Request<pb::RecallRequest>,
     ) -> Result<Response<Self::RecallStream>, Status> {
-        Err(not_yet("Recall"))
+        let namespace = auth::namespace(&request)?;
+        let (query, include_parts) = convert::recall_query(namespace, request.into_inner())?;
+        let ranked = self.recaller.recall(query).await?;
+        let responses: Vec<Result<pb::RecallResponse, Status>> = ranked
+            .into_iter()
+            .map(|r| Ok(convert::recall_response(r, include_parts)))
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(responses))))
     }
 
     /// Turns are stored one after another in arrival order; each answer

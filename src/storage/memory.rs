@@ -52,6 +52,29 @@ pub struct FactRecord {
     pub embedding: Option<Vec<f32>>,
 }
 
+/// A stored message with its vector, as recall sees it.
+#[derive(Debug, Clone)]
+pub struct MessageMemory {
+    pub message_id: Uuid,
+    pub turn_id: Uuid,
+    pub session_id: String,
+    pub role: Role,
+    pub content: String,
+    pub occurred_at: DateTime<Utc>,
+    pub embedding: Vec<f32>,
+}
+
+/// Which memories recall reads.
+#[derive(Debug, Clone, Default)]
+pub struct RecallFilter {
+    /// Only vectors of this model are comparable with the query's.
+    pub model: String,
+    pub process_id: Option<String>,
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+    pub include_superseded: bool,
+}
+
 /// A fact to create.
 #[derive(Debug, Clone)]
 pub struct NewFact {
@@ -390,6 +413,92 @@ impl Store {
                 .collect::<Result<Vec<Uuid>, sqlx::Error>>()?
         });
         Ok(turns)
+    }
+
+    /// The entity's facts embedded with `filter.model` (current ones unless
+    /// superseded are asked for), last seen within the time range.
+    pub async fn recall_facts(
+        &self,
+        scope: &Scope,
+        filter: &RecallFilter,
+    ) -> Result<Vec<FactRecord>> {
+        let facts = on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(format!("SELECT {FACT_COLUMNS} FROM facts WHERE namespace = "));
+            query.push_bind(&scope.namespace).push(" AND entity_id = ").push_bind(&scope.entity_id);
+            query.push(" AND embedding_model = ").push_bind(&filter.model);
+            if !filter.include_superseded {
+                query.push(" AND valid_until IS NULL");
+            }
+            if let Some(after) = filter.after {
+                query.push(" AND last_seen_at >= ").push_bind(after);
+            }
+            if let Some(before) = filter.before {
+                query.push(" AND last_seen_at < ").push_bind(before);
+            }
+            query.build().fetch_all(pool).await?
+                .iter()
+                .map(|row| Ok(fact_from_row!(row)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(facts)
+    }
+
+    /// The entity's indexed messages (embedded with `filter.model`), of one
+    /// process if given, within the time range.
+    pub async fn recall_messages(
+        &self,
+        scope: &Scope,
+        filter: &RecallFilter,
+    ) -> Result<Vec<MessageMemory>> {
+        let rows = on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT m.message_id, m.turn_id, m.session_id, m.role, m.content, m.occurred_at, \
+                 m.embedding FROM messages m JOIN turns t ON t.turn_id = m.turn_id \
+                 WHERE m.namespace = ");
+            query.push_bind(&scope.namespace).push(" AND m.entity_id = ").push_bind(&scope.entity_id);
+            query.push(" AND t.namespace = ").push_bind(&scope.namespace);
+            query.push(" AND t.entity_id = ").push_bind(&scope.entity_id);
+            query.push(" AND m.embedding_model = ").push_bind(&filter.model);
+            if let Some(process_id) = &filter.process_id {
+                query.push(" AND t.process_id = ").push_bind(process_id);
+            }
+            if let Some(after) = filter.after {
+                query.push(" AND m.occurred_at >= ").push_bind(after);
+            }
+            if let Some(before) = filter.before {
+                query.push(" AND m.occurred_at < ").push_bind(before);
+            }
+            query.build().fetch_all(pool).await?
+                .iter()
+                .map(|row| {
+                    let embedding: Vec<u8> = row.try_get("embedding")?;
+                    Ok((
+                        row.try_get::<Uuid, _>("message_id")?,
+                        row.try_get::<Uuid, _>("turn_id")?,
+                        row.try_get::<String, _>("session_id")?,
+                        row.try_get::<String, _>("role")?,
+                        row.try_get::<String, _>("content")?,
+                        row.try_get::<DateTime<Utc>, _>("occurred_at")?,
+                        decode_vector(&embedding),
+                    ))
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        rows.into_iter()
+            .map(
+                |(message_id, turn_id, session_id, role, content, occurred_at, embedding)| {
+                    Ok(MessageMemory {
+                        message_id,
+                        turn_id,
+                        session_id,
+                        role: parse_role(&role)?,
+                        content,
+                        occurred_at,
+                        embedding,
+                    })
+                },
+            )
+            .collect()
     }
 
     /// Deletes one fact; false if the entity has no such fact.

@@ -11,6 +11,7 @@ mod durability;
 mod embedding;
 mod local_llm;
 mod providers;
+mod recall;
 mod service;
 mod storage;
 mod validation;

@@ -93,20 +93,42 @@ async fn reflection_lists_the_services_in_v1_and_v1alpha() {
 }
 
 #[tokio::test]
-async fn recall_answers_unimplemented_until_its_stage_lands() {
+async fn bad_recall_requests_name_the_field() {
     let (config, dir) = test_config(Backend::Sqlite, None).await;
     let server = TestServer::start(config, dir).await;
     let mut memory = server.memory().await;
-    let recall = memory
-        .recall(pb::RecallRequest {
-            attribution: attribution("u1", ""),
-            query: "x".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(recall.code(), Code::Unimplemented, "{recall:?}");
-    assert!(recall.message().contains("not implemented yet"));
+    let cases = [
+        (
+            "query",
+            pb::RecallRequest {
+                attribution: attribution("u1", ""),
+                query: " ".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "attribution.entity_id",
+            pb::RecallRequest {
+                attribution: attribution("", ""),
+                query: "x".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "kinds[1]",
+            pb::RecallRequest {
+                attribution: attribution("u1", ""),
+                query: "x".into(),
+                kinds: vec![pb::MemoryKind::Fact as i32, 7],
+                ..Default::default()
+            },
+        ),
+    ];
+    for (field, request) in cases {
+        let status = memory.recall(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
+        assert!(status.message().contains(field), "{field}: {status:?}");
+    }
     server.stop().await;
 }
 

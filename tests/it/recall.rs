@@ -1,0 +1,181 @@
+//! MemoryService.Recall over memories made by the real pipeline: turns in
+//! through Attribute, facts from a fake extraction model, vectors from the
+//! real built-in embedder.
+
+use std::collections::HashMap;
+
+use memorid::pb;
+use memorid::pb::recall_response::Hit;
+use tokio_stream::StreamExt;
+
+use crate::augmentation::enable_augmentation;
+use crate::on_both_backends;
+use crate::support::fake_openai::{FakeOpenAi, Script};
+use crate::support::*;
+
+on_both_backends!(recall_finds_the_right_fact_message_and_nothing_of_others);
+
+const TURNS: [&str; 5] = [
+    "I write backend services in async Python",
+    "My daughter Ada plays the violin",
+    "I am allergic to peanuts",
+    "We spent last summer in Lisbon",
+    "My flight number is LX1612 on Monday",
+];
+
+async fn remember(server: &TestServer, entity: &str, texts: &[&str]) {
+    let requests: Vec<pb::AttributeRequest> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| pb::AttributeRequest {
+            attribution: attribution(entity, "s1"),
+            messages: vec![user(text), assistant("Noted.")],
+            occurred_at: None,
+            idempotency_key: format!("{entity}-{i}"),
+            metadata: HashMap::new(),
+            model: String::new(),
+        })
+        .collect();
+    let mut memory = server.memory().await;
+    let mut answers = memory
+        .attribute(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    while answers.next().await.is_some() {}
+    let done = memory
+        .wait_for_augmentation(pb::WaitForAugmentationRequest {
+            entity_id: entity.into(),
+            turn_ids: vec![],
+            timeout: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(done.completed && done.dead_jobs == 0, "{done:?}");
+}
+
+async fn recall(
+    server: &TestServer,
+    entity: &str,
+    query: &str,
+    kinds: Vec<pb::MemoryKind>,
+) -> Vec<pb::RecallResponse> {
+    server
+        .memory()
+        .await
+        .recall(pb::RecallRequest {
+            attribution: attribution(entity, ""),
+            query: query.into(),
+            limit: 3,
+            kinds: kinds.into_iter().map(|k| k as i32).collect(),
+            include_score_parts: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+}
+
+fn text(hit: &pb::RecallResponse) -> &str {
+    match hit.hit.as_ref().unwrap() {
+        Hit::Fact(fact) => &fact.content,
+        Hit::Message(message) => &message.content,
+    }
+}
+
+async fn recall_finds_the_right_fact_message_and_nothing_of_others(backend: Backend) {
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        ..Script::default()
+    });
+    let (mut config, dir) = test_config(backend, None).await;
+    enable_augmentation(&mut config, &extractor);
+    config.augmentation.near_duplicate_threshold = 1.0;
+    let server = TestServer::start(config, dir).await;
+    remember(&server, "u1", &TURNS).await;
+    remember(
+        &server,
+        "u2",
+        &["I write backend services in async Python too"],
+    )
+    .await;
+
+    let hits = recall(
+        &server,
+        "u1",
+        "which language are the user's backend services written in?",
+        vec![],
+    )
+    .await;
+    assert_eq!(text(&hits[0]), TURNS[0], "{hits:?}");
+    assert!(hits.len() <= 3);
+    assert!(
+        hits.windows(2).all(|w| w[0].score >= w[1].score),
+        "best first"
+    );
+    let parts = hits[0].score_parts.unwrap();
+    assert!(parts.dense > 0.0 && parts.recency > 0.0, "{parts:?}");
+
+    let hits = recall(&server, "u1", "food allergy", vec![]).await;
+    assert_eq!(text(&hits[0]), TURNS[2], "{hits:?}");
+
+    // A code no embedding knows is found by its exact term.
+    let hits = recall(&server, "u1", "LX1612", vec![]).await;
+    assert_eq!(text(&hits[0]), TURNS[4], "{hits:?}");
+    assert!(hits[0].score_parts.unwrap().lexical > 0.5, "{hits:?}");
+
+    // Messages of past turns, when asked for.
+    let hits = recall(
+        &server,
+        "u1",
+        "violin lessons",
+        vec![pb::MemoryKind::Message],
+    )
+    .await;
+    match hits[0].hit.as_ref().unwrap() {
+        Hit::Message(message) => {
+            assert_eq!(message.content, TURNS[1]);
+            assert_eq!(message.role, pb::Role::User as i32);
+            assert_eq!(message.session_id, "s1");
+        }
+        other => panic!("expected a message, got {other:?}"),
+    }
+
+    // Another entity's memories never come back.
+    let hits = recall(
+        &server,
+        "u2",
+        "daughter violin allergy Lisbon flight",
+        vec![pb::MemoryKind::Fact, pb::MemoryKind::Message],
+    )
+    .await;
+    assert!(
+        hits.iter()
+            .all(|h| text(h).contains("too") || text(h) == "Noted."),
+        "{hits:?}"
+    );
+
+    // A minimum score filters.
+    let strict = server
+        .memory()
+        .await
+        .recall(pb::RecallRequest {
+            attribution: attribution("u1", ""),
+            query: "food allergy".into(),
+            min_score: 0.99,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    assert!(strict.is_empty(), "{strict:?}");
+    server.stop().await;
+}
