@@ -23,14 +23,15 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::augment::JobWaker;
-use crate::config::LimitsConfig;
+use crate::config::{ChatConfig, LimitsConfig};
 use crate::domain::{
-    self, Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Scope, TurnSource, TurnStatus,
-    Usage,
+    self, Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, TurnSource,
+    TurnStatus, Usage,
 };
 use crate::error::{Error, Result};
 use crate::providers::routing::deadline_error;
 use crate::providers::{self, Chunk, ChunkStream, Completion, Router, ToolCallDelta};
+use crate::recall::{Hit, RecallQuery, Recaller};
 use crate::storage::{Store, TurnOutcome};
 use crate::telemetry;
 
@@ -96,8 +97,9 @@ pub struct ChatEngine {
     store: Store,
     router: Arc<Router>,
     limits: LimitsConfig,
-    stream_buffer: usize,
+    config: ChatConfig,
     waker: JobWaker,
+    recaller: Recaller,
 }
 
 impl ChatEngine {
@@ -105,16 +107,81 @@ impl ChatEngine {
         store: Store,
         router: Arc<Router>,
         limits: LimitsConfig,
-        stream_buffer: usize,
+        config: ChatConfig,
         waker: JobWaker,
+        recaller: Recaller,
     ) -> Self {
         ChatEngine {
             store,
             router,
             limits,
-            stream_buffer,
+            config,
             waker,
+            recaller,
         }
+    }
+
+    /// Facts about the entity relevant to the last user message, as a
+    /// system message to put before the caller's messages, and their ids.
+    /// Recall failing never fails the chat: it goes on without memories.
+    async fn memories(&self, scope: &Scope, turn: &ChatTurn) -> (Option<ChatMessage>, Vec<String>) {
+        if !turn.memory.recall.unwrap_or(true) {
+            return (None, Vec::new());
+        }
+        let Some(question) = turn.messages.iter().rev().find(|m| m.role == Role::User) else {
+            return (None, Vec::new());
+        };
+        match self.store.has_facts(scope).await {
+            Ok(true) => {}
+            Ok(false) => return (None, Vec::new()),
+            Err(error) => {
+                tracing::warn!(%error, "recall skipped");
+                return (None, Vec::new());
+            }
+        }
+        let query = RecallQuery {
+            scope: scope.clone(),
+            process_id: None,
+            query: question.content.clone(),
+            limit: turn.memory.recall_limit.unwrap_or(self.config.recall_limit) as usize,
+            facts: true,
+            messages: false,
+            after: None,
+            before: None,
+            min_score: self.config.recall_min_score,
+            include_superseded: false,
+        };
+        let ranked = match self.recaller.recall(query).await {
+            Ok(ranked) => ranked,
+            Err(error) => {
+                tracing::warn!(%error, "recall failed; answering without memories");
+                return (None, Vec::new());
+            }
+        };
+        let facts: Vec<_> = ranked
+            .into_iter()
+            .filter_map(|r| match r.hit {
+                Hit::Fact(fact) => Some(fact),
+                Hit::Message(_) => None,
+            })
+            .collect();
+        if facts.is_empty() {
+            return (None, Vec::new());
+        }
+        let mut block = String::from(
+            "Things you remember about the user from earlier conversations (use them when they \
+             help; do not mention this list):\n<memories>\n",
+        );
+        for fact in &facts {
+            block.push_str(&format!(
+                "- [{}] {}\n",
+                fact.last_seen_at.format("%Y-%m-%d"),
+                fact.content
+            ));
+        }
+        block.push_str("</memories>");
+        let ids = facts.iter().map(|f| f.fact_id.to_string()).collect();
+        (Some(ChatMessage::text(Role::System, block)), ids)
     }
 
     /// Validates and stores the turn, starts the upstream stream, and
@@ -134,9 +201,16 @@ impl ChatEngine {
             entity_id: turn.attribution.entity_id.clone(),
         };
 
+        let (memories, recalled_memory_ids) = self.memories(&scope, &turn).await;
         let upstream_request = providers::ChatRequest {
             model: String::new(), // set per route by the router
-            messages: turn.messages.clone(),
+            // Memories go first; every provider places system messages
+            // where its API wants them. The stored turn is the caller's
+            // messages only.
+            messages: memories
+                .into_iter()
+                .chain(turn.messages.iter().cloned())
+                .collect(),
             temperature: turn.params.temperature,
             max_tokens: turn.params.max_tokens,
             top_p: turn.params.top_p,
@@ -204,12 +278,12 @@ impl ChatEngine {
             }
         };
 
-        let (tx, rx) = mpsc::channel(self.stream_buffer);
+        let (tx, rx) = mpsc::channel(self.config.stream_buffer);
         let started = ChatEvent::Started {
             turn_id,
             session_id: inserted.session_id,
             model: opened.model.clone(),
-            recalled_memory_ids: Vec::new(),
+            recalled_memory_ids,
         };
         // The channel is new and has room, so this cannot wait.
         let _ = tx.try_send(Ok(started));

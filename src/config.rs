@@ -83,6 +83,11 @@ pub struct ApiKeyConfig {
 pub struct ChatConfig {
     /// Deltas buffered between the upstream reader and a slow caller.
     pub stream_buffer: usize,
+    /// Facts recalled into the prompt at most (per-request `recall_limit`
+    /// overrides it).
+    pub recall_limit: u32,
+    /// Facts scoring below this are not injected.
+    pub recall_min_score: f64,
 }
 
 /// How model names map to providers, and how hard to try before the first
@@ -328,7 +333,11 @@ impl Default for LimitsConfig {
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { stream_buffer: 64 }
+        ChatConfig {
+            stream_buffer: 64,
+            recall_limit: 5,
+            recall_min_score: 0.3,
+        }
     }
 }
 

@@ -77,21 +77,19 @@ pub async fn serve(
         None
     };
 
+    let recaller = Recaller::new(store.clone(), embedder, Weights::default());
     let engine = ChatEngine::new(
         store.clone(),
         router,
         config.limits.clone(),
-        config.chat.stream_buffer,
+        config.chat.clone(),
         waker.clone(),
+        recaller.clone(),
     );
     let ingestor = Ingestor::new(store.clone(), config.limits.clone(), waker);
     let chat = ChatServiceServer::with_interceptor(ChatApi::new(engine), authenticator.clone());
     let memory = MemoryServiceServer::with_interceptor(
-        MemoryApi::new(
-            store.clone(),
-            ingestor,
-            Recaller::new(store.clone(), embedder, Weights::default()),
-        ),
+        MemoryApi::new(store.clone(), ingestor, recaller),
         authenticator,
     );
 

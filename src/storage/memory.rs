@@ -415,6 +415,18 @@ impl Store {
         Ok(turns)
     }
 
+    /// Whether the entity has any current fact (a cheap check that lets
+    /// Chat skip recall, and the query embedding, for new entities).
+    pub async fn has_facts(&self, scope: &Scope) -> Result<bool> {
+        let found = on_pool!(self, pool => {
+            sqlx::query("SELECT 1 FROM facts WHERE namespace = $1 AND entity_id = $2 AND valid_until IS NULL LIMIT 1")
+                .bind(&scope.namespace).bind(&scope.entity_id)
+                .fetch_optional(pool).await?
+                .is_some()
+        });
+        Ok(found)
+    }
+
     /// The entity's facts embedded with `filter.model` (current ones unless
     /// superseded are asked for), last seen within the time range.
     pub async fn recall_facts(

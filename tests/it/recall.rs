@@ -13,7 +13,10 @@ use crate::on_both_backends;
 use crate::support::fake_openai::{FakeOpenAi, Script};
 use crate::support::*;
 
-on_both_backends!(recall_finds_the_right_fact_message_and_nothing_of_others);
+on_both_backends!(
+    recall_finds_the_right_fact_message_and_nothing_of_others,
+    chat_injects_recalled_facts_into_the_prompt,
+);
 
 const TURNS: [&str; 5] = [
     "I write backend services in async Python",
@@ -177,5 +180,86 @@ async fn recall_finds_the_right_fact_message_and_nothing_of_others(backend: Back
         .await
         .unwrap();
     assert!(strict.is_empty(), "{strict:?}");
+    server.stop().await;
+}
+
+async fn chat_injects_recalled_facts_into_the_prompt(backend: Backend) {
+    let upstream = FakeOpenAi::start().await;
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        ..Script::default()
+    });
+    let (mut config, dir) = test_config(backend, Some(upstream.base_url())).await;
+    enable_augmentation(&mut config, &extractor);
+    config.augmentation.near_duplicate_threshold = 1.0;
+    let server = TestServer::start(config, dir).await;
+    remember(
+        &server,
+        "u1",
+        &[
+            "I am allergic to peanuts",
+            "My daughter Ada plays the violin",
+        ],
+    )
+    .await;
+    let facts = server
+        .memory()
+        .await
+        .list_facts(pb::ListFactsRequest {
+            entity_id: "u1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .facts;
+    let allergy = facts
+        .iter()
+        .find(|f| f.content.contains("peanuts"))
+        .unwrap();
+
+    let mut chat = server.chat().await;
+    let response = chat
+        .chat(chat_request("u1", "s2", "Can I eat peanut butter cookies?"))
+        .await
+        .unwrap();
+    let (events, status) = collect(response.into_inner()).await;
+    assert!(status.is_none(), "{status:?}");
+    let pb::chat_response::Event::Started(started) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert!(
+        started.recalled_memory_ids.contains(&allergy.id),
+        "{started:?}"
+    );
+
+    let sent = upstream.requests().pop().unwrap();
+    let messages = sent["messages"].as_array().unwrap();
+    assert_eq!(messages[0]["role"], "system");
+    let block = messages[0]["content"].as_str().unwrap();
+    assert!(
+        block.contains("<memories>") && block.contains("I am allergic to peanuts"),
+        "{block}"
+    );
+    assert_eq!(messages[1]["content"], "Can I eat peanut butter cookies?");
+    // The caller's messages are stored as they were sent, without the block.
+    let turn = &get_session(&server, "u1", "s2").await.unwrap().turns[0];
+    assert_eq!(turn.messages.len(), 2);
+    assert_eq!(turn.messages[0].content, "Can I eat peanut butter cookies?");
+
+    // Recall can be switched off per request.
+    let mut request = chat_request("u1", "s3", "Can I eat peanut butter cookies?");
+    request.memory = Some(pb::MemoryOptions {
+        recall: Some(false),
+        ..Default::default()
+    });
+    let (events, _) = collect(chat.chat(request).await.unwrap().into_inner()).await;
+    let pb::chat_response::Event::Started(started) = &events[0] else {
+        panic!()
+    };
+    assert!(started.recalled_memory_ids.is_empty());
+    let sent = upstream.requests().pop().unwrap();
+    assert_eq!(sent["messages"][0]["role"], "user");
     server.stop().await;
 }
