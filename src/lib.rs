@@ -4,7 +4,9 @@
 //! server in-process on a socket; `main.rs` is only the command line.
 //!
 //! Boundaries: `grpc` handlers convert and delegate to the domain (`chat`,
-//! `ingest`); only `storage` speaks SQL; `providers` know nothing of memory.
+//! `ingest`, `recall`, `augment`); only `storage` speaks SQL; `providers`
+//! know nothing of memory; `memory` holds the rules (extraction, planning,
+//! ranking) with no I/O of their own.
 
 pub mod augment;
 pub mod chat;

@@ -1,14 +1,13 @@
-//! `memori.v1.MemoryService`.
-//!
+//! `memori.v1.MemoryService`: Recall, Attribute, the augmentation and fact
+//! management RPCs, sessions and forgetting.
 
 use std::pin::Pin;
+use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
-
-use std::time::Duration;
 
 use super::{auth, convert};
 use crate::domain::{self, Scope};
