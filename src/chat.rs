@@ -29,6 +29,7 @@ use crate::domain::{
     TurnStatus, Usage,
 };
 use crate::error::{Error, Result};
+use crate::memory::history;
 use crate::providers::routing::deadline_error;
 use crate::providers::{self, Chunk, ChunkStream, Completion, Router, ToolCallDelta};
 use crate::recall::{Hit, RecallQuery, Recaller};
@@ -121,6 +122,39 @@ impl ChatEngine {
         }
     }
 
+    /// The stored history to prepend, and which of the caller's messages
+    /// are new (see `memory::history`). Only an existing session has one.
+    async fn history(
+        &self,
+        scope: &Scope,
+        turn: &ChatTurn,
+    ) -> Result<(Vec<ChatMessage>, Vec<ChatMessage>)> {
+        let Some(session_id) = &turn.attribution.session_id else {
+            return Ok((Vec::new(), turn.messages.clone()));
+        };
+        let stored = self
+            .store
+            .session_history(scope, session_id, HISTORY_WINDOW)
+            .await?;
+        let resent = history::resent_prefix(&stored, &turn.messages);
+        let new_messages = turn.messages[resent..].to_vec();
+        if new_messages.is_empty() {
+            return Err(Error::invalid(
+                "messages",
+                "every message was already stored in this session; send at least one new message",
+            ));
+        }
+        if resent > 0 || !turn.memory.history.unwrap_or(true) {
+            // The caller manages its context itself.
+            return Ok((Vec::new(), new_messages));
+        }
+        let budget = turn
+            .memory
+            .history_token_budget
+            .unwrap_or(self.config.history_token_budget) as usize;
+        Ok((history::select(&stored, budget), new_messages))
+    }
+
     /// Facts about the entity relevant to the last user message, as a
     /// system message to put before the caller's messages, and their ids.
     /// Recall failing never fails the chat: it goes on without memories.
@@ -201,14 +235,16 @@ impl ChatEngine {
             entity_id: turn.attribution.entity_id.clone(),
         };
 
+        let (history, new_messages) = self.history(&scope, &turn).await?;
         let (memories, recalled_memory_ids) = self.memories(&scope, &turn).await;
         let upstream_request = providers::ChatRequest {
             model: String::new(), // set per route by the router
-            // Memories go first; every provider places system messages
-            // where its API wants them. The stored turn is the caller's
-            // messages only.
+            // Memories, then the session's history, then what the caller
+            // sent; every provider places system messages where its API
+            // wants them. Only the caller's new messages are stored.
             messages: memories
                 .into_iter()
+                .chain(history)
                 .chain(turn.messages.iter().cloned())
                 .collect(),
             temperature: turn.params.temperature,
@@ -226,7 +262,7 @@ impl ChatEngine {
                     namespace,
                     attribution: turn.attribution,
                     source: TurnSource::Chat,
-                    messages: turn.messages,
+                    messages: new_messages,
                     model: Some(primary.clone()),
                     metadata: turn.metadata,
                     occurred_at: Utc::now(),
@@ -344,6 +380,10 @@ impl Drop for AbandonGuard {
         });
     }
 }
+
+/// Stored messages considered for history at most (the token budget then
+/// decides).
+const HISTORY_WINDOW: usize = 200;
 
 /// Sleeps until the deadline, or forever without one.
 async fn until(deadline: Option<Instant>) {

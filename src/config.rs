@@ -88,6 +88,9 @@ pub struct ChatConfig {
     pub recall_limit: u32,
     /// Facts scoring below this are not injected.
     pub recall_min_score: f64,
+    /// Tokens of stored session history prepended at most (per-request
+    /// `history_token_budget` overrides it).
+    pub history_token_budget: u32,
 }
 
 /// How model names map to providers, and how hard to try before the first
@@ -337,6 +340,7 @@ impl Default for ChatConfig {
             stream_buffer: 64,
             recall_limit: 5,
             recall_min_score: 0.3,
+            history_token_budget: 2000,
         }
     }
 }

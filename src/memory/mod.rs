@@ -2,5 +2,6 @@
 //! parser, and the rules that turn an extraction into writes.
 
 pub mod extraction;
+pub mod history;
 pub mod plan;
 pub mod recall;

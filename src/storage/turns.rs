@@ -91,6 +91,12 @@ const SELECT_SESSION_MESSAGES: &str = "SELECT turn_id, role, content, name, tool
 const COUNT_JOBS: &str = "SELECT status, COUNT(*) AS n FROM augmentation_jobs \
      WHERE namespace = $1 AND entity_id = $2 GROUP BY status";
 
+const SELECT_HISTORY: &str = "SELECT m.role, m.content, m.name, m.tool_calls, m.tool_call_id \
+     FROM messages m JOIN turns t ON t.turn_id = m.turn_id \
+     WHERE t.namespace = $1 AND t.entity_id = $2 AND t.session_id = $3 \
+       AND m.namespace = $1 AND m.entity_id = $2 AND t.status = 'completed' \
+     ORDER BY t.seq DESC, m.position DESC LIMIT $4";
+
 /// Child tables first, so the counts are exact and no cascade hides rows.
 const FORGET_STATEMENTS: [&str; 9] = [
     "DELETE FROM augmentation_jobs WHERE namespace = $1 AND entity_id = $2",
@@ -392,6 +398,45 @@ impl Store {
             updated_at: head.updated_at,
             turns,
         }))
+    }
+
+    /// The latest `limit` messages of the session's completed turns, oldest
+    /// first.
+    pub async fn session_history(
+        &self,
+        scope: &Scope,
+        session_id: &str,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = on_pool!(self, pool => {
+            sqlx::query(SELECT_HISTORY)
+                .bind(&scope.namespace).bind(&scope.entity_id).bind(session_id).bind(limit)
+                .fetch_all(pool).await?
+                .iter()
+                .map(|row| Ok((
+                    row.try_get::<String, _>("role")?,
+                    row.try_get::<String, _>("content")?,
+                    row.try_get::<Option<String>, _>("name")?,
+                    row.try_get::<Option<Json<Vec<ToolCall>>>, _>("tool_calls")?,
+                    row.try_get::<Option<String>, _>("tool_call_id")?,
+                )))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        let mut messages = rows
+            .into_iter()
+            .map(|(role, content, name, tool_calls, tool_call_id)| {
+                Ok(ChatMessage {
+                    role: parse_role(&role)?,
+                    content,
+                    name,
+                    tool_calls: tool_calls.map(|j| j.0).unwrap_or_default(),
+                    tool_call_id,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        messages.reverse();
+        Ok(messages)
     }
 
     /// Deletes everything stored about the entity, in one transaction.

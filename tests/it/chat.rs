@@ -27,6 +27,7 @@ on_both_backends!(
     unreachable_upstream_is_unavailable,
     a_slow_reader_gets_every_delta_in_order,
     a_caller_gone_before_the_first_token_leaves_an_interrupted_turn,
+    the_server_keeps_the_history_and_never_stores_it_twice,
 );
 
 async fn mirrors_each_delta_before_the_upstream_sends_the_next(backend: Backend) {
@@ -503,6 +504,93 @@ async fn a_caller_gone_before_the_first_token_leaves_an_interrupted_turn(backend
     assert_eq!(turn.status, pb::TurnStatus::Interrupted as i32);
     assert!(turn.error.contains("before the first token"), "{turn:?}");
     assert!(upstream.wait_for_early_drop(Duration::from_secs(5)).await);
+    server.stop().await;
+}
+
+async fn the_server_keeps_the_history_and_never_stores_it_twice(backend: Backend) {
+    let upstream = FakeOpenAi::start().await;
+    let server = TestServer::with_upstream(backend, &upstream).await;
+    let mut chat = server.chat().await;
+    let sent_contents = |upstream: &FakeOpenAi| -> Vec<(String, String)> {
+        let request = upstream.requests().pop().unwrap();
+        request["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["role"].as_str().unwrap().to_string(),
+                    m["content"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let pair = |role: &str, content: &str| (role.to_string(), content.to_string());
+
+    let (_, status) = collect(
+        chat.chat(chat_request("u1", "h", "My name is Ada"))
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+    .await;
+    assert!(status.is_none());
+    // Only the new message is sent by the caller; the server adds the rest.
+    let (_, status) = collect(
+        chat.chat(chat_request("u1", "h", "What is my name?"))
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+    .await;
+    assert!(status.is_none());
+    assert_eq!(
+        sent_contents(&upstream),
+        vec![
+            pair("user", "My name is Ada"),
+            pair("assistant", "Hello, world"),
+            pair("user", "What is my name?")
+        ]
+    );
+
+    // A caller that resends the whole history: nothing is prepended, and
+    // only the new message is stored.
+    let mut resend = chat_request("u1", "h", "My name is Ada");
+    resend.messages = vec![
+        user("My name is Ada"),
+        assistant("Hello, world"),
+        user("What is my name?"),
+        assistant("Hello, world"),
+        user("Thanks"),
+    ];
+    let (_, status) = collect(chat.chat(resend.clone()).await.unwrap().into_inner()).await;
+    assert!(status.is_none());
+    assert_eq!(sent_contents(&upstream).len(), 5);
+    let session = get_session(&server, "u1", "h").await.unwrap();
+    let stored: Vec<usize> = session.turns.iter().map(|t| t.messages.len()).collect();
+    assert_eq!(
+        stored,
+        vec![2, 2, 2],
+        "each turn holds its own user message and reply"
+    );
+    assert_eq!(session.turns[2].messages[0].content, "Thanks");
+
+    // Resending only what is stored adds nothing: it is refused.
+    resend.messages.truncate(4);
+    resend.messages.push(user("Thanks"));
+    resend.messages.push(assistant("Hello, world"));
+    let status = chat.chat(resend).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+
+    // History can be switched off per request.
+    let mut alone = chat_request("u1", "h", "Fresh start");
+    alone.memory = Some(pb::MemoryOptions {
+        history: Some(false),
+        ..Default::default()
+    });
+    let (_, status) = collect(chat.chat(alone).await.unwrap().into_inner()).await;
+    assert!(status.is_none());
+    assert_eq!(sent_contents(&upstream), vec![pair("user", "Fresh start")]);
     server.stop().await;
 }
 
