@@ -20,7 +20,6 @@ on_both_backends!(
     continues_a_given_session,
     upstream_errors_before_the_first_token_are_statuses,
     mid_stream_error_ends_the_stream_and_keeps_the_partial_reply,
-    cut_off_stream_is_an_error,
     cancelling_the_call_closes_the_upstream_connection,
     deadline_bounds_the_whole_stream,
     tool_call_deltas_pass_through_and_are_stored,
@@ -277,49 +276,47 @@ async fn upstream_errors_before_the_first_token_are_statuses(backend: Backend) {
     server.stop().await;
 }
 
+/// An error frame after two deltas, or a body cut off after one: either
+/// way the stream ends with UNAVAILABLE and the partial reply is kept.
 async fn mid_stream_error_ends_the_stream_and_keeps_the_partial_reply(backend: Backend) {
     let upstream = FakeOpenAi::start().await;
-    upstream.set_script(Script {
-        error_after: Some(2),
-        ..Script::default()
-    });
     let server = TestServer::with_upstream(backend, &upstream).await;
-    let response = server
-        .chat()
-        .await
-        .chat(chat_request("u1", "s", "hi"))
-        .await
-        .unwrap();
-    let (events, status) = collect(response.into_inner()).await;
-    assert_eq!(text_of(&events), "Hello, ");
-    assert!(!events.iter().any(|e| matches!(e, Event::Completed(_))));
-    let status = status.expect("the stream must end with a status");
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    let cases = [
+        (
+            "error",
+            Script {
+                error_after: Some(2),
+                ..Script::default()
+            },
+            "Hello, ",
+        ),
+        (
+            "cut",
+            Script {
+                cut_after: Some(1),
+                ..Script::default()
+            },
+            "Hello",
+        ),
+    ];
+    for (session, script, partial) in cases {
+        upstream.set_script(script);
+        let response = server
+            .chat()
+            .await
+            .chat(chat_request("u1", session, "hi"))
+            .await
+            .unwrap();
+        let (events, status) = collect(response.into_inner()).await;
+        assert_eq!(text_of(&events), partial, "{session}");
+        assert!(!events.iter().any(|e| matches!(e, Event::Completed(_))));
+        let status = status.expect("the stream must end with a status");
+        assert_eq!(status.code(), Code::Unavailable, "{session}: {status:?}");
 
-    let turn = wait_for_turn_end(&server, "u1", "s").await;
-    assert_eq!(turn.status, pb::TurnStatus::Interrupted as i32);
-    assert_eq!(turn.messages[1].content, "Hello, ");
-    server.stop().await;
-}
-
-async fn cut_off_stream_is_an_error(backend: Backend) {
-    let upstream = FakeOpenAi::start().await;
-    upstream.set_script(Script {
-        cut_after: Some(1),
-        ..Script::default()
-    });
-    let server = TestServer::with_upstream(backend, &upstream).await;
-    let response = server
-        .chat()
-        .await
-        .chat(chat_request("u1", "s", "hi"))
-        .await
-        .unwrap();
-    let (events, status) = collect(response.into_inner()).await;
-    assert_eq!(text_of(&events), "Hello");
-    assert_eq!(status.expect("a status").code(), Code::Unavailable);
-    let turn = wait_for_turn_end(&server, "u1", "s").await;
-    assert_eq!(turn.status, pb::TurnStatus::Interrupted as i32);
+        let turn = wait_for_turn_end(&server, "u1", session).await;
+        assert_eq!(turn.status, pb::TurnStatus::Interrupted as i32);
+        assert_eq!(turn.messages[1].content, partial);
+    }
     server.stop().await;
 }
 
