@@ -88,6 +88,9 @@ pub struct ChatConfig {
     pub recall_limit: u32,
     /// Facts scoring below this are not injected.
     pub recall_min_score: f64,
+    /// A turn still streaming after this long was abandoned by a replica
+    /// that stopped; it is marked interrupted.
+    pub abandoned_after_secs: u64,
     /// Tokens of stored session history prepended at most (per-request
     /// `history_token_budget` overrides it).
     pub history_token_budget: u32,
@@ -341,6 +344,7 @@ impl Default for ChatConfig {
             recall_limit: 5,
             recall_min_score: 0.3,
             history_token_budget: 2000,
+            abandoned_after_secs: 3600,
         }
     }
 }

@@ -69,6 +69,11 @@ pub async fn serve(
     let waker = JobWaker::default();
     let embedder = EmbedderCell::new(config.embeddings.clone());
     let gauges = tokio_util::sync::CancellationToken::new();
+    spawn_sweeper(
+        store.clone(),
+        Duration::from_secs(config.chat.abandoned_after_secs),
+        gauges.clone(),
+    );
     let augmenter = if config.augmentation.enabled {
         crate::telemetry::spawn_queue_gauges(store.clone(), Duration::from_secs(5), gauges.clone());
         Some(start_augmentation(&config, &store, &router, &embedder, waker.clone()).await?)
@@ -165,6 +170,23 @@ pub async fn serve(
     }
     store.close().await;
     result.context("gRPC server failed")
+}
+
+/// Marks abandoned streaming turns interrupted, now and every minute.
+fn spawn_sweeper(store: Store, older_than: Duration, cancel: tokio_util::sync::CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            match store.sweep_abandoned_turns(older_than).await {
+                Ok(0) => {}
+                Ok(swept) => tracing::warn!(swept, "marked abandoned streaming turns interrupted"),
+                Err(error) => tracing::debug!(%error, "sweeping abandoned turns failed"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+        }
+    });
 }
 
 /// Loads the embedder (installing the built-in model on first use) and

@@ -91,6 +91,10 @@ const SELECT_SESSION_MESSAGES: &str = "SELECT turn_id, role, content, name, tool
 const COUNT_JOBS: &str = "SELECT status, COUNT(*) AS n FROM augmentation_jobs \
      WHERE namespace = $1 AND entity_id = $2 GROUP BY status";
 
+const SWEEP_ABANDONED: &str = "UPDATE turns SET status = 'interrupted', completed_at = $1, \
+     error = 'the stream was abandoned (its server stopped before the answer completed)' \
+     WHERE status = 'streaming' AND created_at <= $2";
+
 const SELECT_HISTORY: &str = "SELECT m.role, m.content, m.name, m.tool_calls, m.tool_call_id \
      FROM messages m JOIN turns t ON t.turn_id = m.turn_id \
      WHERE t.namespace = $1 AND t.entity_id = $2 AND t.session_id = $3 \
@@ -398,6 +402,20 @@ impl Store {
             updated_at: head.updated_at,
             turns,
         }))
+    }
+
+    /// Marks turns still `streaming` after `older_than` as interrupted: their
+    /// replica died mid-stream (a live stream is finished by its own
+    /// replica). Their messages stay; they are not augmented.
+    pub async fn sweep_abandoned_turns(&self, older_than: std::time::Duration) -> Result<u64> {
+        let now = Utc::now();
+        let cutoff = now - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
+        let swept = on_pool!(self, pool => {
+            sqlx::query(SWEEP_ABANDONED)
+                .bind(now).bind(cutoff)
+                .execute(pool).await?.rows_affected()
+        });
+        Ok(swept)
     }
 
     /// The latest `limit` messages of the session's completed turns, oldest

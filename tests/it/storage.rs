@@ -18,6 +18,7 @@ on_both_backends!(
     idempotency_keys_are_per_entity,
     concurrent_turns_in_one_session_keep_distinct_order,
     forget_entity_leaves_other_entities_alone,
+    abandoned_streaming_turns_are_swept,
 );
 
 async fn open(backend: Backend) -> (Store, Option<tempfile::TempDir>) {
@@ -332,5 +333,49 @@ async fn forget_entity_leaves_other_entities_alone(backend: Backend) {
     );
     let again = store.forget_entity(&scope("ns", "u1")).await.unwrap();
     assert_eq!(again.turns, 0);
+    store.close().await;
+}
+
+async fn abandoned_streaming_turns_are_swept(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let s = scope("ns", "u1");
+    let live = store
+        .insert_turn(
+            &new_turn("ns", "u1", Some("a"), None),
+            TurnStatus::Streaming,
+        )
+        .await
+        .unwrap();
+    // Not old enough: untouched.
+    assert_eq!(
+        store
+            .sweep_abandoned_turns(std::time::Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .sweep_abandoned_turns(std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    let turn = store
+        .get_session(&s, "a")
+        .await
+        .unwrap()
+        .unwrap()
+        .turns
+        .remove(0);
+    assert_eq!(turn.status, TurnStatus::Interrupted);
+    assert!(turn.error.unwrap().contains("abandoned"));
+    assert_eq!(turn.messages.len(), 2, "the user's messages stay");
+    // A late finish by a replica that was only slow changes nothing now.
+    store
+        .finish_turn(&s, live.turn_id, &completed("late"))
+        .await
+        .unwrap();
+    assert_eq!(store.count_jobs(&s).await.unwrap(), JobCounts::default());
     store.close().await;
 }
