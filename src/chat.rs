@@ -235,8 +235,10 @@ impl ChatEngine {
             entity_id: turn.attribution.entity_id.clone(),
         };
 
-        let (history, new_messages) = self.history(&scope, &turn).await?;
-        let (memories, recalled_memory_ids) = self.memories(&scope, &turn).await;
+        // Both read before the first token; neither needs the other.
+        let (history, (memories, recalled_memory_ids)) =
+            tokio::join!(self.history(&scope, &turn), self.memories(&scope, &turn));
+        let (history, new_messages) = history?;
         let upstream_request = providers::ChatRequest {
             model: String::new(), // set per route by the router
             // Memories, then the session's history, then what the caller

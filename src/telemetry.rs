@@ -16,7 +16,7 @@ pub const CHAT_TURNS: &str = "memorid_chat_turns_total";
 pub const CHAT_TTFT: &str = "memorid_chat_time_to_first_token_seconds";
 pub const CHAT_TOKENS: &str = "memorid_chat_tokens_total";
 pub const JOBS: &str = "memorid_augmentation_jobs_total";
-pub const JOB_SECONDS: &str = "memorid_augmentation_job_seconds";
+pub const BATCH_SECONDS: &str = "memorid_augmentation_batch_seconds";
 pub const EXTRACTION_SECONDS: &str = "memorid_augmentation_extraction_seconds";
 pub const EMBEDDING_SECONDS: &str = "memorid_embedding_seconds";
 pub const QUEUE_DEPTH: &str = "memorid_augmentation_queue_depth";
@@ -38,7 +38,7 @@ pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
     );
     metrics::describe_counter!(CHAT_TOKENS, "Tokens reported by upstreams, by direction");
     metrics::describe_counter!(JOBS, "Augmentation jobs by outcome");
-    metrics::describe_histogram!(JOB_SECONDS, "Time to run one augmentation job");
+    metrics::describe_histogram!(BATCH_SECONDS, "Time to run one batch of augmentation jobs");
     metrics::describe_histogram!(EXTRACTION_SECONDS, "Time of one extraction model call");
     metrics::describe_histogram!(EMBEDDING_SECONDS, "Time of one embedding call");
     metrics::describe_gauge!(QUEUE_DEPTH, "Augmentation jobs pending or running");

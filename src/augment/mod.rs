@@ -147,9 +147,8 @@ async fn run(
 async fn handle(context: &JobContext, config: &AugmentationConfig, jobs: Vec<ClaimedJob>) {
     let started = std::time::Instant::now();
     let outcomes = context.run_batch(&jobs).await;
-    let elapsed = started.elapsed();
+    metrics::histogram!(telemetry::BATCH_SECONDS).record(started.elapsed().as_secs_f64());
     for (job, outcome) in jobs.iter().zip(outcomes) {
-        metrics::histogram!(telemetry::JOB_SECONDS).record(elapsed.as_secs_f64());
         record(context, config, job, outcome).await;
     }
 }

@@ -1,9 +1,9 @@
 //! Memories: facts (with embeddings and provenance), triples, process
 //! attributes, session summaries and the message index — and the one
-//! transaction that applies an augmentation job's results.
+//! transaction that applies a batch of augmentation jobs' results.
 //!
-//! `apply_augmentation` first marks the job done *only if this replica
-//! still holds its lease*; if it does not, nothing is written. A job's
+//! `apply_augmentations` first marks each job done *only if this replica
+//! still holds its lease*; if it does not, nothing of that job is written. A job's
 //! writes therefore land exactly once, however often it was retried.
 
 use std::collections::HashMap;
@@ -521,21 +521,6 @@ impl Store {
                 .execute(pool).await?.rows_affected()
         });
         Ok(deleted > 0)
-    }
-
-    /// Applies a job's results and marks it done, in one transaction, if
-    /// `owner` still holds the job's lease. Returns whether it did.
-    pub async fn apply_augmentation(
-        &self,
-        job: &ClaimedJob,
-        owner: Uuid,
-        turn: &TurnToAugment,
-        writes: &AugmentationWrites,
-    ) -> Result<bool> {
-        let applied = self
-            .apply_augmentations(owner, &[(job, turn, writes)])
-            .await?;
-        Ok(applied[0])
     }
 
     /// Applies several jobs' results in one transaction: each job's writes
