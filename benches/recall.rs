@@ -22,7 +22,6 @@ use memorid::config::{
 };
 use memorid::domain::{Attribution, ChatMessage, NewTurn, Role, Scope, TurnSource, TurnStatus};
 use memorid::embed::{Embedder, EmbedderCell};
-use memorid::memory::recall::Weights;
 use memorid::providers::Router;
 use memorid::recall::{RecallQuery, Recaller};
 use memorid::storage::Store;
@@ -143,7 +142,7 @@ async fn main() {
         augmenter.shutdown().await;
 
         let cell = EmbedderCell::new(instant_config.clone());
-        let recaller = Recaller::new(store.clone(), cell, Weights::default());
+        let recaller = Recaller::new(store.clone(), cell, &config.recall);
         let scope = Scope {
             namespace: "bench".into(),
             entity_id: "u".into(),

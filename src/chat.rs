@@ -165,14 +165,6 @@ impl ChatEngine {
         let Some(question) = turn.messages.iter().rev().find(|m| m.role == Role::User) else {
             return (None, Vec::new());
         };
-        match self.store.has_facts(scope).await {
-            Ok(true) => {}
-            Ok(false) => return (None, Vec::new()),
-            Err(error) => {
-                tracing::warn!(%error, "recall skipped");
-                return (None, Vec::new());
-            }
-        }
         let query = RecallQuery {
             scope: scope.clone(),
             process_id: None,

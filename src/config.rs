@@ -23,6 +23,7 @@ pub struct Config {
     pub chat: ChatConfig,
     pub routing: RoutingConfig,
     pub augmentation: AugmentationConfig,
+    pub recall: RecallConfig,
     pub embeddings: EmbeddingsConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
@@ -142,6 +143,26 @@ pub struct AugmentationConfig {
     pub near_duplicate_threshold: f32,
     /// Existing facts shown to the extraction model.
     pub closest_facts: usize,
+}
+
+/// How recall ranks memories, and how much it keeps in memory to be fast.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecallConfig {
+    /// Weight of the cosine similarity of query and memory vectors.
+    pub dense_weight: f64,
+    /// Weight of BM25 (scaled by the score of a full match of the query).
+    pub lexical_weight: f64,
+    /// Weight of recency (1 for now, halving every half-life).
+    pub recency_weight: f64,
+    /// Weight of how often a fact was mentioned (log-scaled).
+    pub mentions_weight: f64,
+    pub recency_half_life_days: f64,
+    /// Memory for per-entity indexes (vectors and term statistics), in MiB;
+    /// the least recently used entities are dropped beyond it.
+    pub index_cache_mib: usize,
+    /// Query embeddings kept for repeated queries.
+    pub query_cache_entries: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -300,6 +321,7 @@ impl Default for Config {
             chat: ChatConfig::default(),
             routing: RoutingConfig::default(),
             augmentation: AugmentationConfig::default(),
+            recall: RecallConfig::default(),
             embeddings: EmbeddingsConfig::default(),
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
@@ -345,6 +367,20 @@ impl Default for ChatConfig {
             recall_min_score: 0.3,
             history_token_budget: 2000,
             abandoned_after_secs: 3600,
+        }
+    }
+}
+
+impl Default for RecallConfig {
+    fn default() -> Self {
+        RecallConfig {
+            dense_weight: 0.6,
+            lexical_weight: 0.3,
+            recency_weight: 0.05,
+            mentions_weight: 0.05,
+            recency_half_life_days: 30.0,
+            index_cache_mib: 256,
+            query_cache_entries: 4096,
         }
     }
 }
@@ -433,6 +469,20 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&augmentation.near_duplicate_threshold) {
             anyhow::bail!("augmentation.near_duplicate_threshold must be between 0 and 1");
+        }
+        let recall = &self.recall;
+        for (key, weight) in [
+            ("dense_weight", recall.dense_weight),
+            ("lexical_weight", recall.lexical_weight),
+            ("recency_weight", recall.recency_weight),
+            ("mentions_weight", recall.mentions_weight),
+        ] {
+            if !(weight.is_finite() && weight >= 0.0) {
+                anyhow::bail!("recall.{key} must be a finite number ≥ 0, got {weight}");
+            }
+        }
+        if !(recall.recency_half_life_days.is_finite() && recall.recency_half_life_days > 0.0) {
+            anyhow::bail!("recall.recency_half_life_days must be a positive number");
         }
         if self.routing.max_attempts == 0 {
             anyhow::bail!("routing.max_attempts must be at least 1");

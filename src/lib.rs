@@ -16,6 +16,7 @@ pub mod embed;
 pub mod error;
 pub mod grpc;
 pub mod ingest;
+pub mod lru;
 pub mod memory;
 pub mod providers;
 pub mod recall;

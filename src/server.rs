@@ -22,7 +22,6 @@ use crate::grpc::auth::Authenticator;
 use crate::grpc::chat::ChatApi;
 use crate::grpc::memory::MemoryApi;
 use crate::ingest::Ingestor;
-use crate::memory::recall::Weights;
 use crate::pb;
 use crate::pb::chat_service_server::ChatServiceServer;
 use crate::pb::memory_service_server::MemoryServiceServer;
@@ -82,7 +81,7 @@ pub async fn serve(
         None
     };
 
-    let recaller = Recaller::new(store.clone(), embedder, Weights::default());
+    let recaller = Recaller::new(store.clone(), embedder, &config.recall);
     let engine = ChatEngine::new(
         store.clone(),
         router,

@@ -21,6 +21,10 @@ pub const EXTRACTION_SECONDS: &str = "memorid_augmentation_extraction_seconds";
 pub const EMBEDDING_SECONDS: &str = "memorid_embedding_seconds";
 pub const QUEUE_DEPTH: &str = "memorid_augmentation_queue_depth";
 pub const JOB_LAG: &str = "memorid_augmentation_oldest_job_age_seconds";
+pub const RECALL_SECONDS: &str = "memorid_recall_seconds";
+pub const RECALL_CACHE: &str = "memorid_recall_index_cache_total";
+pub const RECALL_CACHE_BYTES: &str = "memorid_recall_index_cache_bytes";
+pub const QUERY_VECTOR_CACHE: &str = "memorid_recall_query_vector_cache_total";
 
 /// Starts the exporter's HTTP listener and installs the recorder.
 pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
@@ -43,6 +47,19 @@ pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
     metrics::describe_histogram!(EMBEDDING_SECONDS, "Time of one embedding call");
     metrics::describe_gauge!(QUEUE_DEPTH, "Augmentation jobs pending or running");
     metrics::describe_gauge!(JOB_LAG, "Age of the oldest open augmentation job");
+    metrics::describe_histogram!(
+        RECALL_SECONDS,
+        "Time of one recall, query embedding included"
+    );
+    metrics::describe_counter!(
+        RECALL_CACHE,
+        "Per-entity recall indexes used as cached (hit), updated with new rows (refresh) or loaded whole (load)"
+    );
+    metrics::describe_gauge!(RECALL_CACHE_BYTES, "Memory held by cached recall indexes");
+    metrics::describe_counter!(
+        QUERY_VECTOR_CACHE,
+        "Query embeddings found in the cache (hit) or computed (miss)"
+    );
     tracing::info!(%listen, "Prometheus metrics at /metrics");
     Ok(())
 }

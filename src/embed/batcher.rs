@@ -6,6 +6,10 @@
 //! arrived while the previous pass ran goes into the next one (up to
 //! `MAX_BATCH` sentences), so throughput approaches the model's batched
 //! rate. The request queue is bounded: callers wait when it is full.
+//!
+//! Queries (a recall's one sentence, on the chat path) have a thread of
+//! their own over the same model weights, so they never wait behind a
+//! background batch.
 
 use std::sync::Arc;
 
@@ -28,12 +32,26 @@ struct Request {
 #[derive(Clone)]
 pub struct Batcher {
     requests: mpsc::Sender<Request>,
+    queries: mpsc::Sender<Request>,
 }
 
 impl Batcher {
     pub fn start(model: MiniLm) -> anyhow::Result<Batcher> {
         let (requests, mut queue) = mpsc::channel::<Request>(QUEUE);
+        let (queries, mut query_queue) = mpsc::channel::<Request>(QUEUE);
         let model = Arc::new(model);
+        let query_model = Arc::clone(&model);
+        std::thread::Builder::new()
+            .name("memorid-query-embedder".into())
+            .spawn(move || {
+                while let Some(first) = query_queue.blocking_recv() {
+                    let mut batch = vec![first];
+                    while let Ok(request) = query_queue.try_recv() {
+                        batch.push(request);
+                    }
+                    run(&query_model, batch);
+                }
+            })?;
         std::thread::Builder::new()
             .name("memorid-embedder".into())
             .spawn(move || {
@@ -52,12 +70,28 @@ impl Batcher {
                     run(&model, batch);
                 }
             })?;
-        Ok(Batcher { requests })
+        Ok(Batcher { requests, queries })
     }
 
+    /// Background work (augmentation): batched with other such requests.
     pub async fn embed(&self, texts: Vec<String>) -> anyhow::Result<Vec<Vec<f32>>> {
+        Self::send(&self.requests, texts).await
+    }
+
+    /// A query someone is waiting for: on the query thread.
+    pub async fn embed_query(&self, text: String) -> anyhow::Result<Vec<f32>> {
+        let mut vectors = Self::send(&self.queries, vec![text]).await?;
+        vectors
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("the embedder returned no vector"))
+    }
+
+    async fn send(
+        queue: &mpsc::Sender<Request>,
+        texts: Vec<String>,
+    ) -> anyhow::Result<Vec<Vec<f32>>> {
         let (reply, answer) = oneshot::channel();
-        self.requests
+        queue
             .send(Request { texts, reply })
             .await
             .map_err(|_| anyhow::anyhow!("the embedder thread stopped"))?;

@@ -80,6 +80,24 @@ impl Embedder {
         vectors
     }
 
+    /// One query's vector, ahead of background work where the backend
+    /// allows it.
+    pub async fn embed_query(&self, text: String) -> Result<Vec<f32>> {
+        let started = std::time::Instant::now();
+        let vector = match self {
+            Embedder::Builtin(batcher) => batcher
+                .embed_query(text)
+                .await
+                .map_err(|e| Error::Internal(format!("embedding: {e}"))),
+            Embedder::OpenAi(e) => e.embed(&[text]).await?.pop().ok_or_else(|| {
+                Error::Internal("the embeddings endpoint returned no vector".into())
+            }),
+        };
+        metrics::histogram!(crate::telemetry::EMBEDDING_SECONDS)
+            .record(started.elapsed().as_secs_f64());
+        vector
+    }
+
     async fn embed_now(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
         match self {
             Embedder::Builtin(batcher) => batcher
@@ -104,6 +122,17 @@ impl EmbedderCell {
         EmbedderCell {
             config,
             cell: Default::default(),
+        }
+    }
+
+    /// The name of the model vectors are recorded with, known without
+    /// loading it (so a recall over nothing never loads the model).
+    pub fn model_name(&self) -> Result<&str> {
+        match self.config.backend {
+            EmbeddingBackend::Builtin => Ok(minilm::MODEL_NAME),
+            EmbeddingBackend::Openai => self.config.model.as_deref().ok_or_else(|| {
+                Error::Internal("embeddings.model is required with backend \"openai\"".into())
+            }),
         }
     }
 

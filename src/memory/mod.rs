@@ -1,7 +1,8 @@
 //! Memory logic that is neither SQL nor gRPC: the extraction prompt and its
-//! parser, and the rules that turn an extraction into writes.
+//! parser, the rules that turn an extraction into writes, session history,
+//! and the search index recall ranks with.
 
 pub mod extraction;
 pub mod history;
+pub mod index;
 pub mod plan;
-pub mod recall;

@@ -52,27 +52,73 @@ pub struct FactRecord {
     pub embedding: Option<Vec<f32>>,
 }
 
-/// A stored message with its vector, as recall sees it.
+/// A stored message, as recall sees it.
 #[derive(Debug, Clone)]
 pub struct MessageMemory {
     pub message_id: Uuid,
     pub turn_id: Uuid,
     pub session_id: String,
+    /// The process of the message's turn.
+    pub process_id: Option<String>,
     pub role: Role,
     pub content: String,
     pub occurred_at: DateTime<Utc>,
-    pub embedding: Vec<f32>,
 }
 
-/// Which memories recall reads.
-#[derive(Debug, Clone, Default)]
-pub struct RecallFilter {
-    /// Only vectors of this model are comparable with the query's.
-    pub model: String,
-    pub process_id: Option<String>,
-    pub after: Option<DateTime<Utc>>,
-    pub before: Option<DateTime<Utc>>,
-    pub include_superseded: bool,
+/// Something recall can return.
+#[derive(Debug, Clone)]
+pub enum Memory {
+    Fact(FactRecord),
+    Message(MessageMemory),
+}
+
+impl Memory {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Memory::Fact(fact) => fact.fact_id,
+            Memory::Message(message) => message.message_id,
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            Memory::Fact(fact) => &fact.content,
+            Memory::Message(message) => &message.content,
+        }
+    }
+
+    /// When it was last true: a fact's last mention, a message's turn.
+    pub fn seen_at(&self) -> DateTime<Utc> {
+        match self {
+            Memory::Fact(fact) => fact.last_seen_at,
+            Memory::Message(message) => message.occurred_at,
+        }
+    }
+
+    pub fn mentions(&self) -> i64 {
+        match self {
+            Memory::Fact(fact) => fact.mention_count,
+            Memory::Message(_) => 1,
+        }
+    }
+}
+
+/// The two kinds of memory recall searches, each indexed on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemoryKind {
+    Facts,
+    Messages,
+}
+
+/// Where an entity's memories are: `version` grows with every write to
+/// its facts or message vectors (each written row records the version
+/// that wrote it), and `reset` is the latest version at which memories
+/// were removed, which no incremental refresh can follow. Both are 0 for
+/// an entity that never had a memory written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryVersion {
+    pub version: i64,
+    pub reset: i64,
 }
 
 /// A fact to create.
@@ -147,27 +193,29 @@ const FINISH_JOB: &str = "UPDATE augmentation_jobs SET status = 'done', lease_ow
      lease_until = NULL, last_error = NULL, updated_at = $1 \
      WHERE job_id = $2 AND lease_owner = $3 AND status = 'running'";
 
-const EMBED_MESSAGE: &str = "UPDATE messages SET embedding = $1, embedding_model = $2, embedding_dim = $3 \
-     WHERE message_id = $4 AND namespace = $5 AND entity_id = $6";
+const EMBED_MESSAGE: &str = "UPDATE messages SET embedding = $1, embedding_model = $2, embedding_dim = $3, \
+     memory_version = $7 WHERE message_id = $4 AND namespace = $5 AND entity_id = $6";
 
 /// A new fact; an identical current one is mentioned again instead.
 const UPSERT_FACT: &str = "INSERT INTO facts (fact_id, namespace, entity_id, content, normalized, \
      category, embedding, embedding_model, embedding_dim, mention_count, first_seen_at, last_seen_at, \
-     created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10, $11, $11) \
+     created_at, updated_at, memory_version) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10, $11, $11, $12) \
      ON CONFLICT (namespace, entity_id, normalized) WHERE valid_until IS NULL \
      DO UPDATE SET mention_count = facts.mention_count + 1, \
-       last_seen_at = excluded.last_seen_at, updated_at = excluded.updated_at \
+       last_seen_at = excluded.last_seen_at, updated_at = excluded.updated_at, \
+       memory_version = excluded.memory_version \
      RETURNING fact_id";
 
 const MENTION_FACT: &str = "UPDATE facts SET mention_count = mention_count + 1, last_seen_at = $1, \
-     updated_at = $2 \
+     updated_at = $2, memory_version = $6 \
      WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
 
 const INSERT_PROVENANCE: &str =
     "INSERT INTO fact_mentions (fact_id, turn_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
-const SUPERSEDE_FACT: &str = "UPDATE facts SET valid_until = $1, superseded_by = $2, updated_at = $1 \
+const SUPERSEDE_FACT: &str = "UPDATE facts SET valid_until = $1, superseded_by = $2, updated_at = $1, \
+     memory_version = $6 \
      WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
 
 const UPSERT_TRIPLE: &str = "INSERT INTO triples (triple_id, namespace, entity_id, subject, predicate, \
@@ -198,6 +246,31 @@ const EMBEDDING_MODELS: &str = "SELECT embedding_model, embedding_dim, COUNT(*) 
 const FACT_PROVENANCE: &str = "SELECT m.turn_id FROM fact_mentions m \
      JOIN facts f ON f.fact_id = m.fact_id \
      WHERE m.fact_id = $1 AND f.namespace = $2 AND f.entity_id = $3 ORDER BY m.turn_id";
+
+const SELECT_MEMORY_VERSION: &str =
+    "SELECT version, reset_version FROM memory_versions WHERE namespace = $1 AND entity_id = $2";
+
+/// The next memory version of an entity; its rows are locked until the
+/// writing transaction ends, so versions become visible in order.
+const BUMP_MEMORY_VERSION: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
+     VALUES ($1, $2, 1, 0) ON CONFLICT (namespace, entity_id) \
+     DO UPDATE SET version = memory_versions.version + 1 RETURNING version";
+
+/// As above, for a write that removes memories.
+pub(super) const RESET_MEMORY_VERSION: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
+     VALUES ($1, $2, 1, 1) ON CONFLICT (namespace, entity_id) \
+     DO UPDATE SET version = memory_versions.version + 1, \
+       reset_version = memory_versions.version + 1";
+
+const LOAD_FACTS: &str = "SELECT fact_id, content, category, mention_count, first_seen_at, \
+     last_seen_at, valid_until, superseded_by, embedding FROM facts \
+     WHERE namespace = $1 AND entity_id = $2 AND embedding_model = $3 AND memory_version > $4";
+
+const LOAD_MESSAGES: &str = "SELECT m.message_id, m.turn_id, m.session_id, t.process_id, m.role, \
+     m.content, m.occurred_at, m.embedding \
+     FROM messages m JOIN turns t ON t.turn_id = m.turn_id \
+     WHERE m.namespace = $1 AND m.entity_id = $2 AND m.embedding_model = $3 \
+       AND m.memory_version > $4 AND t.namespace = $1 AND t.entity_id = $2";
 
 const DELETE_FACT: &str =
     "DELETE FROM facts WHERE fact_id = $1 AND namespace = $2 AND entity_id = $3";
@@ -415,110 +488,80 @@ impl Store {
         Ok(turns)
     }
 
-    /// Whether the entity has any current fact (a cheap check that lets
-    /// Chat skip recall, and the query embedding, for new entities).
-    pub async fn has_facts(&self, scope: &Scope) -> Result<bool> {
-        let found = on_pool!(self, pool => {
-            sqlx::query("SELECT 1 FROM facts WHERE namespace = $1 AND entity_id = $2 AND valid_until IS NULL LIMIT 1")
+    /// The entity's memory version (a primary-key read: recall checks it
+    /// before every search to know whether its cached index is current).
+    pub async fn memory_version(&self, scope: &Scope) -> Result<MemoryVersion> {
+        let row: Option<(i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT_MEMORY_VERSION)
                 .bind(&scope.namespace).bind(&scope.entity_id)
                 .fetch_optional(pool).await?
-                .is_some()
         });
-        Ok(found)
+        Ok(row
+            .map(|(version, reset)| MemoryVersion { version, reset })
+            .unwrap_or_default())
     }
 
-    /// The entity's facts embedded with `filter.model` (current ones unless
-    /// superseded are asked for), last seen within the time range.
-    pub async fn recall_facts(
+    /// The entity's memories of one kind with vectors of `model` (facts
+    /// superseded or not), each with its vector; with `since`, only those
+    /// written by a later version.
+    pub async fn load_memories(
         &self,
         scope: &Scope,
-        filter: &RecallFilter,
-    ) -> Result<Vec<FactRecord>> {
-        let facts = on_pool!(self, pool => {
-            let mut query = sqlx::QueryBuilder::new(format!("SELECT {FACT_COLUMNS} FROM facts WHERE namespace = "));
-            query.push_bind(&scope.namespace).push(" AND entity_id = ").push_bind(&scope.entity_id);
-            query.push(" AND embedding_model = ").push_bind(&filter.model);
-            if !filter.include_superseded {
-                query.push(" AND valid_until IS NULL");
-            }
-            if let Some(after) = filter.after {
-                query.push(" AND last_seen_at >= ").push_bind(after);
-            }
-            if let Some(before) = filter.before {
-                query.push(" AND last_seen_at < ").push_bind(before);
-            }
-            query.build().fetch_all(pool).await?
-                .iter()
-                .map(|row| Ok(fact_from_row!(row)))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        Ok(facts)
-    }
-
-    /// The entity's indexed messages (embedded with `filter.model`), of one
-    /// process if given, within the time range.
-    pub async fn recall_messages(
-        &self,
-        scope: &Scope,
-        filter: &RecallFilter,
-    ) -> Result<Vec<MessageMemory>> {
-        let rows = on_pool!(self, pool => {
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT m.message_id, m.turn_id, m.session_id, m.role, m.content, m.occurred_at, \
-                 m.embedding FROM messages m JOIN turns t ON t.turn_id = m.turn_id \
-                 WHERE m.namespace = ");
-            query.push_bind(&scope.namespace).push(" AND m.entity_id = ").push_bind(&scope.entity_id);
-            query.push(" AND t.namespace = ").push_bind(&scope.namespace);
-            query.push(" AND t.entity_id = ").push_bind(&scope.entity_id);
-            query.push(" AND m.embedding_model = ").push_bind(&filter.model);
-            if let Some(process_id) = &filter.process_id {
-                query.push(" AND t.process_id = ").push_bind(process_id);
-            }
-            if let Some(after) = filter.after {
-                query.push(" AND m.occurred_at >= ").push_bind(after);
-            }
-            if let Some(before) = filter.before {
-                query.push(" AND m.occurred_at < ").push_bind(before);
-            }
-            query.build().fetch_all(pool).await?
+        kind: MemoryKind,
+        model: &str,
+        since: Option<i64>,
+    ) -> Result<Vec<(Memory, Vec<f32>)>> {
+        let since = since.unwrap_or(i64::MIN);
+        let memories = on_pool!(self, pool => {
+            let sql = match kind {
+                MemoryKind::Facts => LOAD_FACTS,
+                MemoryKind::Messages => LOAD_MESSAGES,
+            };
+            sqlx::query(sql)
+                .bind(&scope.namespace).bind(&scope.entity_id).bind(model).bind(since)
+                .fetch_all(pool).await?
                 .iter()
                 .map(|row| {
                     let embedding: Vec<u8> = row.try_get("embedding")?;
-                    Ok((
-                        row.try_get::<Uuid, _>("message_id")?,
-                        row.try_get::<Uuid, _>("turn_id")?,
-                        row.try_get::<String, _>("session_id")?,
-                        row.try_get::<String, _>("role")?,
-                        row.try_get::<String, _>("content")?,
-                        row.try_get::<DateTime<Utc>, _>("occurred_at")?,
-                        decode_vector(&embedding),
-                    ))
+                    let memory = match kind {
+                        MemoryKind::Facts => Memory::Fact(fact_from_row!(row)),
+                        MemoryKind::Messages => {
+                            let role: String = row.try_get("role")?;
+                            Memory::Message(MessageMemory {
+                                message_id: row.try_get("message_id")?,
+                                turn_id: row.try_get("turn_id")?,
+                                session_id: row.try_get("session_id")?,
+                                process_id: row.try_get("process_id")?,
+                                role: Role::parse(&role).ok_or_else(|| {
+                                    sqlx::Error::Decode(format!("stored role {role:?} is unknown").into())
+                                })?,
+                                content: row.try_get("content")?,
+                                occurred_at: row.try_get("occurred_at")?,
+                            })
+                        }
+                    };
+                    Ok((memory, decode_vector(&embedding)))
                 })
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         });
-        rows.into_iter()
-            .map(
-                |(message_id, turn_id, session_id, role, content, occurred_at, embedding)| {
-                    Ok(MessageMemory {
-                        message_id,
-                        turn_id,
-                        session_id,
-                        role: parse_role(&role)?,
-                        content,
-                        occurred_at,
-                        embedding,
-                    })
-                },
-            )
-            .collect()
+        Ok(memories)
     }
 
     /// Deletes one fact; false if the entity has no such fact.
     pub async fn delete_fact(&self, scope: &Scope, fact_id: Uuid) -> Result<bool> {
         let deleted = on_pool!(self, pool => {
-            sqlx::query(DELETE_FACT)
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(RESET_MEMORY_VERSION)
+                .bind(&scope.namespace).bind(&scope.entity_id)
+                .execute(&mut *tx).await?;
+            let deleted = sqlx::query(DELETE_FACT)
                 .bind(fact_id).bind(&scope.namespace).bind(&scope.entity_id)
-                .execute(pool).await?.rows_affected()
+                .execute(&mut *tx).await?.rows_affected();
+            // Nothing removed, nothing to rebuild: the version stays.
+            if deleted > 0 {
+                tx.commit().await?;
+            }
+            deleted
         });
         Ok(deleted > 0)
     }
@@ -533,10 +576,24 @@ impl Store {
         let now = Utc::now();
         let applied = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            // Each entity's version is taken first and in one order, so two
+            // batches sharing entities wait for each other, never deadlock.
+            let mut scopes: Vec<&Scope> = items.iter().map(|(job, _, _)| &job.scope).collect();
+            scopes.sort_by(|a, b| (&a.namespace, &a.entity_id).cmp(&(&b.namespace, &b.entity_id)));
+            scopes.dedup();
+            let mut versions: HashMap<&Scope, i64> = HashMap::new();
+            for scope in scopes {
+                let version: i64 = sqlx::query(BUMP_MEMORY_VERSION)
+                    .bind(&scope.namespace).bind(&scope.entity_id)
+                    .fetch_one(&mut *tx).await?
+                    .try_get(0)?;
+                versions.insert(scope, version);
+            }
             let mut applied = Vec::with_capacity(items.len());
             for (job, turn, writes) in items {
                 let seen = turn.occurred_at;
                 let scope = &job.scope;
+                let version = versions[scope];
                 let model = &writes.embedding_model;
                 let owned = sqlx::query(FINISH_JOB)
                     .bind(now).bind(job.job_id).bind(owner)
@@ -549,6 +606,7 @@ impl Store {
                     sqlx::query(EMBED_MESSAGE)
                         .bind(encode_vector(vector)).bind(model).bind(vector.len() as i32)
                         .bind(message_id).bind(&scope.namespace).bind(&scope.entity_id)
+                        .bind(version)
                         .execute(&mut *tx).await?;
                 }
                 let mut mentioned = writes.mentioned.clone();
@@ -557,7 +615,7 @@ impl Store {
                         .bind(fact.fact_id).bind(&scope.namespace).bind(&scope.entity_id)
                         .bind(&fact.content).bind(&fact.normalized).bind(&fact.category)
                         .bind(encode_vector(&fact.embedding)).bind(model)
-                        .bind(fact.embedding.len() as i32).bind(seen).bind(now)
+                        .bind(fact.embedding.len() as i32).bind(seen).bind(now).bind(version)
                         .fetch_one(&mut *tx).await?
                         .try_get(0)?;
                     sqlx::query(INSERT_PROVENANCE).bind(fact_id).bind(turn.turn_id)
@@ -567,7 +625,7 @@ impl Store {
                 for fact_id in &mentioned {
                     sqlx::query(MENTION_FACT)
                         .bind(seen).bind(now).bind(fact_id)
-                        .bind(&scope.namespace).bind(&scope.entity_id)
+                        .bind(&scope.namespace).bind(&scope.entity_id).bind(version)
                         .execute(&mut *tx).await?;
                     sqlx::query(INSERT_PROVENANCE).bind(fact_id).bind(turn.turn_id)
                         .execute(&mut *tx).await?;
@@ -575,7 +633,7 @@ impl Store {
                 for (old, new) in &writes.superseded {
                     sqlx::query(SUPERSEDE_FACT)
                         .bind(now).bind(new).bind(old)
-                        .bind(&scope.namespace).bind(&scope.entity_id)
+                        .bind(&scope.namespace).bind(&scope.entity_id).bind(version)
                         .execute(&mut *tx).await?;
                 }
                 for (subject, predicate, object) in &writes.triples {

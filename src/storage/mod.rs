@@ -92,6 +92,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "augmentation",
         include_str!("../../migrations/postgres/0002_augmentation.sql"),
     ),
+    (
+        3,
+        "memory versions",
+        include_str!("../../migrations/postgres/0003_memory_versions.sql"),
+    ),
 ];
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -104,6 +109,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "augmentation",
         include_str!("../../migrations/sqlite/0002_augmentation.sql"),
+    ),
+    (
+        3,
+        "memory versions",
+        include_str!("../../migrations/sqlite/0003_memory_versions.sql"),
     ),
 ];
 

@@ -461,6 +461,11 @@ impl Store {
     pub async fn forget_entity(&self, scope: &Scope) -> Result<ForgetCounts> {
         let deleted: Vec<u64> = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            // First, as every memory write does: cached indexes of the
+            // entity are rebuilt (here, to nothing).
+            sqlx::query(super::memory::RESET_MEMORY_VERSION)
+                .bind(&scope.namespace).bind(&scope.entity_id)
+                .execute(&mut *tx).await?;
             let mut deleted = Vec::with_capacity(FORGET_STATEMENTS.len());
             for statement in FORGET_STATEMENTS {
                 let result = sqlx::query(statement)

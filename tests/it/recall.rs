@@ -34,7 +34,7 @@ async fn remember(server: &TestServer, entity: &str, texts: &[&str]) {
             attribution: attribution(entity, "s1"),
             messages: vec![user(text), assistant("Noted.")],
             occurred_at: None,
-            idempotency_key: format!("{entity}-{i}"),
+            idempotency_key: format!("{entity}-{i}-{}", uuid::Uuid::new_v4()),
             metadata: HashMap::new(),
             model: String::new(),
         })
@@ -262,4 +262,76 @@ async fn chat_injects_recalled_facts_into_the_prompt(backend: Backend) {
     let sent = upstream.requests().pop().unwrap();
     assert_eq!(sent["messages"][0]["role"], "user");
     server.stop().await;
+}
+
+/// Two replicas on one PostgreSQL: the reader caches the entity's index,
+/// the writer learns, forgets a fact, forgets the entity; every change is
+/// seen by the reader's next recall.
+#[tokio::test]
+async fn replicas_sharing_postgres_see_each_others_writes() {
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        ..Script::default()
+    });
+    let url = crate::support::postgres::fresh_database().await;
+    let (mut writer_config, _) = test_config(Backend::Postgres, None).await;
+    writer_config.storage.url = url.clone();
+    enable_augmentation(&mut writer_config, &extractor);
+    writer_config.augmentation.near_duplicate_threshold = 1.0;
+    let (mut reader_config, _) = test_config(Backend::Postgres, None).await;
+    reader_config.storage.url = url;
+    let writer = TestServer::start(writer_config, None).await;
+    let reader = TestServer::start(reader_config, None).await;
+    let all_kinds = || vec![pb::MemoryKind::Fact, pb::MemoryKind::Message];
+
+    assert!(recall(&reader, "u1", "tea", all_kinds()).await.is_empty());
+    remember(&writer, "u1", &["I drink green tea every morning"]).await;
+    let hits = recall(&reader, "u1", "what does the user drink", all_kinds()).await;
+    assert_eq!(
+        text(&hits[0]),
+        "I drink green tea every morning",
+        "{hits:?}"
+    );
+
+    // Learned after the reader cached the entity: found without a restart.
+    remember(&writer, "u1", &["My flight number is LX1612 on Monday"]).await;
+    let hits = recall(&reader, "u1", "LX1612", vec![]).await;
+    assert_eq!(text(&hits[0]), "My flight number is LX1612 on Monday");
+    let Hit::Fact(flight) = hits[0].hit.clone().unwrap() else {
+        panic!("{hits:?}")
+    };
+
+    // Deleted through the writer: gone from the reader's recall.
+    writer
+        .memory()
+        .await
+        .delete_fact(pb::DeleteFactRequest {
+            entity_id: "u1".into(),
+            fact_id: flight.id.clone(),
+        })
+        .await
+        .unwrap();
+    let hits = recall(&reader, "u1", "LX1612", vec![]).await;
+    assert!(
+        hits.iter().all(|h| match h.hit.as_ref().unwrap() {
+            Hit::Fact(fact) => fact.id != flight.id,
+            Hit::Message(_) => true,
+        }),
+        "{hits:?}"
+    );
+    assert!(!hits.is_empty(), "the tea fact is still there");
+
+    // The entity forgotten: nothing left for the reader either.
+    writer
+        .memory()
+        .await
+        .forget_entity(pb::ForgetEntityRequest {
+            entity_id: "u1".into(),
+        })
+        .await
+        .unwrap();
+    assert!(recall(&reader, "u1", "tea", all_kinds()).await.is_empty());
+    reader.stop().await;
+    writer.stop().await;
 }

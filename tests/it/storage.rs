@@ -6,7 +6,10 @@ use memorid::domain::{
     Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, TurnSource, TurnStatus,
     Usage,
 };
+use memorid::recall::cache::{Freshness, IndexCache};
+use memorid::storage::memory::{AugmentationWrites, MemoryKind, NewFact, normalize};
 use memorid::storage::{JobCounts, Store, TurnOutcome};
+use uuid::Uuid;
 
 use crate::on_both_backends;
 use crate::support::{Backend, fresh_storage};
@@ -19,6 +22,7 @@ on_both_backends!(
     concurrent_turns_in_one_session_keep_distinct_order,
     forget_entity_leaves_other_entities_alone,
     abandoned_streaming_turns_are_swept,
+    recall_indexes_follow_writes_incrementally,
 );
 
 async fn open(backend: Backend) -> (Store, Option<tempfile::TempDir>) {
@@ -378,4 +382,82 @@ async fn abandoned_streaming_turns_are_swept(backend: Backend) {
         .unwrap();
     assert_eq!(store.count_jobs(&s).await.unwrap(), JobCounts::default());
     store.close().await;
+}
+
+/// One turn in, its job claimed and applied with one new fact, as the
+/// augmentation stage does.
+async fn learn(store: &Store, entity: &str, fact: &str) {
+    let mut turn = new_turn("ns", entity, Some("s1"), None);
+    turn.source = TurnSource::Attribute;
+    store
+        .insert_turn(&turn, TurnStatus::Completed)
+        .await
+        .unwrap();
+    let owner = Uuid::now_v7();
+    let jobs = store
+        .claim_jobs(owner, 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    let wanted: Vec<(Scope, Uuid)> = jobs.iter().map(|j| (j.scope.clone(), j.turn_id)).collect();
+    let turns = store.turns_to_augment(&wanted).await.unwrap();
+    let writes = AugmentationWrites {
+        embedding_model: "test-2d".into(),
+        new_facts: vec![NewFact {
+            fact_id: Uuid::now_v7(),
+            content: fact.into(),
+            normalized: normalize(fact),
+            category: "preference".into(),
+            embedding: vec![1.0, 0.0],
+        }],
+        ..AugmentationWrites::default()
+    };
+    let applied = store
+        .apply_augmentations(owner, &[(&jobs[0], &turns[&jobs[0].turn_id], &writes)])
+        .await
+        .unwrap();
+    assert_eq!(applied, [true]);
+}
+
+/// A cached index is used while the entity's version stands, updated with
+/// only the new rows after a write, and loaded again after a removal.
+async fn recall_indexes_follow_writes_incrementally(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let cache = IndexCache::new(store.clone(), 64 << 20);
+    let u1 = scope("ns", "u1");
+    let index = |at| cache.index(&u1, MemoryKind::Facts, "test-2d", at);
+
+    let at = store.memory_version(&u1).await.unwrap();
+    let (facts, how) = index(at).await.unwrap();
+    assert!(facts.is_empty());
+    assert_eq!(how, Freshness::Loaded);
+
+    learn(&store, "u1", "likes tea").await;
+    learn(&store, "u2", "likes chess").await;
+    let at = store.memory_version(&u1).await.unwrap();
+    let (facts, how) = index(at).await.unwrap();
+    assert_eq!((facts.len(), how), (1, Freshness::Refreshed));
+    let (_, how) = index(at).await.unwrap();
+    assert_eq!(how, Freshness::Cached);
+
+    learn(&store, "u1", "likes coffee").await;
+    let at = store.memory_version(&u1).await.unwrap();
+    let (facts, how) = index(at).await.unwrap();
+    assert_eq!((facts.len(), how), (2, Freshness::Refreshed));
+    let coffee = (0..2)
+        .map(|i| facts.memory(i))
+        .find(|m| m.text() == "likes coffee")
+        .unwrap()
+        .id();
+
+    assert!(store.delete_fact(&u1, coffee).await.unwrap());
+    let at = store.memory_version(&u1).await.unwrap();
+    assert_eq!(at.reset, at.version, "a removal resets");
+    let (facts, how) = index(at).await.unwrap();
+    assert_eq!((facts.len(), how), (1, Freshness::Loaded));
+    assert_eq!(facts.memory(0).text(), "likes tea");
+
+    // Deleting nothing moves nothing.
+    assert!(!store.delete_fact(&u1, coffee).await.unwrap());
+    assert_eq!(store.memory_version(&u1).await.unwrap(), at);
 }

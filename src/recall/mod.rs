@@ -1,0 +1,151 @@
+//! Recall: the entity's memories that best match a query, best first.
+//!
+//! One primary-key read gives the entity's memory version; the entity's
+//! cached indexes (facts, and messages when asked) are brought to that
+//! version (`cache`); if the entity has no memory of the kinds asked, the
+//! query is not even embedded; otherwise the query's vector (`query_vectors`) is ranked
+//! against every memory by `memory::index::search`. Only vectors of the
+//! configured embedding model are ever compared with the query's. Reads
+//! are scoped to the caller's namespace and entity, always.
+
+pub mod cache;
+mod query_vectors;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::RecallConfig;
+use crate::domain::{self, Scope};
+use crate::embed::EmbedderCell;
+use crate::error::{Error, Result};
+use crate::memory::index::{Filter, MemoryIndex, Score, Search, Weights, search};
+use crate::storage::Store;
+use crate::storage::memory::MemoryKind;
+use crate::telemetry;
+
+pub use crate::storage::memory::Memory as Hit;
+use cache::IndexCache;
+use query_vectors::QueryVectors;
+
+/// Hits returned when the caller asks for none in particular, and at most.
+pub const DEFAULT_LIMIT: usize = 10;
+pub const MAX_LIMIT: usize = 100;
+
+/// A recall request, validated.
+#[derive(Debug, Clone)]
+pub struct RecallQuery {
+    pub scope: Scope,
+    pub process_id: Option<String>,
+    pub query: String,
+    pub limit: usize,
+    pub facts: bool,
+    pub messages: bool,
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+    pub min_score: f64,
+    pub include_superseded: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ranked {
+    pub hit: Hit,
+    pub score: Score,
+}
+
+impl From<&RecallConfig> for Weights {
+    fn from(config: &RecallConfig) -> Self {
+        Weights {
+            dense: config.dense_weight,
+            lexical: config.lexical_weight,
+            recency: config.recency_weight,
+            mentions: config.mentions_weight,
+            recency_half_life_days: config.recency_half_life_days,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Recaller {
+    embedder: EmbedderCell,
+    weights: Weights,
+    indexes: Arc<IndexCache>,
+    queries: Arc<QueryVectors>,
+    store: Store,
+}
+
+impl Recaller {
+    pub fn new(store: Store, embedder: EmbedderCell, config: &RecallConfig) -> Self {
+        Recaller {
+            embedder,
+            weights: Weights::from(config),
+            indexes: Arc::new(IndexCache::new(
+                store.clone(),
+                config.index_cache_mib.saturating_mul(1 << 20),
+            )),
+            queries: Arc::new(QueryVectors::new(config.query_cache_entries)),
+            store,
+        }
+    }
+
+    pub async fn recall(&self, query: RecallQuery) -> Result<Vec<Ranked>> {
+        domain::validate_id("attribution.entity_id", &query.scope.entity_id, true)?;
+        if query.query.trim().is_empty() {
+            return Err(Error::invalid("query", "must not be empty"));
+        }
+        if !query.min_score.is_finite() {
+            return Err(Error::invalid("min_score", "must be a finite number"));
+        }
+        let started = Instant::now();
+        let model = self.embedder.model_name()?;
+        let version = self.store.memory_version(&query.scope).await?;
+        let mut parts: Vec<Arc<MemoryIndex>> = Vec::with_capacity(2);
+        for (wanted, kind) in [
+            (query.facts, MemoryKind::Facts),
+            (query.messages, MemoryKind::Messages),
+        ] {
+            if wanted {
+                let (index, _) = self
+                    .indexes
+                    .index(&query.scope, kind, model, version)
+                    .await?;
+                parts.push(index);
+            }
+        }
+        if parts.iter().all(|part| part.is_empty()) {
+            return Ok(Vec::new());
+        }
+
+        let embedder = self.embedder.get().await?;
+        let vector = self.queries.vector(embedder, &query.query).await?;
+        let filter = Filter {
+            include_superseded: query.include_superseded,
+            process_id: query.process_id.clone(),
+            after: query.after,
+            before: query.before,
+        };
+        let parts: Vec<&MemoryIndex> = parts.iter().map(Arc::as_ref).collect();
+        let found = search(
+            &parts,
+            &Search {
+                text: &query.query,
+                vector: &vector,
+                filter: &filter,
+                weights: &self.weights,
+                now: Utc::now(),
+                min_score: query.min_score,
+                limit: query.limit,
+            },
+        );
+        let ranked = found
+            .into_iter()
+            .map(|found| Ranked {
+                hit: parts[found.part].memory(found.position).clone(),
+                score: found.score,
+            })
+            .collect();
+        metrics::histogram!(telemetry::RECALL_SECONDS).record(started.elapsed().as_secs_f64());
+        Ok(ranked)
+    }
+}
