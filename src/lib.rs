@@ -14,6 +14,7 @@ pub mod config;
 pub mod domain;
 pub mod embed;
 pub mod error;
+pub mod eval;
 pub mod grpc;
 pub mod ingest;
 pub mod lru;

@@ -1,4 +1,4 @@
-//! The `memorid` command line: `serve` and `migrate`.
+//! The `memorid` command line: `serve`, `migrate`, `config` and `eval`.
 
 use std::path::PathBuf;
 
@@ -34,6 +34,36 @@ enum Command {
     /// Print the effective configuration (secrets are read from env/files
     /// and never part of it) and exit.
     Config,
+    /// Measure a running server.
+    Eval {
+        #[command(subcommand)]
+        what: Eval,
+    },
+}
+
+#[derive(Subcommand)]
+enum Eval {
+    /// Store a dataset's conversations, ask its questions through Recall,
+    /// print recall@5/10/25 and MRR per question category.
+    Recall {
+        /// The dataset (JSONL; format in eval/README.md).
+        dataset: PathBuf,
+        /// The server's gRPC address.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        server: String,
+        /// API key, if the server requires one.
+        #[arg(long)]
+        api_key: Option<String>,
+        /// Entity ids are PREFIX-CONVERSATION (default: eval-UNIX_SECONDS).
+        #[arg(long)]
+        entity_prefix: Option<String>,
+        /// Keep the stored entities instead of forgetting them at the end.
+        #[arg(long)]
+        keep: bool,
+        /// How long augmentation of the whole dataset may take.
+        #[arg(long, default_value_t = 1800)]
+        wait_timeout_secs: u64,
+    },
 }
 
 fn init_logging(config: &Config) {
@@ -89,6 +119,31 @@ async fn main() -> anyhow::Result<()> {
                 key.key = "<redacted>".into();
             }
             println!("{}", toml::to_string_pretty(&shown)?);
+            Ok(())
+        }
+        Command::Eval {
+            what:
+                Eval::Recall {
+                    dataset,
+                    server,
+                    api_key,
+                    entity_prefix,
+                    keep,
+                    wait_timeout_secs,
+                },
+        } => {
+            let entity_prefix =
+                entity_prefix.unwrap_or_else(|| format!("eval-{}", chrono::Utc::now().timestamp()));
+            let report = memorid::eval::run(memorid::eval::Options {
+                dataset,
+                server,
+                api_key,
+                entity_prefix,
+                keep,
+                wait_timeout: std::time::Duration::from_secs(wait_timeout_secs),
+            })
+            .await?;
+            print!("{report}");
             Ok(())
         }
     }

@@ -536,6 +536,8 @@ impl From<FactRecord> for pb::Fact {
             mention_count: u32::try_from(mention_count).unwrap_or(u32::MAX),
             valid_until: valid_until.map(timestamp),
             superseded_by: superseded_by.map(|id| id.to_string()).unwrap_or_default(),
+            // Provenance is a separate read, filled in by the handlers.
+            source_turn_ids: Vec::new(),
         }
     }
 }

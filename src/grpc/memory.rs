@@ -33,6 +33,29 @@ impl MemoryApi {
     }
 }
 
+impl MemoryApi {
+    /// Fills each fact's `source_turn_ids` (one query for all of them).
+    async fn with_provenance<'a>(
+        &self,
+        scope: &Scope,
+        facts: impl Iterator<Item = &'a mut pb::Fact>,
+    ) -> Result<(), Status> {
+        let mut facts: Vec<&mut pb::Fact> = facts.collect();
+        let ids: Vec<uuid::Uuid> = facts.iter().filter_map(|f| f.id.parse().ok()).collect();
+        let mut provenance = self.store.facts_provenance(scope, &ids).await?;
+        for fact in &mut facts {
+            let turns = fact
+                .id
+                .parse()
+                .ok()
+                .and_then(|id| provenance.remove(&id))
+                .unwrap_or_default();
+            fact.source_turn_ids = turns.iter().map(ToString::to_string).collect();
+        }
+        Ok(())
+    }
+}
+
 fn scope(namespace: String, entity_id: String) -> Result<Scope, Status> {
     domain::validate_id("entity_id", &entity_id, true)?;
     Ok(Scope {
@@ -63,12 +86,20 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
     ) -> Result<Response<Self::RecallStream>, Status> {
         let namespace = auth::namespace(&request)?;
         let (query, include_parts) = convert::recall_query(namespace, request.into_inner())?;
+        let scope = query.scope.clone();
         let ranked = self.recaller.recall(query).await?;
-        let responses: Vec<Result<pb::RecallResponse, Status>> = ranked
+        let mut responses: Vec<pb::RecallResponse> = ranked
             .into_iter()
-            .map(|r| Ok(convert::recall_response(r, include_parts)))
+            .map(|r| convert::recall_response(r, include_parts))
             .collect();
-        Ok(Response::new(Box::pin(tokio_stream::iter(responses))))
+        let facts = responses.iter_mut().filter_map(|r| match &mut r.hit {
+            Some(pb::recall_response::Hit::Fact(fact)) => Some(fact),
+            _ => None,
+        });
+        self.with_provenance(&scope, facts).await?;
+        Ok(Response::new(Box::pin(tokio_stream::iter(
+            responses.into_iter().map(Ok),
+        ))))
     }
 
     /// Turns are stored one after another in arrival order; each answer
@@ -185,8 +216,10 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         } else {
             String::new()
         };
+        let mut facts: Vec<pb::Fact> = facts.into_iter().map(pb::Fact::from).collect();
+        self.with_provenance(&scope, facts.iter_mut()).await?;
         Ok(Response::new(pb::ListFactsResponse {
-            facts: facts.into_iter().map(pb::Fact::from).collect(),
+            facts,
             next_page_token,
         }))
     }

@@ -243,9 +243,9 @@ const EMBEDDING_MODELS: &str = "SELECT embedding_model, embedding_dim, COUNT(*) 
        SELECT embedding_model, embedding_dim FROM messages WHERE embedding_model IS NOT NULL \
      ) AS vectors GROUP BY embedding_model, embedding_dim";
 
-const FACT_PROVENANCE: &str = "SELECT m.turn_id FROM fact_mentions m \
-     JOIN facts f ON f.fact_id = m.fact_id \
-     WHERE m.fact_id = $1 AND f.namespace = $2 AND f.entity_id = $3 ORDER BY m.turn_id";
+/// Followed by the entity id and a fact id list.
+const FACT_PROVENANCE: &str = "SELECT m.fact_id, m.turn_id FROM fact_mentions m \
+     JOIN facts f ON f.fact_id = m.fact_id WHERE f.namespace = ";
 
 const SELECT_MEMORY_VERSION: &str =
     "SELECT version, reset_version FROM memory_versions WHERE namespace = $1 AND entity_id = $2";
@@ -477,15 +477,39 @@ impl Store {
 
     /// The turns that mentioned a fact, oldest first.
     pub async fn fact_provenance(&self, scope: &Scope, fact_id: Uuid) -> Result<Vec<Uuid>> {
-        let turns = on_pool!(self, pool => {
-            sqlx::query(FACT_PROVENANCE)
-                .bind(fact_id).bind(&scope.namespace).bind(&scope.entity_id)
-                .fetch_all(pool).await?
+        let mut all = self.facts_provenance(scope, &[fact_id]).await?;
+        Ok(all.remove(&fact_id).unwrap_or_default())
+    }
+
+    /// The turns that mentioned each of the facts, oldest first (one query
+    /// whatever their number); facts of other entities have none.
+    pub async fn facts_provenance(
+        &self,
+        scope: &Scope,
+        fact_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<Uuid>>> {
+        if fact_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(Uuid, Uuid)> = on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(FACT_PROVENANCE);
+            query.push_bind(&scope.namespace).push(" AND f.entity_id = ").push_bind(&scope.entity_id);
+            query.push(" AND m.fact_id IN (");
+            let mut ids = query.separated(", ");
+            for id in fact_ids {
+                ids.push_bind(*id);
+            }
+            query.push(") ORDER BY m.fact_id, m.turn_id");
+            query.build().fetch_all(pool).await?
                 .iter()
-                .map(|row| row.try_get("turn_id"))
-                .collect::<Result<Vec<Uuid>, sqlx::Error>>()?
+                .map(|row| Ok((row.try_get("fact_id")?, row.try_get("turn_id")?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
         });
-        Ok(turns)
+        let mut provenance: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (fact_id, turn_id) in rows {
+            provenance.entry(fact_id).or_default().push(turn_id);
+        }
+        Ok(provenance)
     }
 
     /// The entity's memory version (a primary-key read: recall checks it

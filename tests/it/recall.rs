@@ -26,7 +26,9 @@ const TURNS: [&str; 5] = [
     "My flight number is LX1612 on Monday",
 ];
 
-async fn remember(server: &TestServer, entity: &str, texts: &[&str]) {
+/// Stores one turn per text through Attribute and waits until they are
+/// augmented; the turns' ids, in order.
+async fn remember(server: &TestServer, entity: &str, texts: &[&str]) -> Vec<String> {
     let requests: Vec<pb::AttributeRequest> = texts
         .iter()
         .enumerate()
@@ -45,7 +47,10 @@ async fn remember(server: &TestServer, entity: &str, texts: &[&str]) {
         .await
         .unwrap()
         .into_inner();
-    while answers.next().await.is_some() {}
+    let mut turn_ids = Vec::new();
+    while let Some(answer) = answers.next().await {
+        turn_ids.push(answer.unwrap().turn_id);
+    }
     let done = memory
         .wait_for_augmentation(pb::WaitForAugmentationRequest {
             entity_id: entity.into(),
@@ -56,6 +61,7 @@ async fn remember(server: &TestServer, entity: &str, texts: &[&str]) {
         .unwrap()
         .into_inner();
     assert!(done.completed && done.dead_jobs == 0, "{done:?}");
+    turn_ids
 }
 
 async fn recall(
@@ -100,7 +106,7 @@ async fn recall_finds_the_right_fact_message_and_nothing_of_others(backend: Back
     enable_augmentation(&mut config, &extractor);
     config.augmentation.near_duplicate_threshold = 1.0;
     let server = TestServer::start(config, dir).await;
-    remember(&server, "u1", &TURNS).await;
+    let turn_ids = remember(&server, "u1", &TURNS).await;
     remember(
         &server,
         "u2",
@@ -123,6 +129,10 @@ async fn recall_finds_the_right_fact_message_and_nothing_of_others(backend: Back
     );
     let parts = hits[0].score_parts.unwrap();
     assert!(parts.dense > 0.0 && parts.recency > 0.0, "{parts:?}");
+    let Some(Hit::Fact(fact)) = &hits[0].hit else {
+        panic!("{hits:?}")
+    };
+    assert_eq!(fact.source_turn_ids, [turn_ids[0].clone()], "provenance");
 
     let hits = recall(&server, "u1", "food allergy", vec![]).await;
     assert_eq!(text(&hits[0]), TURNS[2], "{hits:?}");
@@ -334,4 +344,76 @@ async fn replicas_sharing_postgres_see_each_others_writes() {
     assert!(recall(&reader, "u1", "tea", all_kinds()).await.is_empty());
     reader.stop().await;
     writer.stop().await;
+}
+
+/// `memorid eval recall` against a real server: a small dataset whose
+/// questions each have one clear answer; the harness stores, waits, asks,
+/// scores, and forgets the entities afterwards.
+#[tokio::test]
+async fn the_eval_harness_scores_a_dataset_end_to_end() {
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        ..Script::default()
+    });
+    let (mut config, dir) = test_config(Backend::Sqlite, None).await;
+    enable_augmentation(&mut config, &extractor);
+    let server = TestServer::start(config, dir).await;
+
+    let turns = [
+        ("a1", "I adopted a grey cat called Pixel"),
+        ("a2", "Work was busy, lots of meetings today"),
+        ("a3", "My train booking reference is QX7-42B"),
+        ("a4", "We had pasta for dinner again"),
+    ];
+    let mut lines: Vec<String> = turns
+        .iter()
+        .enumerate()
+        .map(|(i, (id, text))| {
+            serde_json::json!({
+                "type": "turn", "conversation": "c", "id": id, "session": "s1",
+                "occurred_at": format!("2026-03-0{}T10:00:00Z", i + 1),
+                "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": "I see."}],
+            })
+            .to_string()
+        })
+        .collect();
+    for (id, category, question, evidence) in [
+        ("q1", "single-hop", "What pet did I get?", "a1"),
+        ("q2", "lexical", "What was QX7-42B for?", "a3"),
+    ] {
+        lines.push(
+            serde_json::json!({
+                "type": "question", "conversation": "c", "id": id, "category": category,
+                "question": question, "evidence": [evidence],
+            })
+            .to_string(),
+        );
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), lines.join("\n")).unwrap();
+
+    let report = memorid::eval::run(memorid::eval::Options {
+        dataset: file.path().to_path_buf(),
+        server: server.url(),
+        api_key: None,
+        entity_prefix: "eval-test".into(),
+        keep: false,
+        wait_timeout: std::time::Duration::from_secs(120),
+    })
+    .await
+    .unwrap();
+    let (questions, overall) = report.overall();
+    assert_eq!(questions, 2);
+    assert_eq!(overall.reciprocal_rank, 1.0, "{report}");
+    assert_eq!(overall.recall_at, [1.0; 3], "{report}");
+    assert!(report.to_string().contains("lexical"), "{report}");
+
+    // The run cleaned up after itself.
+    assert!(
+        recall(&server, "eval-test-c", "cat", vec![])
+            .await
+            .is_empty()
+    );
+    server.stop().await;
 }
