@@ -25,6 +25,7 @@ use memorid::config::{
 use memorid::domain::{Attribution, ChatMessage, NewTurn, Role, Scope, TurnSource, TurnStatus};
 use memorid::embed::Embedder;
 use memorid::providers::Router;
+use memorid::recall::cache::IndexCache;
 use memorid::storage::Store;
 use support::fake_openai::{FakeOpenAi, Script};
 
@@ -154,6 +155,7 @@ async fn main() {
         extraction: Some(plan.clone()),
         near_duplicate_threshold: 0.92,
         closest_facts: 20,
+        indexes: Arc::new(IndexCache::new(store.clone(), 256 << 20)),
         extraction_timeout: Duration::from_secs(30),
         owner: augment::new_owner(),
     };

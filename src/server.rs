@@ -27,6 +27,7 @@ use crate::pb::chat_service_server::ChatServiceServer;
 use crate::pb::memory_service_server::MemoryServiceServer;
 use crate::providers::Router;
 use crate::recall::Recaller;
+use crate::recall::cache::IndexCache;
 use crate::storage::Store;
 
 /// Installs the process-wide TLS provider (ring) once; later calls are
@@ -73,15 +74,26 @@ pub async fn serve(
         Duration::from_secs(config.chat.abandoned_after_secs),
         gauges.clone(),
     );
+    // Recall and augmentation share the per-entity fact indexes.
+    let recaller = Recaller::new(store.clone(), embedder.clone(), &config.recall);
     let augmenter = if config.augmentation.enabled {
         crate::telemetry::spawn_queue_gauges(store.clone(), Duration::from_secs(5), gauges.clone());
-        Some(start_augmentation(&config, &store, &router, &embedder, waker.clone()).await?)
+        Some(
+            start_augmentation(
+                &config,
+                &store,
+                &router,
+                &embedder,
+                recaller.indexes(),
+                waker.clone(),
+            )
+            .await?,
+        )
     } else {
         tracing::info!("augmentation is off in this replica (augmentation.enabled = false)");
         None
     };
 
-    let recaller = Recaller::new(store.clone(), embedder, &config.recall);
     let engine = ChatEngine::new(
         store.clone(),
         router,
@@ -195,6 +207,7 @@ async fn start_augmentation(
     store: &Store,
     router: &Arc<Router>,
     embedder: &EmbedderCell,
+    indexes: Arc<IndexCache>,
     waker: JobWaker,
 ) -> anyhow::Result<Augmenter> {
     let embedder = embedder
@@ -224,6 +237,7 @@ async fn start_augmentation(
         extraction,
         near_duplicate_threshold: config.augmentation.near_duplicate_threshold,
         closest_facts: config.augmentation.closest_facts,
+        indexes,
         // Half the lease, so a slow model cannot outlive it.
         extraction_timeout: lease / 2,
         owner: augment::new_owner(),

@@ -2,6 +2,10 @@
 //! memories with the configured model, plan the writes, and apply them
 //! together with each job's completion (see `Store::apply_augmentations`).
 //!
+//! The entity's known facts come from recall's per-entity index (shared
+//! with `Recaller`, brought up to date by version like a recall), so a
+//! batch reads only the facts written since the entity's last batch.
+//!
 //! Jobs of one batch do not see each other's new facts while planning
 //! (exact repeats still merge in the database; near-duplicates across one
 //! batch may not).
@@ -12,14 +16,18 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::domain::Scope;
-use crate::embed::{Embedder, cosine};
+use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::memory::extraction;
+use crate::memory::index::MemoryIndex;
 use crate::memory::plan::plan_facts;
 use crate::providers::{Plan, Router};
+use crate::recall::cache::IndexCache;
 use crate::storage::Store;
 use crate::storage::jobs::ClaimedJob;
-use crate::storage::memory::{AugmentationWrites, FactRecord, IndexedMessage, TurnToAugment};
+use crate::storage::memory::{
+    AugmentationWrites, FactRecord, IndexedMessage, MemoryKind, TurnToAugment,
+};
 use crate::telemetry;
 
 /// What a worker needs to run jobs; shared by all of a replica's workers.
@@ -31,6 +39,8 @@ pub struct JobContext {
     pub extraction: Option<Plan>,
     pub near_duplicate_threshold: f32,
     pub closest_facts: usize,
+    /// The entities' fact indexes (the same cache recall uses).
+    pub indexes: Arc<IndexCache>,
     /// Bound on the extraction call; well within the job's lease.
     pub extraction_timeout: Duration,
     /// This replica's lease owner id.
@@ -140,18 +150,26 @@ impl JobContext {
         work: &mut [Work<'_>],
         turn_vectors: &[Vec<f32>],
     ) -> Result<()> {
-        let mut current: std::collections::HashMap<Scope, Vec<FactRecord>> =
+        let mut scopes: Vec<Scope> = work.iter().map(|w| w.job.scope.clone()).collect();
+        scopes.sort_by(|a, b| (&a.namespace, &a.entity_id).cmp(&(&b.namespace, &b.entity_id)));
+        scopes.dedup();
+        let versions = self.store.memory_versions(&scopes).await?;
+        let model = self.embedder.model_name();
+        let mut current: std::collections::HashMap<Scope, Arc<MemoryIndex>> =
             std::collections::HashMap::new();
-        for item in work.iter() {
-            if !current.contains_key(&item.job.scope) {
-                let facts = self.store.current_facts(&item.job.scope).await?;
-                current.insert(item.job.scope.clone(), facts);
-            }
+        for scope in scopes {
+            let (index, _) = self
+                .indexes
+                .index(&scope, MemoryKind::Facts, model, versions[&scope])
+                .await?;
+            current.insert(scope, index);
         }
         let shown: Vec<Vec<&FactRecord>> = work
             .iter()
             .zip(turn_vectors)
-            .map(|(item, vector)| closest(&current[&item.job.scope], vector, self.closest_facts))
+            .map(|(item, vector)| {
+                current[&item.job.scope].closest_facts(vector, self.closest_facts)
+            })
             .collect();
         let calls = work.iter().zip(&shown).map(|(item, shown)| {
             let messages: Vec<_> = item
@@ -195,7 +213,7 @@ impl JobContext {
                 &extracted,
                 &vectors,
                 shown,
-                &current[&item.job.scope],
+                current[&item.job.scope].as_ref(),
                 self.near_duplicate_threshold,
                 &mut item.writes,
             );
@@ -219,18 +237,4 @@ fn turn_text(turn: &TurnToAugment) -> String {
         .map(|m| m.content.as_str())
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// The `k` current facts closest to the turn (facts embedded with another
-/// model or dimension are not comparable and are left out).
-fn closest<'a>(facts: &'a [FactRecord], query: &[f32], k: usize) -> Vec<&'a FactRecord> {
-    let mut scored: Vec<(f32, &FactRecord)> = facts
-        .iter()
-        .filter_map(|f| {
-            let embedding = f.embedding.as_ref()?;
-            (embedding.len() == query.len()).then(|| (cosine(embedding, query), f))
-        })
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.into_iter().take(k).map(|(_, f)| f).collect()
 }

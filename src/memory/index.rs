@@ -22,7 +22,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::storage::memory::Memory;
+use crate::memory::plan::KnownFacts;
+use crate::storage::memory::{FactRecord, Memory, normalize};
 
 /// Fusion weights and prior shapes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,22 +68,21 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn accepts(&self, memory: &Memory) -> bool {
-        let seen_at = memory.seen_at();
-        let current = match memory {
-            Memory::Fact(fact) => fact.valid_until.is_none(),
-            Memory::Message(_) => true,
-        };
-        let process_matches = match (memory, &self.process_id) {
-            (Memory::Message(message), Some(wanted)) => {
+    fn accepts(&self, summary: &Summary, memory: &Memory) -> bool {
+        let process_matches = match (&self.process_id, memory) {
+            (Some(wanted), Memory::Message(message)) => {
                 message.process_id.as_deref() == Some(wanted.as_str())
             }
             _ => true,
         };
-        (current || self.include_superseded)
+        (summary.current || self.include_superseded)
+            && self
+                .after
+                .is_none_or(|after| summary.seen_at >= after.timestamp_millis())
+            && self
+                .before
+                .is_none_or(|before| summary.seen_at < before.timestamp_millis())
             && process_matches
-            && self.after.is_none_or(|after| seen_at >= after)
-            && self.before.is_none_or(|before| seen_at < before)
     }
 }
 
@@ -105,14 +105,43 @@ pub struct Found {
     pub score: Score,
 }
 
+/// What ranking and filtering read of each memory, kept compact and apart
+/// from the records so a search streams through little memory.
+#[derive(Debug, Clone, Copy)]
+struct Summary {
+    /// Unix milliseconds of `Memory::seen_at`.
+    seen_at: i64,
+    mentions: i64,
+    /// ln(mentions + 1), the mention prior before scaling.
+    log_mentions: f64,
+    current: bool,
+    /// Terms in the text.
+    length: u32,
+}
+
+impl Summary {
+    fn of(memory: &Memory, length: u32) -> Summary {
+        Summary {
+            seen_at: memory.seen_at().timestamp_millis(),
+            mentions: memory.mentions(),
+            log_mentions: ((memory.mentions().max(0) as f64) + 1.0).ln(),
+            current: match memory {
+                Memory::Fact(fact) => fact.valid_until.is_none(),
+                Memory::Message(_) => true,
+            },
+            length,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct MemoryIndex {
     dimension: usize,
     memories: Vec<Memory>,
+    summaries: Vec<Summary>,
     /// `memories.len() * dimension` floats, each vector of unit length (or
     /// all zeros).
     vectors: Vec<f32>,
-    lengths: Vec<u32>,
     /// term → (position, times the term occurs there).
     postings: HashMap<String, Vec<(u32, u32)>>,
     positions: HashMap<Uuid, usize>,
@@ -128,7 +157,7 @@ pub fn terms(text: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 fn unit(vector: &[f32]) -> Vec<f32> {
-    let norm = dot(vector, vector).sqrt();
+    let norm = dot_portable(vector, vector).sqrt();
     if norm > 0.0 && norm.is_finite() {
         vector.iter().map(|v| v / norm).collect()
     } else {
@@ -136,19 +165,83 @@ fn unit(vector: &[f32]) -> Vec<f32> {
     }
 }
 
-/// A dot product written so the compiler vectorizes it (eight running
-/// sums instead of one, which a float reduction otherwise forces).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let (a_chunks, a_rest) = a.as_chunks::<8>();
-    let (b_chunks, b_rest) = b.as_chunks::<8>();
-    let mut sums = [0f32; 8];
+/// A dot product written so the compiler vectorizes it: 32 running sums
+/// (four AVX registers) instead of one, since a float reduction otherwise
+/// forces one long chain of dependent additions.
+#[inline(always)]
+fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+    let (a_chunks, a_rest) = a.as_chunks::<32>();
+    let (b_chunks, b_rest) = b.as_chunks::<32>();
+    let mut sums = [0f32; 32];
     for (x, y) in a_chunks.iter().zip(b_chunks) {
-        for lane in 0..8 {
+        for lane in 0..32 {
             sums[lane] += x[lane] * y[lane];
         }
     }
     let rest: f32 = a_rest.iter().zip(b_rest).map(|(x, y)| x * y).sum();
     sums.iter().sum::<f32>() + rest
+}
+
+/// From this many vectors on, a scan is split across threads: it is bound
+/// by memory bandwidth, which one core alone does not use up.
+const PARALLEL_FROM: usize = 4096;
+
+/// Dot products of `query` with each of the vectors laid end to end in
+/// `vectors`, into `out`.
+fn dots(query: &[f32], vectors: &[f32], out: &mut Vec<f32>) {
+    out.clear();
+    if query.is_empty() {
+        return;
+    }
+    let count = vectors.len() / query.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(4);
+    if count < PARALLEL_FROM || threads < 2 {
+        dots_serial(query, vectors, out);
+        return;
+    }
+    let per_thread = count.div_ceil(threads) * query.len();
+    let mut pieces: Vec<Vec<f32>> = Vec::new();
+    pieces.resize_with(threads, Vec::new);
+    std::thread::scope(|scope| {
+        let mut slices = vectors.chunks(per_thread).zip(pieces.iter_mut());
+        // The first slice is done by this thread, the rest by helpers.
+        let first = slices.next();
+        for (slice, piece) in slices {
+            scope.spawn(move || dots_serial(query, slice, piece));
+        }
+        if let Some((slice, piece)) = first {
+            dots_serial(query, slice, piece);
+        }
+    });
+    for piece in pieces {
+        out.extend(piece);
+    }
+}
+
+fn dots_serial(query: &[f32], vectors: &[f32], out: &mut Vec<f32>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU was just checked to have both features.
+        unsafe { dots_avx2(query, vectors, out) };
+        return;
+    }
+    out.extend(
+        vectors
+            .chunks_exact(query.len())
+            .map(|v| dot_portable(query, v)),
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn dots_avx2(query: &[f32], vectors: &[f32], out: &mut Vec<f32>) {
+    out.extend(
+        vectors
+            .chunks_exact(query.len())
+            .map(|v| dot_portable(query, v)),
+    );
 }
 
 impl MemoryIndex {
@@ -171,7 +264,8 @@ impl MemoryIndex {
     /// About how many bytes the index holds.
     pub fn bytes(&self) -> usize {
         self.vectors.len() * 4
-            + self.memories.len() * (std::mem::size_of::<Memory>() + 64)
+            + self.memories.len()
+                * (std::mem::size_of::<Memory>() + std::mem::size_of::<Summary>() + 64)
             + self.heap_bytes
     }
 
@@ -196,20 +290,22 @@ impl MemoryIndex {
         let vector = unit(vector);
         match self.positions.get(&memory.id()).copied() {
             Some(position) => {
+                let mut length = self.summaries[position].length;
                 if self.memories[position].text() != memory.text() {
                     self.unindex_terms(position);
-                    self.index_terms(position, memory.text());
+                    length = self.index_terms(position, memory.text());
                 }
                 self.vectors[position * self.dimension..(position + 1) * self.dimension]
                     .copy_from_slice(&vector);
+                self.summaries[position] = Summary::of(&memory, length);
                 self.memories[position] = memory;
             }
             None => {
                 let position = self.memories.len();
                 self.positions.insert(memory.id(), position);
                 self.vectors.extend_from_slice(&vector);
-                self.lengths.push(0);
-                self.index_terms(position, memory.text());
+                let length = self.index_terms(position, memory.text());
+                self.summaries.push(Summary::of(&memory, length));
                 self.heap_bytes += memory.text().len();
                 self.memories.push(memory);
             }
@@ -217,14 +313,14 @@ impl MemoryIndex {
         Ok(())
     }
 
-    fn index_terms(&mut self, position: usize, text: &str) {
+    /// Adds the text's terms to the postings; its length in terms.
+    fn index_terms(&mut self, position: usize, text: &str) -> u32 {
         let mut counts: HashMap<String, u32> = HashMap::new();
         let mut length = 0;
         for term in terms(text) {
             length += 1;
             *counts.entry(term).or_default() += 1;
         }
-        self.lengths[position] = length;
         for (term, count) in counts {
             if !self.postings.contains_key(&term) {
                 self.heap_bytes += term.len() + 48;
@@ -235,6 +331,7 @@ impl MemoryIndex {
                 .push((position as u32, count));
             self.heap_bytes += 8;
         }
+        length
     }
 
     fn unindex_terms(&mut self, position: usize) {
@@ -243,7 +340,103 @@ impl MemoryIndex {
                 list.retain(|(p, _)| *p as usize != position);
             }
         }
-        self.lengths[position] = 0;
+    }
+}
+
+impl MemoryIndex {
+    /// The `k` current facts most similar to `vector` (dense only).
+    pub fn closest_facts(&self, vector: &[f32], k: usize) -> Vec<&FactRecord> {
+        let weights = Weights {
+            dense: 1.0,
+            lexical: 0.0,
+            recency: 0.0,
+            mentions: 0.0,
+            ..Weights::default()
+        };
+        search(
+            &[self],
+            &Search {
+                text: "",
+                vector,
+                filter: &Filter::default(),
+                weights: &weights,
+                now: chrono::Utc::now(),
+                min_score: f64::NEG_INFINITY,
+                limit: k,
+            },
+        )
+        .into_iter()
+        .filter_map(|found| match &self.memories[found.position] {
+            Memory::Fact(fact) => Some(fact),
+            Memory::Message(_) => None,
+        })
+        .collect()
+    }
+
+    fn current_fact(&self, position: usize) -> Option<&FactRecord> {
+        match &self.memories[position] {
+            Memory::Fact(fact) if self.summaries[position].current => Some(fact),
+            _ => None,
+        }
+    }
+}
+
+impl KnownFacts for MemoryIndex {
+    fn with_text(&self, normalized: &str) -> Option<Uuid> {
+        // Only memories holding every term of the text can have it: the
+        // shortest postings list of its terms is the candidate set.
+        let mut shortest: Option<&Vec<(u32, u32)>> = None;
+        for term in terms(normalized) {
+            let list = self.postings.get(&term)?;
+            if shortest.is_none_or(|s| list.len() < s.len()) {
+                shortest = Some(list);
+            }
+        }
+        let candidates: Box<dyn Iterator<Item = usize>> = match shortest {
+            Some(list) => Box::new(list.iter().map(|(position, _)| *position as usize)),
+            None => Box::new(0..self.len()),
+        };
+        candidates
+            .filter_map(|position| self.current_fact(position))
+            .find(|fact| normalize(&fact.content) == normalized)
+            .map(|fact| fact.fact_id)
+    }
+
+    fn nearest(&self, vector: &[f32]) -> Option<(Uuid, f32)> {
+        if vector.len() != self.dimension || self.is_empty() {
+            return None;
+        }
+        let query = unit(vector);
+        let mut similarities = Vec::new();
+        dots(&query, &self.vectors, &mut similarities);
+        similarities
+            .into_iter()
+            .enumerate()
+            .filter_map(|(position, similarity)| {
+                self.current_fact(position).map(|f| (f.fact_id, similarity))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+}
+
+/// A candidate for the result, ordered by score for the top-k heap.
+struct Candidate(Found);
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.score.total.total_cmp(&other.0.score.total).is_eq()
+    }
+}
+impl Eq for Candidate {}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate {
+    /// Reversed, so the heap's top is the weakest of those kept.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.0.score.total.total_cmp(&self.0.score.total)
     }
 }
 
@@ -252,31 +445,34 @@ impl MemoryIndex {
 pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
     const K1: f64 = 1.2;
     const B: f64 = 0.75;
+    let filter = search.filter;
     let selected: Vec<Vec<bool>> = parts
         .iter()
         .map(|part| {
-            part.memories
+            part.summaries
                 .iter()
-                .map(|m| search.filter.accepts(m))
+                .zip(&part.memories)
+                .map(|(summary, memory)| filter.accepts(summary, memory))
                 .collect()
         })
         .collect();
     let chosen = |part: usize, position: usize| selected[part][position];
-    let count = selected.iter().flatten().filter(|s| **s).count();
+    let mut count = 0usize;
+    let mut total_length = 0u64;
+    let mut most_mentions = 1i64;
+    for (p, part) in parts.iter().enumerate() {
+        for (position, summary) in part.summaries.iter().enumerate() {
+            if chosen(p, position) {
+                count += 1;
+                total_length += u64::from(summary.length);
+                most_mentions = most_mentions.max(summary.mentions);
+            }
+        }
+    }
     if count == 0 || search.limit == 0 {
         return Vec::new();
     }
     let n = count as f64;
-    let mut total_length = 0u64;
-    let mut most_mentions = 1i64;
-    for (p, part) in parts.iter().enumerate() {
-        for (position, memory) in part.memories.iter().enumerate() {
-            if chosen(p, position) {
-                total_length += u64::from(part.lengths[position]);
-                most_mentions = most_mentions.max(memory.mentions());
-            }
-        }
-    }
     let average_length = (total_length as f64 / n).max(1e-9);
 
     // BM25 (k1 = 1.2, b = 0.75) through the postings of the query's terms.
@@ -310,7 +506,7 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
                     continue;
                 }
                 let tf = f64::from(tf);
-                let length = f64::from(parts[p].lengths[position]);
+                let length = f64::from(parts[p].summaries[position].length);
                 lexical[p][position] +=
                     idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / average_length));
             }
@@ -319,55 +515,69 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
 
     let query = unit(search.vector);
     let weights = search.weights;
-    let half_life = weights.recency_half_life_days.max(1e-9);
+    let now = search.now.timestamp_millis();
+    // recency = 0.5^(age / half-life) = exp(-age · ln 2 / half-life)
+    let decay_per_milli =
+        std::f64::consts::LN_2 / (weights.recency_half_life_days.max(1e-9) * 86_400_000.0);
     let mention_scale = ((most_mentions as f64) + 1.0).ln();
-    let mut found = Vec::new();
+    let mut kept: std::collections::BinaryHeap<Candidate> =
+        std::collections::BinaryHeap::with_capacity(search.limit.min(count) + 1);
+    let mut dense = Vec::new();
     for (p, part) in parts.iter().enumerate() {
-        let comparable = query.len() == part.dimension;
-        for (position, memory) in part.memories.iter().enumerate() {
+        if query.len() == part.dimension {
+            dots(&query, &part.vectors, &mut dense);
+        } else {
+            dense.clear();
+            dense.resize(part.len(), 0.0);
+        }
+        for (position, summary) in part.summaries.iter().enumerate() {
             if !chosen(p, position) {
                 continue;
             }
-            let dense = if comparable {
-                let start = position * part.dimension;
-                f64::from(dot(&query, &part.vectors[start..start + part.dimension])).max(0.0)
-            } else {
-                0.0
-            };
+            let dense = f64::from(dense[position]).max(0.0);
             let lexical = if ceiling > 0.0 {
                 (lexical[p][position] / ceiling).min(1.0)
             } else {
                 0.0
             };
-            let age_days = (search.now - memory.seen_at()).num_seconds().max(0) as f64 / 86_400.0;
-            let recency = 0.5f64.powf(age_days / half_life);
-            let mentions = ((memory.mentions().max(0) as f64) + 1.0).ln() / mention_scale;
-            let total = weights.dense * dense
-                + weights.lexical * lexical
-                + weights.recency * recency
-                + weights.mentions * mentions;
-            if total >= search.min_score {
-                found.push(Found {
-                    part: p,
-                    position,
-                    score: Score {
-                        total,
-                        dense,
-                        lexical,
-                        recency,
-                        mentions,
-                    },
-                });
+            let relevance = weights.dense * dense + weights.lexical * lexical;
+            // The priors are at most 1 each: a memory that cannot beat the
+            // weakest one kept even with full priors needs no more work.
+            let best_possible = relevance + weights.recency + weights.mentions;
+            let weakest = (kept.len() == search.limit)
+                .then(|| kept.peek().map(|c| c.0.score.total))
+                .flatten();
+            if best_possible < search.min_score || weakest.is_some_and(|w| best_possible <= w) {
+                continue;
             }
+            let age = (now - summary.seen_at).max(0) as f64;
+            let recency = (-age * decay_per_milli).exp();
+            let mentions = summary.log_mentions / mention_scale;
+            let total = relevance + weights.recency * recency + weights.mentions * mentions;
+            if total < search.min_score {
+                continue;
+            }
+            if let Some(weakest) = weakest {
+                if weakest >= total {
+                    continue;
+                }
+                kept.pop();
+            }
+            kept.push(Candidate(Found {
+                part: p,
+                position,
+                score: Score {
+                    total,
+                    dense,
+                    lexical,
+                    recency,
+                    mentions,
+                },
+            }));
         }
     }
-    let best_first = |a: &Found, b: &Found| b.score.total.total_cmp(&a.score.total);
-    if found.len() > search.limit {
-        found.select_nth_unstable_by(search.limit - 1, best_first);
-        found.truncate(search.limit);
-    }
-    found.sort_by(best_first);
-    found
+    // Ascending by the reversed order is best first.
+    kept.into_sorted_vec().into_iter().map(|c| c.0).collect()
 }
 
 #[cfg(test)]
@@ -648,10 +858,26 @@ mod tests {
     }
 
     #[test]
-    fn the_dot_product_matches_a_plain_sum() {
-        let a: Vec<f32> = (0..387).map(|i| (i as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..387).map(|i| (i as f32 * 0.11).cos()).collect();
-        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - plain).abs() < 1e-3);
+    fn dot_products_match_plain_sums_also_when_split_across_threads() {
+        let dimension = 387;
+        let count = PARALLEL_FROM + 3;
+        let query: Vec<f32> = (0..dimension).map(|i| (i as f32 * 0.37).sin()).collect();
+        let vectors: Vec<f32> = (0..dimension * count)
+            .map(|i| (i as f32 * 0.11).cos())
+            .collect();
+        let mut out = Vec::new();
+        dots(&query, &vectors, &mut out);
+        assert_eq!(out.len(), count);
+        for (i, value) in out.iter().enumerate() {
+            let plain: f32 = query
+                .iter()
+                .zip(&vectors[i * dimension..(i + 1) * dimension])
+                .map(|(x, y)| x * y)
+                .sum();
+            assert!(
+                (value - plain).abs() < 1e-2,
+                "vector {i}: {value} vs {plain}"
+            );
+        }
     }
 }

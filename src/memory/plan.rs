@@ -12,14 +12,23 @@ use super::extraction::{Action, Extraction};
 use crate::embed::cosine;
 use crate::storage::memory::{AugmentationWrites, FactRecord, NewFact, normalize};
 
+/// What planning asks of the entity's current facts (all of them, however
+/// many: answered by the entity's recall index, not a list scan).
+pub trait KnownFacts {
+    /// A current fact whose normalized text is `normalized`.
+    fn with_text(&self, normalized: &str) -> Option<Uuid>;
+    /// The current fact most similar to `vector`, and its cosine.
+    fn nearest(&self, vector: &[f32]) -> Option<(Uuid, f32)>;
+}
+
 /// Plans the fact writes of one extraction. `shown` are the known facts
-/// the model saw (its `existing` indices point into them), `current` all
+/// the model saw (its `existing` indices point into them), `known` all
 /// the entity's current facts, `vectors` one embedding per extracted fact.
 pub fn plan_facts(
     extraction: &Extraction,
     vectors: &[Vec<f32>],
     shown: &[&FactRecord],
-    current: &[FactRecord],
+    known: &impl KnownFacts,
     threshold: f32,
     writes: &mut AugmentationWrites,
 ) {
@@ -27,17 +36,13 @@ pub fn plan_facts(
         let normalized = normalize(&fact.content);
         let referenced = fact.existing.and_then(|i| shown.get(i)).map(|f| f.fact_id);
 
-        let same_text = current
-            .iter()
-            .find(|f| normalize(&f.content) == normalized)
-            .map(|f| f.fact_id)
-            .or_else(|| {
-                writes
-                    .new_facts
-                    .iter()
-                    .find(|f| f.normalized == normalized)
-                    .map(|f| f.fact_id)
-            });
+        let same_text = known.with_text(&normalized).or_else(|| {
+            writes
+                .new_facts
+                .iter()
+                .find(|f| f.normalized == normalized)
+                .map(|f| f.fact_id)
+        });
         if let Some(fact_id) = same_text {
             mention(writes, fact_id);
             continue;
@@ -55,9 +60,9 @@ pub fn plan_facts(
             writes.superseded.push((old, new));
             continue;
         }
-        let nearest = current
-            .iter()
-            .filter_map(|f| f.embedding.as_ref().map(|e| (f.fact_id, cosine(e, vector))))
+        let nearest = known
+            .nearest(vector)
+            .into_iter()
             .chain(
                 writes
                     .new_facts
@@ -104,6 +109,8 @@ fn push_new(
 mod tests {
     use super::*;
     use crate::memory::extraction::ExtractedFact;
+    use crate::memory::index::MemoryIndex;
+    use crate::storage::memory::Memory;
     use chrono::Utc;
 
     fn known(content: &str, embedding: Vec<f32>) -> FactRecord {
@@ -139,8 +146,13 @@ mod tests {
             ..Extraction::default()
         };
         let shown: Vec<&FactRecord> = current.iter().collect();
+        let mut known = MemoryIndex::default();
+        for fact in current {
+            let vector = fact.embedding.clone().unwrap();
+            known.upsert(Memory::Fact(fact.clone()), &vector).unwrap();
+        }
         let mut writes = AugmentationWrites::default();
-        plan_facts(&extraction, &vectors, &shown, current, 0.9, &mut writes);
+        plan_facts(&extraction, &vectors, &shown, &known, 0.9, &mut writes);
         writes
     }
 

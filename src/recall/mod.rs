@@ -89,6 +89,11 @@ impl Recaller {
         }
     }
 
+    /// The per-entity index cache, for augmentation to share.
+    pub fn indexes(&self) -> Arc<IndexCache> {
+        Arc::clone(&self.indexes)
+    }
+
     pub async fn recall(&self, query: RecallQuery) -> Result<Vec<Ranked>> {
         domain::validate_id("attribution.entity_id", &query.scope.entity_id, true)?;
         if query.query.trim().is_empty() {

@@ -525,6 +525,48 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// The memory versions of several entities at once (one query).
+    pub async fn memory_versions(&self, scopes: &[Scope]) -> Result<HashMap<Scope, MemoryVersion>> {
+        let mut versions: HashMap<Scope, MemoryVersion> = scopes
+            .iter()
+            .map(|s| (s.clone(), MemoryVersion::default()))
+            .collect();
+        if scopes.is_empty() {
+            return Ok(versions);
+        }
+        let rows: Vec<(String, String, i64, i64)> = on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT namespace, entity_id, version, reset_version FROM memory_versions \
+                 WHERE (namespace, entity_id) IN (VALUES ");
+            let mut rows = query.separated(", ");
+            for scope in scopes {
+                rows.push("(");
+                rows.push_bind_unseparated(scope.namespace.clone());
+                rows.push_unseparated(", ");
+                rows.push_bind_unseparated(scope.entity_id.clone());
+                rows.push_unseparated(")");
+            }
+            query.push(")");
+            query.build().fetch_all(pool).await?
+                .iter()
+                .map(|row| Ok((
+                    row.try_get("namespace")?, row.try_get("entity_id")?,
+                    row.try_get("version")?, row.try_get("reset_version")?,
+                )))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        for (namespace, entity_id, version, reset) in rows {
+            versions.insert(
+                Scope {
+                    namespace,
+                    entity_id,
+                },
+                MemoryVersion { version, reset },
+            );
+        }
+        Ok(versions)
+    }
+
     /// The entity's memories of one kind with vectors of `model` (facts
     /// superseded or not), each with its vector; with `since`, only those
     /// written by a later version.
