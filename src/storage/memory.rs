@@ -1,10 +1,6 @@
 //! Memories: facts (with embeddings and provenance), triples, process
-//! attributes, session summaries and the message index — and the one
-//! transaction that applies a batch of augmentation jobs' results.
-//!
-//! `apply_augmentations` first marks each job done *only if this replica
-//! still holds its lease*; if it does not, nothing of that job is written. A job's
-//! writes therefore land exactly once, however often it was retried.
+//! attributes, session summaries and the message index, as augmentation
+//! and recall read them (`apply` writes them).
 
 use std::collections::HashMap;
 
@@ -12,7 +8,6 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::jobs::ClaimedJob;
 use super::{BeginWrite, Store, on_pool};
 use crate::domain::{Role, Scope};
 use crate::error::{Error, Result};
@@ -189,54 +184,6 @@ const SELECT_CURRENT_FACTS: &str = "SELECT fact_id, content, category, mention_c
      last_seen_at, valid_until, superseded_by, embedding \
      FROM facts WHERE namespace = $1 AND entity_id = $2 AND valid_until IS NULL";
 
-const FINISH_JOB: &str = "UPDATE augmentation_jobs SET status = 'done', lease_owner = NULL, \
-     lease_until = NULL, last_error = NULL, updated_at = $1 \
-     WHERE job_id = $2 AND lease_owner = $3 AND status = 'running'";
-
-const EMBED_MESSAGE: &str = "UPDATE messages SET embedding = $1, embedding_model = $2, embedding_dim = $3, \
-     memory_version = $7 WHERE message_id = $4 AND namespace = $5 AND entity_id = $6";
-
-/// A new fact; an identical current one is mentioned again instead.
-const UPSERT_FACT: &str = "INSERT INTO facts (fact_id, namespace, entity_id, content, normalized, \
-     category, embedding, embedding_model, embedding_dim, mention_count, first_seen_at, last_seen_at, \
-     created_at, updated_at, memory_version) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10, $11, $11, $12) \
-     ON CONFLICT (namespace, entity_id, normalized) WHERE valid_until IS NULL \
-     DO UPDATE SET mention_count = facts.mention_count + 1, \
-       last_seen_at = excluded.last_seen_at, updated_at = excluded.updated_at, \
-       memory_version = excluded.memory_version \
-     RETURNING fact_id";
-
-const MENTION_FACT: &str = "UPDATE facts SET mention_count = mention_count + 1, last_seen_at = $1, \
-     updated_at = $2, memory_version = $6 \
-     WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
-
-const INSERT_PROVENANCE: &str =
-    "INSERT INTO fact_mentions (fact_id, turn_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-
-const SUPERSEDE_FACT: &str = "UPDATE facts SET valid_until = $1, superseded_by = $2, updated_at = $1, \
-     memory_version = $6 \
-     WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
-
-const UPSERT_TRIPLE: &str = "INSERT INTO triples (triple_id, namespace, entity_id, subject, predicate, \
-     object, normalized, mention_count, first_seen_at, last_seen_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) \
-     ON CONFLICT (namespace, entity_id, normalized) \
-     DO UPDATE SET mention_count = triples.mention_count + 1, last_seen_at = excluded.last_seen_at";
-
-const UPSERT_PROCESS_ATTRIBUTE: &str = "INSERT INTO process_attributes (namespace, process_id, content, \
-     normalized, mention_count, first_seen_at, last_seen_at) \
-     VALUES ($1, $2, $3, $4, 1, $5, $5) \
-     ON CONFLICT (namespace, process_id, normalized) \
-     DO UPDATE SET mention_count = process_attributes.mention_count + 1, \
-       last_seen_at = excluded.last_seen_at";
-
-const UPSERT_SUMMARY: &str = "INSERT INTO session_summaries (namespace, entity_id, session_id, summary, \
-     turn_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
-     ON CONFLICT (namespace, entity_id, session_id) \
-     DO UPDATE SET summary = excluded.summary, turn_id = excluded.turn_id, \
-       updated_at = excluded.updated_at";
-
 const EMBEDDING_MODELS: &str = "SELECT embedding_model, embedding_dim, COUNT(*) AS n FROM ( \
        SELECT embedding_model, embedding_dim FROM facts WHERE embedding_model IS NOT NULL \
        UNION ALL \
@@ -249,12 +196,6 @@ const FACT_PROVENANCE: &str = "SELECT m.fact_id, m.turn_id FROM fact_mentions m 
 
 const SELECT_MEMORY_VERSION: &str =
     "SELECT version, reset_version FROM memory_versions WHERE namespace = $1 AND entity_id = $2";
-
-/// The next memory version of an entity; its rows are locked until the
-/// writing transaction ends, so versions become visible in order.
-const BUMP_MEMORY_VERSION: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
-     VALUES ($1, $2, 1, 0) ON CONFLICT (namespace, entity_id) \
-     DO UPDATE SET version = memory_versions.version + 1 RETURNING version";
 
 /// As above, for a write that removes memories.
 pub(super) const RESET_MEMORY_VERSION: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
@@ -630,104 +571,6 @@ impl Store {
             deleted
         });
         Ok(deleted > 0)
-    }
-
-    /// Applies several jobs' results in one transaction: each job's writes
-    /// land only if `owner` still holds that job's lease (reported per job).
-    pub async fn apply_augmentations(
-        &self,
-        owner: Uuid,
-        items: &[(&ClaimedJob, &TurnToAugment, &AugmentationWrites)],
-    ) -> Result<Vec<bool>> {
-        let now = Utc::now();
-        let applied = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            // Each entity's version is taken first and in one order, so two
-            // batches sharing entities wait for each other, never deadlock.
-            let mut scopes: Vec<&Scope> = items.iter().map(|(job, _, _)| &job.scope).collect();
-            scopes.sort_by(|a, b| (&a.namespace, &a.entity_id).cmp(&(&b.namespace, &b.entity_id)));
-            scopes.dedup();
-            let mut versions: HashMap<&Scope, i64> = HashMap::new();
-            for scope in scopes {
-                let version: i64 = sqlx::query(BUMP_MEMORY_VERSION)
-                    .bind(&scope.namespace).bind(&scope.entity_id)
-                    .fetch_one(&mut *tx).await?
-                    .try_get(0)?;
-                versions.insert(scope, version);
-            }
-            let mut applied = Vec::with_capacity(items.len());
-            for (job, turn, writes) in items {
-                let seen = turn.occurred_at;
-                let scope = &job.scope;
-                let version = versions[scope];
-                let model = &writes.embedding_model;
-                let owned = sqlx::query(FINISH_JOB)
-                    .bind(now).bind(job.job_id).bind(owner)
-                    .execute(&mut *tx).await?.rows_affected();
-                applied.push(owned > 0);
-                if owned == 0 {
-                    continue;
-                }
-                for (message_id, vector) in &writes.message_embeddings {
-                    sqlx::query(EMBED_MESSAGE)
-                        .bind(encode_vector(vector)).bind(model).bind(vector.len() as i32)
-                        .bind(message_id).bind(&scope.namespace).bind(&scope.entity_id)
-                        .bind(version)
-                        .execute(&mut *tx).await?;
-                }
-                let mut mentioned = writes.mentioned.clone();
-                for fact in &writes.new_facts {
-                    let fact_id: Uuid = sqlx::query(UPSERT_FACT)
-                        .bind(fact.fact_id).bind(&scope.namespace).bind(&scope.entity_id)
-                        .bind(&fact.content).bind(&fact.normalized).bind(&fact.category)
-                        .bind(encode_vector(&fact.embedding)).bind(model)
-                        .bind(fact.embedding.len() as i32).bind(seen).bind(now).bind(version)
-                        .fetch_one(&mut *tx).await?
-                        .try_get(0)?;
-                    sqlx::query(INSERT_PROVENANCE).bind(fact_id).bind(turn.turn_id)
-                        .execute(&mut *tx).await?;
-                    mentioned.retain(|id| *id != fact_id);
-                }
-                for fact_id in &mentioned {
-                    sqlx::query(MENTION_FACT)
-                        .bind(seen).bind(now).bind(fact_id)
-                        .bind(&scope.namespace).bind(&scope.entity_id).bind(version)
-                        .execute(&mut *tx).await?;
-                    sqlx::query(INSERT_PROVENANCE).bind(fact_id).bind(turn.turn_id)
-                        .execute(&mut *tx).await?;
-                }
-                for (old, new) in &writes.superseded {
-                    sqlx::query(SUPERSEDE_FACT)
-                        .bind(now).bind(new).bind(old)
-                        .bind(&scope.namespace).bind(&scope.entity_id).bind(version)
-                        .execute(&mut *tx).await?;
-                }
-                for (subject, predicate, object) in &writes.triples {
-                    let normalized = normalize(&format!("{subject}\u{1f}{predicate}\u{1f}{object}"));
-                    sqlx::query(UPSERT_TRIPLE)
-                        .bind(Uuid::now_v7()).bind(&scope.namespace).bind(&scope.entity_id)
-                        .bind(subject).bind(predicate).bind(object).bind(normalized).bind(seen)
-                        .execute(&mut *tx).await?;
-                }
-                if let Some(process_id) = &turn.process_id {
-                    for attribute in &writes.process_attributes {
-                        sqlx::query(UPSERT_PROCESS_ATTRIBUTE)
-                            .bind(&scope.namespace).bind(process_id).bind(attribute)
-                            .bind(normalize(attribute)).bind(seen)
-                            .execute(&mut *tx).await?;
-                    }
-                }
-                if let Some(summary) = &writes.summary {
-                    sqlx::query(UPSERT_SUMMARY)
-                        .bind(&scope.namespace).bind(&scope.entity_id).bind(&turn.session_id)
-                        .bind(summary).bind(turn.turn_id).bind(now)
-                        .execute(&mut *tx).await?;
-                }
-            }
-            tx.commit().await?;
-            applied
-        });
-        Ok(applied)
     }
 }
 

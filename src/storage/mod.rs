@@ -10,6 +10,7 @@
 //! entity; a write that spans rows runs in one transaction, so a failure
 //! leaves nothing half-written.
 
+mod apply;
 pub mod jobs;
 pub mod memory;
 mod records;

@@ -1,0 +1,883 @@
+//! The one transaction that applies a batch of augmentation jobs' results.
+//!
+//! Each job's writes land only if this replica still holds its lease: jobs
+//! are marked done first, conditioned on the lease, and only the jobs that
+//! were are written — so a job's writes land exactly once, however often it
+//! was retried. Every entity touched takes its next memory version first,
+//! in one order (so two batches sharing entities queue, never deadlock),
+//! and the rows written record it (see `MemoryVersion`).
+//!
+//! The batch's writes are first gathered into rows, merging what several
+//! jobs say about the same thing (one fact learned twice is one row
+//! mentioned twice). PostgreSQL then writes each kind of row with one
+//! statement over arrays (`UNNEST`), SQLite row by row (in-process, where
+//! a statement costs microseconds, not a round trip).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Row, SqliteConnection};
+use uuid::Uuid;
+
+use super::jobs::ClaimedJob;
+use super::memory::{AugmentationWrites, TurnToAugment, encode_vector, normalize};
+use super::{Backend, BeginWrite, Store};
+use crate::domain::Scope;
+use crate::error::Result;
+
+/// One job's results and what they belong to.
+pub type JobWrites<'a> = (&'a ClaimedJob, &'a TurnToAugment, &'a AugmentationWrites);
+
+/// Rows of the batch, merged; built after the jobs' leases were checked.
+#[derive(Default)]
+struct Rows {
+    model: String,
+    messages: Vec<MessageRow>,
+    facts: Vec<FactRow>,
+    /// (index into `facts`, turn): each new fact's provenance.
+    fact_turns: Vec<(usize, Uuid)>,
+    superseded: Vec<(Uuid, Uuid, usize)>,
+    triples: Vec<CountedRow>,
+    attributes: Vec<CountedRow>,
+    summaries: Vec<SummaryRow>,
+}
+
+struct MessageRow {
+    message_id: Uuid,
+    scope: usize,
+    vector: Vec<u8>,
+    dimension: i32,
+}
+
+struct FactRow {
+    fact_id: Uuid,
+    scope: usize,
+    content: String,
+    normalized: String,
+    category: String,
+    vector: Vec<u8>,
+    dimension: i32,
+    mentions: i64,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+}
+
+/// A triple (subject, predicate, object in `parts`) or a process attribute
+/// (`parts[0]`), with how often the batch saw it.
+struct CountedRow {
+    owner: Owner,
+    parts: [String; 3],
+    normalized: String,
+    mentions: i64,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+}
+
+enum Owner {
+    Entity(usize),
+    Process {
+        namespace: String,
+        process_id: String,
+    },
+}
+
+struct SummaryRow {
+    scope: usize,
+    session_id: String,
+    summary: String,
+    turn_id: Uuid,
+}
+
+/// Mentions of existing facts, merged per fact.
+struct MentionRow {
+    fact_id: Uuid,
+    scope: usize,
+    mentions: i64,
+    last_seen: DateTime<Utc>,
+}
+
+impl Rows {
+    /// Gathers the owned jobs' writes; `scopes` indexes the entities.
+    fn gather(items: &[JobWrites], scopes: &[Scope]) -> Rows {
+        let scope_of = |scope: &Scope| scopes.iter().position(|s| s == scope).unwrap_or(0);
+        let mut rows = Rows::default();
+        let mut fact_index: HashMap<(usize, String), usize> = HashMap::new();
+        let mut counted: HashMap<(bool, String, String, String), usize> = HashMap::new();
+        let mut summaries: HashMap<(usize, String), usize> = HashMap::new();
+        for (job, turn, writes) in items {
+            let scope = scope_of(&job.scope);
+            let seen = turn.occurred_at;
+            rows.model.clone_from(&writes.embedding_model);
+            for (message_id, vector) in &writes.message_embeddings {
+                rows.messages.push(MessageRow {
+                    message_id: *message_id,
+                    scope,
+                    vector: encode_vector(vector),
+                    dimension: vector.len() as i32,
+                });
+            }
+            for fact in &writes.new_facts {
+                let key = (scope, fact.normalized.clone());
+                let index = *fact_index.entry(key).or_insert_with(|| {
+                    rows.facts.push(FactRow {
+                        fact_id: fact.fact_id,
+                        scope,
+                        content: fact.content.clone(),
+                        normalized: fact.normalized.clone(),
+                        category: fact.category.clone(),
+                        vector: encode_vector(&fact.embedding),
+                        dimension: fact.embedding.len() as i32,
+                        mentions: 0,
+                        first_seen: seen,
+                        last_seen: seen,
+                    });
+                    rows.facts.len() - 1
+                });
+                let row = &mut rows.facts[index];
+                row.mentions += 1;
+                row.first_seen = row.first_seen.min(seen);
+                row.last_seen = row.last_seen.max(seen);
+                rows.fact_turns.push((index, turn.turn_id));
+            }
+            for (old, new) in &writes.superseded {
+                rows.superseded.push((*old, *new, scope));
+            }
+            let mut count = |rows: &mut Vec<CountedRow>,
+                             owner: Owner,
+                             parts: [String; 3],
+                             normalized: String| {
+                let owner_key = match &owner {
+                    Owner::Entity(scope) => (true, scope.to_string(), String::new()),
+                    Owner::Process {
+                        namespace,
+                        process_id,
+                    } => (false, namespace.clone(), process_id.clone()),
+                };
+                let key = (owner_key.0, owner_key.1, owner_key.2, normalized.clone());
+                let index = *counted.entry(key).or_insert_with(|| {
+                    rows.push(CountedRow {
+                        owner,
+                        parts,
+                        normalized,
+                        mentions: 0,
+                        first_seen: seen,
+                        last_seen: seen,
+                    });
+                    rows.len() - 1
+                });
+                let row = &mut rows[index];
+                row.mentions += 1;
+                row.first_seen = row.first_seen.min(seen);
+                row.last_seen = row.last_seen.max(seen);
+            };
+            for (subject, predicate, object) in &writes.triples {
+                count(
+                    &mut rows.triples,
+                    Owner::Entity(scope),
+                    [subject.clone(), predicate.clone(), object.clone()],
+                    normalize(&format!("{subject}\u{1f}{predicate}\u{1f}{object}")),
+                );
+            }
+            if let Some(process_id) = &turn.process_id {
+                for attribute in &writes.process_attributes {
+                    count(
+                        &mut rows.attributes,
+                        Owner::Process {
+                            namespace: job.scope.namespace.clone(),
+                            process_id: process_id.clone(),
+                        },
+                        [attribute.clone(), String::new(), String::new()],
+                        normalize(attribute),
+                    );
+                }
+            }
+            if let Some(summary) = &writes.summary {
+                let row = SummaryRow {
+                    scope,
+                    session_id: turn.session_id.clone(),
+                    summary: summary.clone(),
+                    turn_id: turn.turn_id,
+                };
+                // A later job of the same session has the later summary.
+                match summaries.get(&(scope, turn.session_id.clone())) {
+                    Some(&index) => rows.summaries[index] = row,
+                    None => {
+                        summaries.insert((scope, turn.session_id.clone()), rows.summaries.len());
+                        rows.summaries.push(row);
+                    }
+                }
+            }
+        }
+        rows
+    }
+}
+
+/// Existing facts the jobs mentioned again, merged per fact, and every
+/// (fact, turn) provenance pair; `stored` is each new fact row's id as
+/// stored (an identical current fact's, if there was one).
+fn mentions_and_provenance(
+    items: &[JobWrites],
+    scopes: &[Scope],
+    rows: &Rows,
+    stored: &[Uuid],
+) -> (Vec<MentionRow>, Vec<(Uuid, Uuid)>) {
+    let mut provenance: Vec<(Uuid, Uuid)> = rows
+        .fact_turns
+        .iter()
+        .map(|(index, turn)| (stored[*index], *turn))
+        .collect();
+    let mut mentions: Vec<MentionRow> = Vec::new();
+    let mut by_fact: HashMap<Uuid, usize> = HashMap::new();
+    for (job, turn, writes) in items {
+        let scope = scopes.iter().position(|s| *s == job.scope).unwrap_or(0);
+        // A fact this job's own insert landed on is mentioned by it already.
+        let own: Vec<Uuid> = rows
+            .fact_turns
+            .iter()
+            .filter(|(_, t)| *t == turn.turn_id)
+            .map(|(index, _)| stored[*index])
+            .collect();
+        for fact_id in writes.mentioned.iter().filter(|id| !own.contains(id)) {
+            provenance.push((*fact_id, turn.turn_id));
+            match by_fact.get(fact_id) {
+                Some(&index) => {
+                    mentions[index].mentions += 1;
+                    mentions[index].last_seen = mentions[index].last_seen.max(turn.occurred_at);
+                }
+                None => {
+                    by_fact.insert(*fact_id, mentions.len());
+                    mentions.push(MentionRow {
+                        fact_id: *fact_id,
+                        scope,
+                        mentions: 1,
+                        last_seen: turn.occurred_at,
+                    });
+                }
+            }
+        }
+    }
+    (mentions, provenance)
+}
+
+/// The entities of the batch, in the order their versions are taken.
+fn sorted_scopes(items: &[JobWrites]) -> Vec<Scope> {
+    let mut scopes: Vec<Scope> = items.iter().map(|(job, _, _)| job.scope.clone()).collect();
+    scopes.sort_by(|a, b| (&a.namespace, &a.entity_id).cmp(&(&b.namespace, &b.entity_id)));
+    scopes.dedup();
+    scopes
+}
+
+impl Store {
+    /// Applies several jobs' results in one transaction: each job's writes
+    /// land only if `owner` still holds that job's lease (reported per job,
+    /// in order).
+    pub async fn apply_augmentations(
+        &self,
+        owner: Uuid,
+        items: &[JobWrites<'_>],
+    ) -> Result<Vec<bool>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let scopes = sorted_scopes(items);
+        let applied = match &self.backend {
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin_write().await?;
+                let applied = postgres::apply(&mut tx, owner, items, &scopes).await?;
+                tx.commit().await?;
+                applied
+            }
+            Backend::Sqlite(pool) => {
+                let mut tx = pool.begin_write().await?;
+                let applied = sqlite::apply(&mut tx, owner, items, &scopes).await?;
+                tx.commit().await?;
+                applied
+            }
+        };
+        Ok(applied)
+    }
+}
+
+/// Keeps the items whose job is in `done`, and says which were.
+fn owned<'a>(items: &[JobWrites<'a>], done: &[Uuid]) -> (Vec<JobWrites<'a>>, Vec<bool>) {
+    let applied: Vec<bool> = items
+        .iter()
+        .map(|(job, _, _)| done.contains(&job.job_id))
+        .collect();
+    let kept = items
+        .iter()
+        .zip(&applied)
+        .filter(|(_, owned)| **owned)
+        .map(|(item, _)| *item)
+        .collect();
+    (kept, applied)
+}
+
+mod postgres {
+    use super::*;
+
+    const BUMP_VERSIONS: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
+         SELECT namespace, entity_id, 1, 0 FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY \
+           AS v(namespace, entity_id, n) WHERE true ORDER BY n \
+         ON CONFLICT (namespace, entity_id) DO UPDATE SET version = memory_versions.version + 1 \
+         RETURNING namespace, entity_id, version";
+
+    const FINISH_JOBS: &str = "UPDATE augmentation_jobs SET status = 'done', lease_owner = NULL, \
+         lease_until = NULL, last_error = NULL, updated_at = $1 \
+         WHERE job_id = ANY($2) AND lease_owner = $3 AND status = 'running' RETURNING job_id";
+
+    const EMBED_MESSAGES: &str = "UPDATE messages m SET embedding = v.embedding, \
+         embedding_model = $1, embedding_dim = v.dim, memory_version = v.version \
+         FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::int[], $7::bigint[]) \
+           AS v(message_id, namespace, entity_id, embedding, dim, version) \
+         WHERE m.message_id = v.message_id AND m.namespace = v.namespace \
+           AND m.entity_id = v.entity_id";
+
+    const UPSERT_FACTS: &str = "INSERT INTO facts (fact_id, namespace, entity_id, content, normalized, \
+         category, embedding, embedding_model, embedding_dim, mention_count, first_seen_at, \
+         last_seen_at, created_at, updated_at, memory_version) \
+         SELECT v.fact_id, v.namespace, v.entity_id, v.content, v.normalized, v.category, v.embedding, \
+           $1, v.dim, v.mentions, v.first_seen, v.last_seen, $2, $2, v.version \
+         FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+           $9::bytea[], $10::int[], $11::bigint[], $12::timestamptz[], $13::timestamptz[], \
+           $14::bigint[]) WITH ORDINALITY \
+           AS v(fact_id, namespace, entity_id, content, normalized, category, embedding, dim, \
+             mentions, first_seen, last_seen, version, n) \
+         WHERE true ORDER BY v.n \
+         ON CONFLICT (namespace, entity_id, normalized) WHERE valid_until IS NULL \
+         DO UPDATE SET mention_count = facts.mention_count + excluded.mention_count, \
+           last_seen_at = GREATEST(facts.last_seen_at, excluded.last_seen_at), \
+           updated_at = excluded.updated_at, memory_version = excluded.memory_version \
+         RETURNING fact_id, namespace, entity_id, normalized";
+
+    const MENTION_FACTS: &str = "UPDATE facts f SET mention_count = f.mention_count + v.mentions, \
+         last_seen_at = GREATEST(f.last_seen_at, v.last_seen), updated_at = $1, \
+         memory_version = v.version \
+         FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], \
+           $7::bigint[]) AS v(fact_id, namespace, entity_id, mentions, last_seen, version) \
+         WHERE f.fact_id = v.fact_id AND f.namespace = v.namespace AND f.entity_id = v.entity_id \
+           AND f.valid_until IS NULL";
+
+    const INSERT_PROVENANCE: &str = "INSERT INTO fact_mentions (fact_id, turn_id) \
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) WHERE true ON CONFLICT DO NOTHING";
+
+    const SUPERSEDE_FACT: &str = "UPDATE facts SET valid_until = $1, superseded_by = $2, \
+         updated_at = $1, memory_version = $6 \
+         WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
+
+    const UPSERT_TRIPLES: &str = "INSERT INTO triples (triple_id, namespace, entity_id, subject, \
+         predicate, object, normalized, mention_count, first_seen_at, last_seen_at) \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
+           $6::text[], $7::text[], $8::bigint[], $9::timestamptz[], $10::timestamptz[]) WHERE true \
+         ON CONFLICT (namespace, entity_id, normalized) \
+         DO UPDATE SET mention_count = triples.mention_count + excluded.mention_count, \
+           last_seen_at = GREATEST(triples.last_seen_at, excluded.last_seen_at)";
+
+    const UPSERT_ATTRIBUTES: &str = "INSERT INTO process_attributes (namespace, process_id, content, \
+         normalized, mention_count, first_seen_at, last_seen_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
+           $6::timestamptz[], $7::timestamptz[]) WHERE true \
+         ON CONFLICT (namespace, process_id, normalized) \
+         DO UPDATE SET mention_count = process_attributes.mention_count + excluded.mention_count, \
+           last_seen_at = GREATEST(process_attributes.last_seen_at, excluded.last_seen_at)";
+
+    const UPSERT_SUMMARIES: &str = "INSERT INTO session_summaries (namespace, entity_id, session_id, \
+         summary, turn_id, updated_at) \
+         SELECT v.namespace, v.entity_id, v.session_id, v.summary, v.turn_id, $1 \
+         FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[]) \
+           AS v(namespace, entity_id, session_id, summary, turn_id) WHERE true \
+         ON CONFLICT (namespace, entity_id, session_id) \
+         DO UPDATE SET summary = excluded.summary, turn_id = excluded.turn_id, \
+           updated_at = excluded.updated_at";
+
+    pub(super) async fn apply(
+        tx: &mut PgConnection,
+        owner: Uuid,
+        items: &[JobWrites<'_>],
+        scopes: &[Scope],
+    ) -> Result<Vec<bool>> {
+        let now = Utc::now();
+        let namespaces: Vec<&str> = scopes.iter().map(|s| s.namespace.as_str()).collect();
+        let entities: Vec<&str> = scopes.iter().map(|s| s.entity_id.as_str()).collect();
+        let mut versions = vec![0i64; scopes.len()];
+        for row in sqlx::query(BUMP_VERSIONS)
+            .bind(&namespaces)
+            .bind(&entities)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let (namespace, entity_id): (String, String) =
+                (row.try_get("namespace")?, row.try_get("entity_id")?);
+            if let Some(i) = scopes
+                .iter()
+                .position(|s| s.namespace == namespace && s.entity_id == entity_id)
+            {
+                versions[i] = row.try_get("version")?;
+            }
+        }
+        let job_ids: Vec<Uuid> = items.iter().map(|(job, _, _)| job.job_id).collect();
+        let done: Vec<Uuid> = sqlx::query(FINISH_JOBS)
+            .bind(now)
+            .bind(&job_ids)
+            .bind(owner)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("job_id"))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let (items, applied) = owned(items, &done);
+        let rows = Rows::gather(&items, scopes);
+        let ns = |scope: usize| scopes[scope].namespace.as_str();
+        let entity = |scope: usize| scopes[scope].entity_id.as_str();
+
+        if !rows.messages.is_empty() {
+            let m = &rows.messages;
+            sqlx::query(EMBED_MESSAGES)
+                .bind(&rows.model)
+                .bind(m.iter().map(|r| r.message_id).collect::<Vec<_>>())
+                .bind(m.iter().map(|r| ns(r.scope)).collect::<Vec<_>>())
+                .bind(m.iter().map(|r| entity(r.scope)).collect::<Vec<_>>())
+                .bind(m.iter().map(|r| r.vector.as_slice()).collect::<Vec<_>>())
+                .bind(m.iter().map(|r| r.dimension).collect::<Vec<_>>())
+                .bind(m.iter().map(|r| versions[r.scope]).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?;
+        }
+
+        let mut stored: Vec<Uuid> = rows.facts.iter().map(|f| f.fact_id).collect();
+        if !rows.facts.is_empty() {
+            let f = &rows.facts;
+            let returned = sqlx::query(UPSERT_FACTS)
+                .bind(&rows.model)
+                .bind(now)
+                .bind(f.iter().map(|r| r.fact_id).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| ns(r.scope)).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| entity(r.scope)).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| r.content.as_str()).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| r.normalized.as_str()).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| r.category.as_str()).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| r.vector.as_slice()).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| r.dimension).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| r.mentions).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| r.first_seen).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| r.last_seen).collect::<Vec<_>>())
+                .bind(f.iter().map(|r| versions[r.scope]).collect::<Vec<_>>())
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in returned {
+                let key: (String, String, String) = (
+                    row.try_get("namespace")?,
+                    row.try_get("entity_id")?,
+                    row.try_get("normalized")?,
+                );
+                if let Some(i) = f.iter().position(|r| {
+                    (ns(r.scope), entity(r.scope), r.normalized.as_str())
+                        == (key.0.as_str(), key.1.as_str(), key.2.as_str())
+                }) {
+                    stored[i] = row.try_get("fact_id")?;
+                }
+            }
+        }
+
+        let (mentions, provenance) = mentions_and_provenance(&items, scopes, &rows, &stored);
+        if !mentions.is_empty() {
+            sqlx::query(MENTION_FACTS)
+                .bind(now)
+                .bind(mentions.iter().map(|r| r.fact_id).collect::<Vec<_>>())
+                .bind(mentions.iter().map(|r| ns(r.scope)).collect::<Vec<_>>())
+                .bind(mentions.iter().map(|r| entity(r.scope)).collect::<Vec<_>>())
+                .bind(mentions.iter().map(|r| r.mentions).collect::<Vec<_>>())
+                .bind(mentions.iter().map(|r| r.last_seen).collect::<Vec<_>>())
+                .bind(
+                    mentions
+                        .iter()
+                        .map(|r| versions[r.scope])
+                        .collect::<Vec<_>>(),
+                )
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !provenance.is_empty() {
+            sqlx::query(INSERT_PROVENANCE)
+                .bind(provenance.iter().map(|p| p.0).collect::<Vec<_>>())
+                .bind(provenance.iter().map(|p| p.1).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (old, new, scope) in &rows.superseded {
+            sqlx::query(SUPERSEDE_FACT)
+                .bind(now)
+                .bind(new)
+                .bind(old)
+                .bind(ns(*scope))
+                .bind(entity(*scope))
+                .bind(versions[*scope])
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !rows.triples.is_empty() {
+            let t = &rows.triples;
+            let scope_of = |r: &CountedRow| match r.owner {
+                Owner::Entity(scope) => scope,
+                Owner::Process { .. } => 0,
+            };
+            sqlx::query(UPSERT_TRIPLES)
+                .bind(t.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+                .bind(t.iter().map(|r| ns(scope_of(r))).collect::<Vec<_>>())
+                .bind(t.iter().map(|r| entity(scope_of(r))).collect::<Vec<_>>())
+                .bind(t.iter().map(|r| r.parts[0].as_str()).collect::<Vec<_>>())
+                .bind(t.iter().map(|r| r.parts[1].as_str()).collect::<Vec<_>>())
+                .bind(t.iter().map(|r| r.parts[2].as_str()).collect::<Vec<_>>())
+                .bind(t.iter().map(|r| r.normalized.as_str()).collect::<Vec<_>>())
+                .bind(t.iter().map(|r| r.mentions).collect::<Vec<_>>())
+                .bind(t.iter().map(|r| r.first_seen).collect::<Vec<_>>())
+                .bind(t.iter().map(|r| r.last_seen).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !rows.attributes.is_empty() {
+            let a = &rows.attributes;
+            fn process(row: &CountedRow) -> (&str, &str) {
+                match &row.owner {
+                    Owner::Process {
+                        namespace,
+                        process_id,
+                    } => (namespace, process_id),
+                    Owner::Entity(_) => ("", ""),
+                }
+            }
+            sqlx::query(UPSERT_ATTRIBUTES)
+                .bind(a.iter().map(|r| process(r).0).collect::<Vec<_>>())
+                .bind(a.iter().map(|r| process(r).1).collect::<Vec<_>>())
+                .bind(a.iter().map(|r| r.parts[0].as_str()).collect::<Vec<_>>())
+                .bind(a.iter().map(|r| r.normalized.as_str()).collect::<Vec<_>>())
+                .bind(a.iter().map(|r| r.mentions).collect::<Vec<_>>())
+                .bind(a.iter().map(|r| r.first_seen).collect::<Vec<_>>())
+                .bind(a.iter().map(|r| r.last_seen).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !rows.summaries.is_empty() {
+            let s = &rows.summaries;
+            sqlx::query(UPSERT_SUMMARIES)
+                .bind(now)
+                .bind(s.iter().map(|r| ns(r.scope)).collect::<Vec<_>>())
+                .bind(s.iter().map(|r| entity(r.scope)).collect::<Vec<_>>())
+                .bind(s.iter().map(|r| r.session_id.as_str()).collect::<Vec<_>>())
+                .bind(s.iter().map(|r| r.summary.as_str()).collect::<Vec<_>>())
+                .bind(s.iter().map(|r| r.turn_id).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(applied)
+    }
+}
+
+mod sqlite {
+    use super::*;
+
+    const BUMP_VERSION: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
+         VALUES ($1, $2, 1, 0) ON CONFLICT (namespace, entity_id) \
+         DO UPDATE SET version = memory_versions.version + 1 RETURNING version";
+
+    const FINISH_JOB: &str = "UPDATE augmentation_jobs SET status = 'done', lease_owner = NULL, \
+         lease_until = NULL, last_error = NULL, updated_at = $1 \
+         WHERE job_id = $2 AND lease_owner = $3 AND status = 'running'";
+
+    const EMBED_MESSAGE: &str = "UPDATE messages SET embedding = $1, embedding_model = $2, \
+         embedding_dim = $3, memory_version = $7 \
+         WHERE message_id = $4 AND namespace = $5 AND entity_id = $6";
+
+    const UPSERT_FACT: &str = "INSERT INTO facts (fact_id, namespace, entity_id, content, normalized, \
+         category, embedding, embedding_model, embedding_dim, mention_count, first_seen_at, \
+         last_seen_at, created_at, updated_at, memory_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) \
+         ON CONFLICT (namespace, entity_id, normalized) WHERE valid_until IS NULL \
+         DO UPDATE SET mention_count = facts.mention_count + excluded.mention_count, \
+           last_seen_at = MAX(facts.last_seen_at, excluded.last_seen_at), \
+           updated_at = excluded.updated_at, memory_version = excluded.memory_version \
+         RETURNING fact_id";
+
+    const MENTION_FACT: &str = "UPDATE facts SET mention_count = mention_count + $1, \
+         last_seen_at = MAX(last_seen_at, $2), updated_at = $3, memory_version = $4 \
+         WHERE fact_id = $5 AND namespace = $6 AND entity_id = $7 AND valid_until IS NULL";
+
+    const INSERT_PROVENANCE: &str =
+        "INSERT INTO fact_mentions (fact_id, turn_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+    const SUPERSEDE_FACT: &str = "UPDATE facts SET valid_until = $1, superseded_by = $2, \
+         updated_at = $1, memory_version = $6 \
+         WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
+
+    const UPSERT_TRIPLE: &str = "INSERT INTO triples (triple_id, namespace, entity_id, subject, \
+         predicate, object, normalized, mention_count, first_seen_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (namespace, entity_id, normalized) \
+         DO UPDATE SET mention_count = triples.mention_count + excluded.mention_count, \
+           last_seen_at = MAX(triples.last_seen_at, excluded.last_seen_at)";
+
+    const UPSERT_ATTRIBUTE: &str = "INSERT INTO process_attributes (namespace, process_id, content, \
+         normalized, mention_count, first_seen_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (namespace, process_id, normalized) \
+         DO UPDATE SET mention_count = process_attributes.mention_count + excluded.mention_count, \
+           last_seen_at = MAX(process_attributes.last_seen_at, excluded.last_seen_at)";
+
+    const UPSERT_SUMMARY: &str = "INSERT INTO session_summaries (namespace, entity_id, session_id, \
+         summary, turn_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (namespace, entity_id, session_id) \
+         DO UPDATE SET summary = excluded.summary, turn_id = excluded.turn_id, \
+           updated_at = excluded.updated_at";
+
+    pub(super) async fn apply(
+        tx: &mut SqliteConnection,
+        owner: Uuid,
+        items: &[JobWrites<'_>],
+        scopes: &[Scope],
+    ) -> Result<Vec<bool>> {
+        let now = Utc::now();
+        let mut versions = Vec::with_capacity(scopes.len());
+        for scope in scopes {
+            let version: i64 = sqlx::query(BUMP_VERSION)
+                .bind(&scope.namespace)
+                .bind(&scope.entity_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            versions.push(version);
+        }
+        let mut done = Vec::new();
+        for (job, _, _) in items {
+            let finished = sqlx::query(FINISH_JOB)
+                .bind(now)
+                .bind(job.job_id)
+                .bind(owner)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if finished > 0 {
+                done.push(job.job_id);
+            }
+        }
+        let (items, applied) = owned(items, &done);
+        let rows = Rows::gather(&items, scopes);
+        let ns = |scope: usize| scopes[scope].namespace.as_str();
+        let entity = |scope: usize| scopes[scope].entity_id.as_str();
+
+        for m in &rows.messages {
+            sqlx::query(EMBED_MESSAGE)
+                .bind(&m.vector)
+                .bind(&rows.model)
+                .bind(m.dimension)
+                .bind(m.message_id)
+                .bind(ns(m.scope))
+                .bind(entity(m.scope))
+                .bind(versions[m.scope])
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut stored = Vec::with_capacity(rows.facts.len());
+        for f in &rows.facts {
+            let fact_id: Uuid = sqlx::query(UPSERT_FACT)
+                .bind(f.fact_id)
+                .bind(ns(f.scope))
+                .bind(entity(f.scope))
+                .bind(&f.content)
+                .bind(&f.normalized)
+                .bind(&f.category)
+                .bind(&f.vector)
+                .bind(&rows.model)
+                .bind(f.dimension)
+                .bind(f.mentions)
+                .bind(f.first_seen)
+                .bind(f.last_seen)
+                .bind(now)
+                .bind(versions[f.scope])
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            stored.push(fact_id);
+        }
+        let (mentions, provenance) = mentions_and_provenance(&items, scopes, &rows, &stored);
+        for m in &mentions {
+            sqlx::query(MENTION_FACT)
+                .bind(m.mentions)
+                .bind(m.last_seen)
+                .bind(now)
+                .bind(versions[m.scope])
+                .bind(m.fact_id)
+                .bind(ns(m.scope))
+                .bind(entity(m.scope))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (fact_id, turn_id) in &provenance {
+            sqlx::query(INSERT_PROVENANCE)
+                .bind(fact_id)
+                .bind(turn_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (old, new, scope) in &rows.superseded {
+            sqlx::query(SUPERSEDE_FACT)
+                .bind(now)
+                .bind(new)
+                .bind(old)
+                .bind(ns(*scope))
+                .bind(entity(*scope))
+                .bind(versions[*scope])
+                .execute(&mut *tx)
+                .await?;
+        }
+        for t in &rows.triples {
+            let Owner::Entity(scope) = t.owner else {
+                continue;
+            };
+            sqlx::query(UPSERT_TRIPLE)
+                .bind(Uuid::now_v7())
+                .bind(ns(scope))
+                .bind(entity(scope))
+                .bind(&t.parts[0])
+                .bind(&t.parts[1])
+                .bind(&t.parts[2])
+                .bind(&t.normalized)
+                .bind(t.mentions)
+                .bind(t.first_seen)
+                .bind(t.last_seen)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for a in &rows.attributes {
+            let Owner::Process {
+                namespace,
+                process_id,
+            } = &a.owner
+            else {
+                continue;
+            };
+            sqlx::query(UPSERT_ATTRIBUTE)
+                .bind(namespace)
+                .bind(process_id)
+                .bind(&a.parts[0])
+                .bind(&a.normalized)
+                .bind(a.mentions)
+                .bind(a.first_seen)
+                .bind(a.last_seen)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for s in &rows.summaries {
+            sqlx::query(UPSERT_SUMMARY)
+                .bind(ns(s.scope))
+                .bind(entity(s.scope))
+                .bind(&s.session_id)
+                .bind(&s.summary)
+                .bind(s.turn_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::memory::NewFact;
+
+    fn job(entity: &str) -> ClaimedJob {
+        ClaimedJob {
+            job_id: Uuid::now_v7(),
+            turn_id: Uuid::now_v7(),
+            scope: Scope {
+                namespace: "ns".into(),
+                entity_id: entity.into(),
+            },
+            attempts: 1,
+        }
+    }
+
+    fn turn(job: &ClaimedJob, minutes: i64) -> TurnToAugment {
+        TurnToAugment {
+            turn_id: job.turn_id,
+            session_id: "s1".into(),
+            process_id: Some("app".into()),
+            occurred_at: DateTime::UNIX_EPOCH + chrono::Duration::minutes(minutes),
+            messages: Vec::new(),
+            summary: None,
+        }
+    }
+
+    fn learned(fact: &str, mentioned: &[Uuid], summary: &str) -> AugmentationWrites {
+        AugmentationWrites {
+            embedding_model: "m".into(),
+            new_facts: vec![NewFact {
+                fact_id: Uuid::now_v7(),
+                content: fact.into(),
+                normalized: normalize(fact),
+                category: "other".into(),
+                embedding: vec![1.0],
+            }],
+            mentioned: mentioned.to_vec(),
+            triples: vec![("user".into(), "likes".into(), "tea".into())],
+            process_attributes: vec!["answers briefly".into()],
+            summary: Some(summary.into()),
+            ..AugmentationWrites::default()
+        }
+    }
+
+    #[test]
+    fn what_several_jobs_say_about_one_thing_becomes_one_row() {
+        let known = Uuid::now_v7();
+        let (a, b, c) = (job("u1"), job("u1"), job("u2"));
+        let (ta, tb, tc) = (turn(&a, 1), turn(&b, 2), turn(&c, 3));
+        let wa = learned("Likes tea", &[known], "first");
+        let wb = learned("likes  tea.", &[known], "second");
+        let wc = learned("likes tea", &[], "other entity");
+        let items: Vec<JobWrites> = vec![(&a, &ta, &wa), (&b, &tb, &wb), (&c, &tc, &wc)];
+        let scopes = sorted_scopes(&items);
+        assert_eq!(scopes.len(), 2);
+        let rows = Rows::gather(&items, &scopes);
+
+        // One fact row per entity, seen twice for u1.
+        assert_eq!(rows.facts.len(), 2);
+        let u1 = rows.facts.iter().find(|f| f.scope == 0).unwrap();
+        assert_eq!(u1.mentions, 2);
+        assert_eq!(
+            (u1.first_seen, u1.last_seen),
+            (ta.occurred_at, tb.occurred_at)
+        );
+        assert_eq!(rows.fact_turns.len(), 3, "every turn is provenance");
+        // Triples count per entity; the attribute is the process's, once.
+        assert_eq!(rows.triples.len(), 2);
+        assert_eq!(rows.attributes.len(), 1);
+        assert_eq!(rows.attributes[0].mentions, 3);
+        // The later job's summary wins within a session.
+        let summary = rows.summaries.iter().find(|s| s.scope == 0).unwrap();
+        assert_eq!(summary.summary, "second");
+
+        let stored: Vec<Uuid> = rows.facts.iter().map(|f| f.fact_id).collect();
+        let (mentions, provenance) = mentions_and_provenance(&items, &scopes, &rows, &stored);
+        assert_eq!(mentions.len(), 1);
+        assert_eq!(mentions[0].mentions, 2);
+        assert_eq!(mentions[0].last_seen, tb.occurred_at);
+        assert_eq!(provenance.len(), 5, "3 new-fact turns and 2 mentions");
+    }
+
+    #[test]
+    fn a_fact_a_job_landed_on_is_not_also_counted_as_its_mention() {
+        let a = job("u1");
+        let ta = turn(&a, 1);
+        let existing = Uuid::now_v7();
+        // The model both restated a known fact and referred to it.
+        let wa = learned("likes tea", &[existing], "s");
+        let items: Vec<JobWrites> = vec![(&a, &ta, &wa)];
+        let scopes = sorted_scopes(&items);
+        let rows = Rows::gather(&items, &scopes);
+        // The insert met the identical current fact: it was stored as that.
+        let (mentions, provenance) = mentions_and_provenance(&items, &scopes, &rows, &[existing]);
+        assert!(mentions.is_empty(), "counted once, by the insert");
+        assert_eq!(provenance, [(existing, ta.turn_id)]);
+    }
+}
