@@ -8,7 +8,8 @@
 //! - resident memory of this process while 100k jobs are pending.
 //!
 //! TURNS (default 2000) and PENDING (default 100000) change the sizes;
-//! WORKERS_A and WORKERS_B (32 each) the worker counts.
+//! WORKERS_A and WORKERS_B (32 each) the worker counts; ONLY=a or ONLY=b
+//! runs one of the two pipelines.
 
 #[allow(dead_code)]
 #[path = "../tests/it/support/mod.rs"]
@@ -161,10 +162,17 @@ async fn main() {
     };
     let workers_a = env_usize("WORKERS_A", 32);
     let workers_b = env_usize("WORKERS_B", 32);
+    let only = std::env::var("ONLY").ok();
     for (label, embedder, workers) in [
         ("(a) built-in embedder", &builtin, workers_a),
         ("(b) instant fake embedder", &instant, workers_b),
     ] {
+        if only
+            .as_ref()
+            .is_some_and(|o| !label.starts_with(&format!("({o})")))
+        {
+            continue;
+        }
         let url = support::postgres::fresh_database().await;
         let store = Store::connect(&StorageConfig {
             url,
