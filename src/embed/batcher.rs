@@ -46,8 +46,11 @@ impl Batcher {
             .spawn(move || {
                 while let Some(first) = query_queue.blocking_recv() {
                     let mut batch = vec![first];
-                    while let Ok(request) = query_queue.try_recv() {
-                        batch.push(request);
+                    while batch.len() < MAX_BATCH {
+                        match query_queue.try_recv() {
+                            Ok(request) => batch.push(request),
+                            Err(_) => break,
+                        }
                     }
                     run(&query_model, batch);
                 }

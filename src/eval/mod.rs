@@ -231,7 +231,9 @@ async fn wait_for_augmentation(
             entity_id: entity_id.to_string(),
             turn_ids: Vec::new(),
             timeout: Some(prost_types::Duration {
-                seconds: left.min(Duration::from_secs(60)).as_secs() as i64,
+                seconds: left
+                    .clamp(Duration::from_secs(1), Duration::from_secs(60))
+                    .as_secs() as i64,
                 nanos: 0,
             }),
         });

@@ -78,10 +78,10 @@ impl Filter {
         (summary.current || self.include_superseded)
             && self
                 .after
-                .is_none_or(|after| summary.seen_at >= after.timestamp_millis())
+                .is_none_or(|after| summary.seen_at >= after.timestamp_micros())
             && self
                 .before
-                .is_none_or(|before| summary.seen_at < before.timestamp_millis())
+                .is_none_or(|before| summary.seen_at < before.timestamp_micros())
             && process_matches
     }
 }
@@ -109,7 +109,7 @@ pub struct Found {
 /// from the records so a search streams through little memory.
 #[derive(Debug, Clone, Copy)]
 struct Summary {
-    /// Unix milliseconds of `Memory::seen_at`.
+    /// Unix microseconds of `Memory::seen_at`.
     seen_at: i64,
     mentions: i64,
     /// ln(mentions + 1), the mention prior before scaling.
@@ -122,7 +122,7 @@ struct Summary {
 impl Summary {
     fn of(memory: &Memory, length: u32) -> Summary {
         Summary {
-            seen_at: memory.seen_at().timestamp_millis(),
+            seen_at: memory.seen_at().timestamp_micros(),
             mentions: memory.mentions(),
             log_mentions: ((memory.mentions().max(0) as f64) + 1.0).ln(),
             current: match memory {
@@ -149,11 +149,16 @@ pub struct MemoryIndex {
     heap_bytes: usize,
 }
 
-/// Lower-cased alphanumeric words.
-pub fn terms(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
+/// The alphanumeric words of the text, lower-cased — the whole text first,
+/// as `normalize` does, so a text and its normalized form share terms.
+pub fn terms(text: &str) -> impl Iterator<Item = String> {
+    let lower = text.to_lowercase();
+    let words: Vec<String> = lower
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
+        .map(String::from)
+        .collect();
+    words.into_iter()
 }
 
 fn unit(vector: &[f32]) -> Vec<f32> {
@@ -194,9 +199,12 @@ fn dots(query: &[f32], vectors: &[f32], out: &mut Vec<f32>) {
         return;
     }
     let count = vectors.len() / query.len();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(4);
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads = *THREADS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(4)
+    });
     if count < PARALLEL_FROM || threads < 2 {
         dots_serial(query, vectors, out);
         return;
@@ -294,6 +302,8 @@ impl MemoryIndex {
                 if self.memories[position].text() != memory.text() {
                     self.unindex_terms(position);
                     length = self.index_terms(position, memory.text());
+                    self.heap_bytes = (self.heap_bytes + memory.text().len())
+                        .saturating_sub(self.memories[position].text().len());
                 }
                 self.vectors[position * self.dimension..(position + 1) * self.dimension]
                     .copy_from_slice(&vector);
@@ -515,10 +525,10 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
 
     let query = unit(search.vector);
     let weights = search.weights;
-    let now = search.now.timestamp_millis();
+    let now = search.now.timestamp_micros();
     // recency = 0.5^(age / half-life) = exp(-age · ln 2 / half-life)
-    let decay_per_milli =
-        std::f64::consts::LN_2 / (weights.recency_half_life_days.max(1e-9) * 86_400_000.0);
+    let decay_per_micro =
+        std::f64::consts::LN_2 / (weights.recency_half_life_days.max(1e-9) * 86_400e6);
     let mention_scale = ((most_mentions as f64) + 1.0).ln();
     let mut kept: std::collections::BinaryHeap<Candidate> =
         std::collections::BinaryHeap::with_capacity(search.limit.min(count) + 1);
@@ -551,7 +561,7 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
                 continue;
             }
             let age = (now - summary.seen_at).max(0) as f64;
-            let recency = (-age * decay_per_milli).exp();
+            let recency = (-age * decay_per_micro).exp();
             let mentions = summary.log_mentions / mention_scale;
             let total = relevance + weights.recency * recency + weights.mentions * mentions;
             if total < search.min_score {

@@ -90,7 +90,8 @@ impl IndexCache {
             .get(&key)
             .map(|c| (Arc::clone(&c.index), c.version));
         let (index, freshness) = match cached {
-            Some((index, version)) if version == at.version => {
+            // Written by a recall that read a later version: also current.
+            Some((index, version)) if version >= at.version => {
                 return Ok(Self::counted(index, Freshness::Cached));
             }
             Some((index, version)) if version >= at.reset && version < at.version => {

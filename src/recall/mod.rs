@@ -33,6 +33,9 @@ use query_vectors::QueryVectors;
 pub const DEFAULT_LIMIT: usize = 10;
 pub const MAX_LIMIT: usize = 100;
 
+/// From this many memories on, ranking runs on a blocking thread.
+const BLOCKING_FROM: usize = 4096;
+
 /// A recall request, validated.
 #[derive(Debug, Clone)]
 pub struct RecallQuery {
@@ -130,26 +133,38 @@ impl Recaller {
             after: query.after,
             before: query.before,
         };
-        let parts: Vec<&MemoryIndex> = parts.iter().map(Arc::as_ref).collect();
-        let found = search(
-            &parts,
-            &Search {
-                text: &query.query,
-                vector: &vector,
-                filter: &filter,
-                weights: &self.weights,
-                now: Utc::now(),
-                min_score: query.min_score,
-                limit: query.limit,
-            },
-        );
-        let ranked = found
-            .into_iter()
-            .map(|found| Ranked {
-                hit: parts[found.part].memory(found.position).clone(),
-                score: found.score,
-            })
-            .collect();
+        let weights = self.weights;
+        let memories: usize = parts.iter().map(|part| part.len()).sum();
+        let rank = move || {
+            let parts: Vec<&MemoryIndex> = parts.iter().map(Arc::as_ref).collect();
+            let found = search(
+                &parts,
+                &Search {
+                    text: &query.query,
+                    vector: &vector,
+                    filter: &filter,
+                    weights: &weights,
+                    now: Utc::now(),
+                    min_score: query.min_score,
+                    limit: query.limit,
+                },
+            );
+            found
+                .into_iter()
+                .map(|found| Ranked {
+                    hit: parts[found.part].memory(found.position).clone(),
+                    score: found.score,
+                })
+                .collect::<Vec<_>>()
+        };
+        // A large scan takes milliseconds: off the async workers.
+        let ranked = if memories >= BLOCKING_FROM {
+            tokio::task::spawn_blocking(rank)
+                .await
+                .map_err(|e| Error::Internal(format!("ranking: {e}")))?
+        } else {
+            rank()
+        };
         metrics::histogram!(telemetry::RECALL_SECONDS).record(started.elapsed().as_secs_f64());
         Ok(ranked)
     }

@@ -36,7 +36,8 @@ struct Rows {
     facts: Vec<FactRow>,
     /// (index into `facts`, turn): each new fact's provenance.
     fact_turns: Vec<(usize, Uuid)>,
-    superseded: Vec<(Uuid, Uuid, usize)>,
+    /// (old fact, index into `facts` of its replacement, entity).
+    superseded: Vec<(Uuid, usize, usize)>,
     triples: Vec<CountedRow>,
     attributes: Vec<CountedRow>,
     summaries: Vec<SummaryRow>,
@@ -116,6 +117,8 @@ impl Rows {
                     dimension: vector.len() as i32,
                 });
             }
+            // The job's new fact ids → their (possibly merged) rows.
+            let mut own_rows: HashMap<Uuid, usize> = HashMap::new();
             for fact in &writes.new_facts {
                 let key = (scope, fact.normalized.clone());
                 let index = *fact_index.entry(key).or_insert_with(|| {
@@ -138,9 +141,13 @@ impl Rows {
                 row.first_seen = row.first_seen.min(seen);
                 row.last_seen = row.last_seen.max(seen);
                 rows.fact_turns.push((index, turn.turn_id));
+                own_rows.insert(fact.fact_id, index);
             }
+            // A replacement is always one of the job's new facts.
             for (old, new) in &writes.superseded {
-                rows.superseded.push((*old, *new, scope));
+                if let Some(&index) = own_rows.get(new) {
+                    rows.superseded.push((*old, index, scope));
+                }
             }
             let mut count = |rows: &mut Vec<CountedRow>,
                              owner: Owner,
@@ -257,6 +264,17 @@ fn mentions_and_provenance(
         }
     }
     (mentions, provenance)
+}
+
+/// (old, new, entity) of each replacement, with the new fact's id as
+/// stored — the row it merged into may have met an identical current fact.
+/// A fact "replaced" by itself is left alone.
+fn superseding(rows: &Rows, stored: &[Uuid]) -> Vec<(Uuid, Uuid, usize)> {
+    rows.superseded
+        .iter()
+        .map(|(old, index, scope)| (*old, stored[*index], *scope))
+        .filter(|(old, new, _)| old != new)
+        .collect()
 }
 
 /// The entities of the batch, in the order their versions are taken.
@@ -504,14 +522,14 @@ mod postgres {
                 .execute(&mut *tx)
                 .await?;
         }
-        for (old, new, scope) in &rows.superseded {
+        for (old, new, scope) in superseding(&rows, &stored) {
             sqlx::query(SUPERSEDE_FACT)
                 .bind(now)
                 .bind(new)
                 .bind(old)
-                .bind(ns(*scope))
-                .bind(entity(*scope))
-                .bind(versions[*scope])
+                .bind(ns(scope))
+                .bind(entity(scope))
+                .bind(versions[scope])
                 .execute(&mut *tx)
                 .await?;
         }
@@ -718,14 +736,14 @@ mod sqlite {
                 .execute(&mut *tx)
                 .await?;
         }
-        for (old, new, scope) in &rows.superseded {
+        for (old, new, scope) in superseding(&rows, &stored) {
             sqlx::query(SUPERSEDE_FACT)
                 .bind(now)
                 .bind(new)
                 .bind(old)
-                .bind(ns(*scope))
-                .bind(entity(*scope))
-                .bind(versions[*scope])
+                .bind(ns(scope))
+                .bind(entity(scope))
+                .bind(versions[scope])
                 .execute(&mut *tx)
                 .await?;
         }
@@ -879,5 +897,25 @@ mod tests {
         let (mentions, provenance) = mentions_and_provenance(&items, &scopes, &rows, &[existing]);
         assert!(mentions.is_empty(), "counted once, by the insert");
         assert_eq!(provenance, [(existing, ta.turn_id)]);
+    }
+
+    #[test]
+    fn a_replacement_points_at_the_fact_as_stored() {
+        let (a, b) = (job("u1"), job("u1"));
+        let (ta, tb) = (turn(&a, 1), turn(&b, 2));
+        let old = Uuid::now_v7();
+        let mut wa = learned("lives in Lisbon", &[], "s");
+        wa.superseded = vec![(old, wa.new_facts[0].fact_id)];
+        let wb = learned("Lives in Lisbon.", &[], "s");
+        let items: Vec<JobWrites> = vec![(&a, &ta, &wa), (&b, &tb, &wb)];
+        let scopes = sorted_scopes(&items);
+        let rows = Rows::gather(&items, &scopes);
+        assert_eq!(rows.facts.len(), 1, "both jobs learned one fact");
+
+        // The merged row met an identical current fact on insert.
+        let existing = Uuid::now_v7();
+        assert_eq!(superseding(&rows, &[existing]), [(old, existing, 0)]);
+        // ... which was the very fact being replaced: nothing to supersede.
+        assert!(superseding(&rows, &[old]).is_empty());
     }
 }
