@@ -417,3 +417,90 @@ async fn the_eval_harness_scores_a_dataset_end_to_end() {
     );
     server.stop().await;
 }
+
+/// The same entity id in two namespaces is two entities: a recall (and the
+/// cached index behind it) never crosses over.
+#[tokio::test]
+async fn recall_never_crosses_namespaces() {
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        ..Script::default()
+    });
+    let (mut config, dir) = test_config(Backend::Sqlite, None).await;
+    enable_augmentation(&mut config, &extractor);
+    config.auth.keys = ["acme", "globex"]
+        .into_iter()
+        .map(|namespace| memorid::config::ApiKeyConfig {
+            namespace: namespace.into(),
+            key: format!("key-{namespace}"),
+        })
+        .collect();
+    let server = TestServer::start(config, dir).await;
+    fn keyed<T>(key: &str, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {key}").parse().unwrap());
+        request
+    }
+    let mut memory = server.memory().await;
+    let store = pb::AttributeRequest {
+        attribution: attribution("u1", "s1"),
+        messages: vec![
+            user("My flight number is LX1612 on Monday"),
+            assistant("Noted."),
+        ],
+        idempotency_key: "k1".into(),
+        ..Default::default()
+    };
+    let mut answers = memory
+        .attribute(keyed("key-acme", tokio_stream::iter(vec![store])))
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(answer) = answers.next().await {
+        answer.unwrap();
+    }
+    let done = memory
+        .wait_for_augmentation(keyed(
+            "key-acme",
+            pb::WaitForAugmentationRequest {
+                entity_id: "u1".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(done.completed, "{done:?}");
+
+    let mut ask = async |key: &str| {
+        memory
+            .recall(keyed(
+                key,
+                pb::RecallRequest {
+                    attribution: attribution("u1", ""),
+                    query: "LX1612".into(),
+                    kinds: vec![pb::MemoryKind::Fact.into(), pb::MemoryKind::Message.into()],
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap()
+    };
+    let own = ask("key-acme").await;
+    assert!(
+        own.iter().any(|hit| text(hit).contains("LX1612")),
+        "{own:?}"
+    );
+    assert!(ask("key-globex").await.is_empty());
+    // Asked again after the other namespace's index was cached: still apart.
+    assert!(!ask("key-acme").await.is_empty());
+    assert!(ask("key-globex").await.is_empty());
+    server.stop().await;
+}
