@@ -25,6 +25,11 @@ use super::{Backend, BeginWrite, Store};
 use crate::domain::Scope;
 use crate::error::Result;
 
+/// Replacements are rare: one statement each, on both backends.
+const SUPERSEDE_FACT: &str = "UPDATE facts SET valid_until = $1, superseded_by = $2, \
+     updated_at = $1, memory_version = $6 \
+     WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
+
 /// One job's results and what they belong to.
 pub type JobWrites<'a> = (&'a ClaimedJob, &'a TurnToAugment, &'a AugmentationWrites);
 
@@ -379,10 +384,6 @@ mod postgres {
     const INSERT_PROVENANCE: &str = "INSERT INTO fact_mentions (fact_id, turn_id) \
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) WHERE true ON CONFLICT DO NOTHING";
 
-    const SUPERSEDE_FACT: &str = "UPDATE facts SET valid_until = $1, superseded_by = $2, \
-         updated_at = $1, memory_version = $6 \
-         WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
-
     const UPSERT_TRIPLES: &str = "INSERT INTO triples (triple_id, namespace, entity_id, subject, \
          predicate, object, normalized, mention_count, first_seen_at, last_seen_at) \
          SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
@@ -622,10 +623,6 @@ mod sqlite {
 
     const INSERT_PROVENANCE: &str =
         "INSERT INTO fact_mentions (fact_id, turn_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-
-    const SUPERSEDE_FACT: &str = "UPDATE facts SET valid_until = $1, superseded_by = $2, \
-         updated_at = $1, memory_version = $6 \
-         WHERE fact_id = $3 AND namespace = $4 AND entity_id = $5 AND valid_until IS NULL";
 
     const UPSERT_TRIPLE: &str = "INSERT INTO triples (triple_id, namespace, entity_id, subject, \
          predicate, object, normalized, mention_count, first_seen_at, last_seen_at) \
