@@ -95,10 +95,15 @@ const SWEEP_ABANDONED: &str = "UPDATE turns SET status = 'interrupted', complete
      error = 'the stream was abandoned (its server stopped before the answer completed)' \
      WHERE status = 'streaming' AND created_at <= $2";
 
+/// The session's latest completed turns come from `turns_by_session` first
+/// (at most $4 of them: every turn has a message), and only their messages
+/// are read; joining the other way round read every message of the entity.
 const SELECT_HISTORY: &str = "SELECT m.role, m.content, m.name, m.tool_calls, m.tool_call_id \
-     FROM messages m JOIN turns t ON t.turn_id = m.turn_id \
-     WHERE t.namespace = $1 AND t.entity_id = $2 AND t.session_id = $3 \
-       AND m.namespace = $1 AND m.entity_id = $2 AND t.status = 'completed' \
+     FROM (SELECT turn_id, seq FROM turns \
+           WHERE namespace = $1 AND entity_id = $2 AND session_id = $3 AND status = 'completed' \
+           ORDER BY seq DESC LIMIT $4) t \
+     JOIN messages m ON m.turn_id = t.turn_id \
+     WHERE m.namespace = $1 AND m.entity_id = $2 \
      ORDER BY t.seq DESC, m.position DESC LIMIT $4";
 
 /// Child tables first, so the counts are exact and no cascade hides rows.
