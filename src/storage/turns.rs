@@ -95,16 +95,17 @@ const SWEEP_ABANDONED: &str = "UPDATE turns SET status = 'interrupted', complete
      error = 'the stream was abandoned (its server stopped before the answer completed)' \
      WHERE status = 'streaming' AND created_at <= $2";
 
-/// The session's latest completed turns come from `turns_by_session` first
-/// (at most $4 of them: every turn has a message), and only their messages
-/// are read; joining the other way round read every message of the entity.
-const SELECT_HISTORY: &str = "SELECT m.role, m.content, m.name, m.tool_calls, m.tool_call_id \
-     FROM (SELECT turn_id, seq FROM turns \
-           WHERE namespace = $1 AND entity_id = $2 AND session_id = $3 AND status = 'completed' \
-           ORDER BY seq DESC LIMIT $4) t \
-     JOIN messages m ON m.turn_id = t.turn_id \
-     WHERE m.namespace = $1 AND m.entity_id = $2 \
-     ORDER BY t.seq DESC, m.position DESC LIMIT $4";
+/// The session's latest completed turns, newest first (from the
+/// `turns_by_session` index).
+const SELECT_HISTORY_TURNS: &str = "SELECT turn_id FROM turns \
+     WHERE namespace = $1 AND entity_id = $2 AND session_id = $3 AND status = 'completed' \
+     ORDER BY seq DESC LIMIT $4";
+
+/// Followed by the turn id list: only those turns' messages are read, by
+/// the (turn_id, position) index. One join instead made the planner read
+/// every message of the entity while a new database had no statistics.
+const SELECT_HISTORY_MESSAGES: &str = "SELECT turn_id, position, role, content, name, \
+     tool_calls, tool_call_id FROM messages WHERE namespace = ";
 
 /// Child tables first, so the counts are exact and no cascade hides rows.
 const FORGET_STATEMENTS: [&str; 9] = [
@@ -431,23 +432,57 @@ impl Store {
         session_id: &str,
         limit: usize,
     ) -> Result<Vec<ChatMessage>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = on_pool!(self, pool => {
-            sqlx::query(SELECT_HISTORY)
-                .bind(&scope.namespace).bind(&scope.entity_id).bind(session_id).bind(limit)
+        type Row = (
+            Uuid,
+            i32,
+            String,
+            String,
+            Option<String>,
+            Option<Json<Vec<ToolCall>>>,
+            Option<String>,
+        );
+        let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (turns, mut rows): (Vec<Uuid>, Vec<Row>) = on_pool!(self, pool => {
+            // Every turn has a message: `limit` turns hold enough of them.
+            let turns: Vec<Uuid> = sqlx::query(SELECT_HISTORY_TURNS)
+                .bind(&scope.namespace).bind(&scope.entity_id).bind(session_id).bind(wanted)
                 .fetch_all(pool).await?
                 .iter()
-                .map(|row| Ok((
-                    row.try_get::<String, _>("role")?,
-                    row.try_get::<String, _>("content")?,
-                    row.try_get::<Option<String>, _>("name")?,
-                    row.try_get::<Option<Json<Vec<ToolCall>>>, _>("tool_calls")?,
-                    row.try_get::<Option<String>, _>("tool_call_id")?,
-                )))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
+                .map(|row| row.try_get("turn_id"))
+                .collect::<Result<_, sqlx::Error>>()?;
+            let rows = if turns.is_empty() {
+                Vec::new()
+            } else {
+                let mut query = sqlx::QueryBuilder::new(SELECT_HISTORY_MESSAGES);
+                query.push_bind(&scope.namespace).push(" AND entity_id = ").push_bind(&scope.entity_id);
+                query.push(" AND turn_id IN (");
+                let mut ids = query.separated(", ");
+                for turn_id in &turns {
+                    ids.push_bind(*turn_id);
+                }
+                query.push(")");
+                query.build().fetch_all(pool).await?
+                    .iter()
+                    .map(|row| Ok((
+                        row.try_get("turn_id")?, row.try_get("position")?,
+                        row.try_get("role")?, row.try_get("content")?, row.try_get("name")?,
+                        row.try_get("tool_calls")?, row.try_get("tool_call_id")?,
+                    )))
+                    .collect::<Result<Vec<Row>, sqlx::Error>>()?
+            };
+            (turns, rows)
         });
-        let mut messages = rows
+        // Newest first: by the turns' order, then by position within each.
+        let newness: HashMap<Uuid, usize> =
+            turns.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        rows.sort_by_key(|row| (newness[&row.0], std::cmp::Reverse(row.1)));
+        rows.truncate(limit);
+        let rows = rows
             .into_iter()
+            .map(|(_, _, role, content, name, tool_calls, tool_call_id)| {
+                (role, content, name, tool_calls, tool_call_id)
+            });
+        let mut messages = rows
             .map(|(role, content, name, tool_calls, tool_call_id)| {
                 Ok(ChatMessage {
                     role: parse_role(&role)?,
