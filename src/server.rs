@@ -68,16 +68,24 @@ pub async fn serve(
     let store = open_store(&config).await?;
     let waker = JobWaker::default();
     let embedder = EmbedderCell::new(config.embeddings.clone());
-    let gauges = tokio_util::sync::CancellationToken::new();
+    // Stops the background tasks (sweeper, gauges, job listener) at shutdown.
+    let background = tokio_util::sync::CancellationToken::new();
     spawn_sweeper(
         store.clone(),
         Duration::from_secs(config.chat.abandoned_after_secs),
-        gauges.clone(),
+        background.clone(),
     );
     // Recall and augmentation share the per-entity fact indexes.
     let recaller = Recaller::new(store.clone(), embedder.clone(), &config.recall);
     let augmenter = if config.augmentation.enabled {
-        crate::telemetry::spawn_queue_gauges(store.clone(), Duration::from_secs(5), gauges.clone());
+        crate::telemetry::spawn_queue_gauges(
+            store.clone(),
+            Duration::from_secs(5),
+            background.clone(),
+        );
+        // Jobs committed by any replica wake this one's workers at once.
+        let wake = waker.clone();
+        store.spawn_job_listener(move || wake.wake(), background.clone());
         Some(
             start_augmentation(
                 &config,
@@ -175,7 +183,7 @@ pub async fn serve(
             Ok(())
         }
     };
-    gauges.cancel();
+    background.cancel();
     if let Some(augmenter) = augmenter {
         augmenter.shutdown().await;
     }

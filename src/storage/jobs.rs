@@ -197,3 +197,56 @@ impl Store {
         Ok(error)
     }
 }
+
+/// The channel new jobs are announced on (see migration 0004).
+const JOBS_CHANNEL: &str = "memorid_jobs";
+
+impl Store {
+    /// Calls `on_new_jobs` whenever another replica (or this one) commits
+    /// new augmentation jobs, until `cancel`. PostgreSQL only: a SQLite
+    /// database has one process, which wakes its workers itself. Losing
+    /// the connection costs nothing but latency: workers still poll, and
+    /// the listener reconnects.
+    pub fn spawn_job_listener(
+        &self,
+        on_new_jobs: impl Fn() + Send + Sync + 'static,
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        let Backend::Postgres(pool) = &self.backend else {
+            return;
+        };
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            loop {
+                let error = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    error = listen_until_error(&pool, &on_new_jobs) => error,
+                };
+                tracing::debug!(%error, "job notifications interrupted; reconnecting");
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        });
+    }
+}
+
+async fn listen_until_error(pool: &sqlx::PgPool, on_new_jobs: &impl Fn()) -> sqlx::Error {
+    let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+        Ok(listener) => listener,
+        Err(error) => return error,
+    };
+    if let Err(error) = listener.listen(JOBS_CHANNEL).await {
+        return error;
+    }
+    // Jobs committed while nobody listened (at start, or before a
+    // reconnect) were announced to no one.
+    on_new_jobs();
+    loop {
+        if let Err(error) = listener.recv().await {
+            return error;
+        }
+        on_new_jobs();
+    }
+}

@@ -98,6 +98,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "memory versions",
         include_str!("../../migrations/postgres/0003_memory_versions.sql"),
     ),
+    (
+        4,
+        "job notifications",
+        include_str!("../../migrations/postgres/0004_job_notify.sql"),
+    ),
 ];
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[

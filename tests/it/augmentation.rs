@@ -461,3 +461,46 @@ async fn messages_are_indexed_without_an_extraction_model(backend: Backend) {
     );
     server.stop().await;
 }
+
+/// A replica that only ingests and one that only augments, on one
+/// PostgreSQL: the worker hears of new jobs at once (LISTEN/NOTIFY), not at
+/// its next poll, which here is ten minutes away.
+#[tokio::test]
+async fn new_jobs_wake_the_workers_of_other_replicas() {
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        ..Script::default()
+    });
+    let url = crate::support::postgres::fresh_database().await;
+    let (mut worker_config, _) = test_config(Backend::Postgres, None).await;
+    worker_config.storage.url = url.clone();
+    enable_augmentation(&mut worker_config, &extractor);
+    worker_config.augmentation.poll_interval_ms = 600_000;
+    let (mut ingest_config, _) = test_config(Backend::Postgres, None).await;
+    ingest_config.storage.url = url;
+    let worker = TestServer::start(worker_config, None).await;
+    let ingest = TestServer::start(ingest_config, None).await;
+
+    for round in 0..2 {
+        let key = format!("k{round}");
+        attribute(&ingest, vec![turn("u1", &key, "I drink green tea")]).await;
+        let done = ingest
+            .memory()
+            .await
+            .wait_for_augmentation(pb::WaitForAugmentationRequest {
+                entity_id: "u1".into(),
+                turn_ids: vec![],
+                timeout: Some(prost_types::Duration {
+                    seconds: 30,
+                    nanos: 0,
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(done.completed, "round {round}, woken, not polled: {done:?}");
+    }
+    ingest.stop().await;
+    worker.stop().await;
+}
