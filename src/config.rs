@@ -45,6 +45,8 @@ pub struct ServerConfig {
 pub struct StorageConfig {
     /// `postgres://...` or `sqlite://path` (created if missing).
     pub url: String,
+    /// Pool size; on PostgreSQL a replica that augments keeps one of them
+    /// listening for new jobs.
     pub max_connections: u32,
     /// How long a request waits for a free connection.
     pub acquire_timeout_secs: u64,
