@@ -28,7 +28,7 @@ use memorid::embed::Embedder;
 use memorid::providers::Router;
 use memorid::recall::cache::IndexCache;
 use memorid::storage::Store;
-use support::fake_openai::{FakeOpenAi, Script};
+use support::fake_openai::FakeOpenAi;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -112,11 +112,7 @@ async fn main() {
     let turns = env_usize("TURNS", 2000);
     let pending = env_usize("PENDING", 100_000);
 
-    let extractor = FakeOpenAi::start().await;
-    extractor.set_script(Script {
-        echo_user_as_fact: true,
-        ..Script::default()
-    });
+    let extractor = FakeOpenAi::echoing_facts().await;
     let mut config = Config::default();
     config.providers.insert(
         "extractor".into(),

@@ -467,11 +467,7 @@ async fn messages_are_indexed_without_an_extraction_model(backend: Backend) {
 /// its next poll, which here is ten minutes away.
 #[tokio::test]
 async fn new_jobs_wake_the_workers_of_other_replicas() {
-    let extractor = FakeOpenAi::start().await;
-    extractor.set_script(Script {
-        echo_user_as_fact: true,
-        ..Script::default()
-    });
+    let extractor = FakeOpenAi::echoing_facts().await;
     let url = crate::support::postgres::fresh_database().await;
     let (mut worker_config, _) = test_config(Backend::Postgres, None).await;
     worker_config.storage.url = url.clone();

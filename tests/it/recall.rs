@@ -10,7 +10,7 @@ use tokio_stream::StreamExt;
 
 use crate::augmentation::enable_augmentation;
 use crate::on_both_backends;
-use crate::support::fake_openai::{FakeOpenAi, Script};
+use crate::support::fake_openai::FakeOpenAi;
 use crate::support::*;
 
 on_both_backends!(
@@ -97,11 +97,7 @@ fn text(hit: &pb::RecallResponse) -> &str {
 }
 
 async fn recall_finds_the_right_fact_message_and_nothing_of_others(backend: Backend) {
-    let extractor = FakeOpenAi::start().await;
-    extractor.set_script(Script {
-        echo_user_as_fact: true,
-        ..Script::default()
-    });
+    let extractor = FakeOpenAi::echoing_facts().await;
     let (mut config, dir) = test_config(backend, None).await;
     enable_augmentation(&mut config, &extractor);
     config.augmentation.near_duplicate_threshold = 1.0;
@@ -195,11 +191,7 @@ async fn recall_finds_the_right_fact_message_and_nothing_of_others(backend: Back
 
 async fn chat_injects_recalled_facts_into_the_prompt(backend: Backend) {
     let upstream = FakeOpenAi::start().await;
-    let extractor = FakeOpenAi::start().await;
-    extractor.set_script(Script {
-        echo_user_as_fact: true,
-        ..Script::default()
-    });
+    let extractor = FakeOpenAi::echoing_facts().await;
     let (mut config, dir) = test_config(backend, Some(upstream.base_url())).await;
     enable_augmentation(&mut config, &extractor);
     config.augmentation.near_duplicate_threshold = 1.0;
@@ -279,11 +271,7 @@ async fn chat_injects_recalled_facts_into_the_prompt(backend: Backend) {
 /// seen by the reader's next recall.
 #[tokio::test]
 async fn replicas_sharing_postgres_see_each_others_writes() {
-    let extractor = FakeOpenAi::start().await;
-    extractor.set_script(Script {
-        echo_user_as_fact: true,
-        ..Script::default()
-    });
+    let extractor = FakeOpenAi::echoing_facts().await;
     let url = crate::support::postgres::fresh_database().await;
     let (mut writer_config, _) = test_config(Backend::Postgres, None).await;
     writer_config.storage.url = url.clone();
@@ -351,11 +339,7 @@ async fn replicas_sharing_postgres_see_each_others_writes() {
 /// scores, and forgets the entities afterwards.
 #[tokio::test]
 async fn the_eval_harness_scores_a_dataset_end_to_end() {
-    let extractor = FakeOpenAi::start().await;
-    extractor.set_script(Script {
-        echo_user_as_fact: true,
-        ..Script::default()
-    });
+    let extractor = FakeOpenAi::echoing_facts().await;
     let (mut config, dir) = test_config(Backend::Sqlite, None).await;
     enable_augmentation(&mut config, &extractor);
     let server = TestServer::start(config, dir).await;
@@ -422,11 +406,7 @@ async fn the_eval_harness_scores_a_dataset_end_to_end() {
 /// cached index behind it) never crosses over.
 #[tokio::test]
 async fn recall_never_crosses_namespaces() {
-    let extractor = FakeOpenAi::start().await;
-    extractor.set_script(Script {
-        echo_user_as_fact: true,
-        ..Script::default()
-    });
+    let extractor = FakeOpenAi::echoing_facts().await;
     let (mut config, dir) = test_config(Backend::Sqlite, None).await;
     enable_augmentation(&mut config, &extractor);
     config.auth.keys = ["acme", "globex"]

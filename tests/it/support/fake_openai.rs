@@ -97,6 +97,16 @@ impl FakeOpenAi {
         FakeOpenAi { addr, state }
     }
 
+    /// An extraction model that learns each turn's user text as a fact.
+    pub async fn echoing_facts() -> FakeOpenAi {
+        let fake = FakeOpenAi::start().await;
+        fake.set_script(Script {
+            echo_user_as_fact: true,
+            ..Script::default()
+        });
+        fake
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
