@@ -1,8 +1,17 @@
 //! Any OpenAI-compatible `/embeddings` endpoint (OpenAI, Ollama, vLLM,
 //! llama.cpp, …).
+//!
+//! Vectors are asked for as base64 (little-endian f32, what OpenAI's own
+//! SDKs ask for): a quarter of the bytes of JSON numbers and no float
+//! parsing. A server that ignores `encoding_format` and answers with
+//! numbers is understood too; one that refuses the parameter (HTTP 400 or
+//! 422) is asked again with plain floats, and only floats from then on.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -14,6 +23,8 @@ pub struct OpenAiEmbedder {
     url: String,
     model: String,
     api_key: Option<String>,
+    /// Set once the endpoint refused `encoding_format: base64`.
+    floats_only: Arc<AtomicBool>,
 }
 
 #[derive(Deserialize)]
@@ -24,7 +35,38 @@ struct Answer {
 #[derive(Deserialize)]
 struct Item {
     index: usize,
-    embedding: Vec<f32>,
+    embedding: Encoded,
+}
+
+/// A vector as the endpoint sent it.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Encoded {
+    Floats(Vec<f32>),
+    Base64(String),
+}
+
+impl Encoded {
+    fn decode(self) -> std::result::Result<Vec<f32>, String> {
+        match self {
+            Encoded::Floats(vector) => Ok(vector),
+            Encoded::Base64(text) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(text.as_bytes())
+                    .map_err(|e| format!("a base64 embedding is not valid base64: {e}"))?;
+                if bytes.len() % 4 != 0 {
+                    return Err(format!(
+                        "a base64 embedding has {} bytes, not a whole number of f32s",
+                        bytes.len()
+                    ));
+                }
+                Ok(bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect())
+            }
+        }
+    }
 }
 
 impl OpenAiEmbedder {
@@ -38,6 +80,7 @@ impl OpenAiEmbedder {
             url: format!("{}/embeddings", base_url.trim_end_matches('/')),
             model: model.to_string(),
             api_key,
+            floats_only: Arc::default(),
         })
     }
 
@@ -46,17 +89,22 @@ impl OpenAiEmbedder {
     }
 
     pub async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        let mut request = self
-            .client
-            .post(&self.url)
-            .json(&json!({ "model": self.model, "input": texts }));
-        if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Error::UpstreamUnavailable(format!("embeddings endpoint: {e}")))?;
+        let base64 = !self.floats_only.load(Ordering::Relaxed);
+        let response = self.post(texts, base64).await?;
+        let status = response.status();
+        let response = if base64
+            && (status == reqwest::StatusCode::BAD_REQUEST
+                || status == reqwest::StatusCode::UNPROCESSABLE_ENTITY)
+        {
+            let retried = self.post(texts, false).await?;
+            if retried.status().is_success() {
+                tracing::info!(url = %self.url, "the embeddings endpoint refuses base64; asking for floats from now on");
+                self.floats_only.store(true, Ordering::Relaxed);
+            }
+            retried
+        } else {
+            response
+        };
         let status = response.status();
         if !status.is_success() {
             return Err(Error::UpstreamUnavailable(format!(
@@ -76,6 +124,55 @@ impl OpenAiEmbedder {
             )));
         }
         answer.data.sort_by_key(|item| item.index);
-        Ok(answer.data.into_iter().map(|item| item.embedding).collect())
+        answer
+            .data
+            .into_iter()
+            .map(|item| {
+                item.embedding
+                    .decode()
+                    .map_err(|e| Error::UpstreamUnavailable(format!("embeddings endpoint: {e}")))
+            })
+            .collect()
+    }
+
+    async fn post(&self, texts: &[String], base64: bool) -> Result<reqwest::Response> {
+        let body = if base64 {
+            json!({ "model": self.model, "input": texts, "encoding_format": "base64" })
+        } else {
+            json!({ "model": self.model, "input": texts })
+        };
+        let mut request = self.client.post(&self.url).json(&body);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| Error::UpstreamUnavailable(format!("embeddings endpoint: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_vectors_decode_as_little_endian_f32() {
+        let vector = [0.5f32, -1.25, 3.0];
+        let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+        assert_eq!(Encoded::Base64(text).decode().unwrap(), vector);
+        assert_eq!(
+            Encoded::Floats(vector.to_vec()).decode().unwrap(),
+            vector.to_vec()
+        );
+    }
+
+    #[test]
+    fn a_truncated_base64_vector_is_refused() {
+        let text = base64::engine::general_purpose::STANDARD.encode([0u8; 6]);
+        let error = Encoded::Base64(text).decode().unwrap_err();
+        assert!(error.contains("6 bytes"), "{error}");
+        assert!(Encoded::Base64("not base64!".into()).decode().is_err());
     }
 }

@@ -1,9 +1,9 @@
 //! The one transaction that applies a batch of augmentation jobs' results.
 //!
 //! Each job's writes land only if this replica still holds its lease: jobs
-//! are marked done first, conditioned on the lease, and only the jobs that
+//! are deleted first, conditioned on the lease, and only the jobs that
 //! were are written — so a job's writes land exactly once, however often it
-//! was retried. Every entity touched takes its next memory version first,
+//! was retried. Then every entity touched takes its next memory version,
 //! in one order (so two batches sharing entities queue, never deadlock),
 //! and the rows written record it (see `MemoryVersion`).
 //!
@@ -345,9 +345,8 @@ mod postgres {
          ON CONFLICT (namespace, entity_id) DO UPDATE SET version = memory_versions.version + 1 \
          RETURNING namespace, entity_id, version";
 
-    const FINISH_JOBS: &str = "UPDATE augmentation_jobs SET status = 'done', lease_owner = NULL, \
-         lease_until = NULL, last_error = NULL, updated_at = $1 \
-         WHERE job_id = ANY($2) AND lease_owner = $3 AND status = 'running' RETURNING job_id";
+    const FINISH_JOBS: &str = "DELETE FROM augmentation_jobs \
+         WHERE job_id = ANY($1) AND lease_owner = $2 AND status = 'running' RETURNING job_id";
 
     const EMBED_MESSAGES: &str = "UPDATE messages m SET embedding = v.embedding, \
          embedding_model = $1, embedding_dim = v.dim, memory_version = v.version \
@@ -416,6 +415,17 @@ mod postgres {
         scopes: &[Scope],
     ) -> Result<Vec<bool>> {
         let now = Utc::now();
+        // Jobs first: they lock no entity, and the versions taken next are
+        // held until commit, so that stretch is kept short.
+        let job_ids: Vec<Uuid> = items.iter().map(|(job, _, _)| job.job_id).collect();
+        let done: Vec<Uuid> = sqlx::query(FINISH_JOBS)
+            .bind(&job_ids)
+            .bind(owner)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("job_id"))
+            .collect::<Result<_, sqlx::Error>>()?;
         let namespaces: Vec<&str> = scopes.iter().map(|s| s.namespace.as_str()).collect();
         let entities: Vec<&str> = scopes.iter().map(|s| s.entity_id.as_str()).collect();
         let mut versions = vec![0i64; scopes.len()];
@@ -434,16 +444,6 @@ mod postgres {
                 versions[i] = row.try_get("version")?;
             }
         }
-        let job_ids: Vec<Uuid> = items.iter().map(|(job, _, _)| job.job_id).collect();
-        let done: Vec<Uuid> = sqlx::query(FINISH_JOBS)
-            .bind(now)
-            .bind(&job_ids)
-            .bind(owner)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| row.try_get("job_id"))
-            .collect::<Result<_, sqlx::Error>>()?;
         let (items, applied) = owned(items, &done);
         let rows = Rows::gather(&items, scopes);
         let ns = |scope: usize| scopes[scope].namespace.as_str();
@@ -599,9 +599,8 @@ mod sqlite {
          VALUES ($1, $2, 1, 0) ON CONFLICT (namespace, entity_id) \
          DO UPDATE SET version = memory_versions.version + 1 RETURNING version";
 
-    const FINISH_JOB: &str = "UPDATE augmentation_jobs SET status = 'done', lease_owner = NULL, \
-         lease_until = NULL, last_error = NULL, updated_at = $1 \
-         WHERE job_id = $2 AND lease_owner = $3 AND status = 'running'";
+    const FINISH_JOB: &str = "DELETE FROM augmentation_jobs \
+         WHERE job_id = $1 AND lease_owner = $2 AND status = 'running'";
 
     const EMBED_MESSAGE: &str = "UPDATE messages SET embedding = $1, embedding_model = $2, \
          embedding_dim = $3, memory_version = $7 \
@@ -651,6 +650,18 @@ mod sqlite {
         scopes: &[Scope],
     ) -> Result<Vec<bool>> {
         let now = Utc::now();
+        let mut done = Vec::new();
+        for (job, _, _) in items {
+            let finished = sqlx::query(FINISH_JOB)
+                .bind(job.job_id)
+                .bind(owner)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if finished > 0 {
+                done.push(job.job_id);
+            }
+        }
         let mut versions = Vec::with_capacity(scopes.len());
         for scope in scopes {
             let version: i64 = sqlx::query(BUMP_VERSION)
@@ -660,19 +671,6 @@ mod sqlite {
                 .await?
                 .try_get(0)?;
             versions.push(version);
-        }
-        let mut done = Vec::new();
-        for (job, _, _) in items {
-            let finished = sqlx::query(FINISH_JOB)
-                .bind(now)
-                .bind(job.job_id)
-                .bind(owner)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if finished > 0 {
-                done.push(job.job_id);
-            }
         }
         let (items, applied) = owned(items, &done);
         let rows = Rows::gather(&items, scopes);

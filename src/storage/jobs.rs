@@ -5,7 +5,8 @@
 //! same job; on SQLite the single writer serializes claims. A job whose
 //! lease ran out (its replica died) is claimable again. A job is finished
 //! only by the lease's owner, in the same transaction as its writes (see
-//! `memory.rs`), which makes every job take effect exactly once.
+//! `apply.rs`), which makes every job take effect exactly once; a finished
+//! job's row is deleted then, so the table holds open and dead jobs only.
 
 use std::time::Duration;
 
@@ -27,21 +28,22 @@ pub struct ClaimedJob {
     pub attempts: i32,
 }
 
+/// Jobs whose lease ran out (their replica died or stalled) go back to
+/// the queue, to be claimed like any pending job.
+const EXPIRE_LEASES: &str = "UPDATE augmentation_jobs SET status = 'pending', lease_owner = NULL, \
+     lease_until = NULL, updated_at = $1 WHERE status = 'running' AND lease_until < $1";
+
 const CLAIM_POSTGRES: &str = "UPDATE augmentation_jobs SET status = 'running', \
      attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3 \
      WHERE job_id IN ( \
-       SELECT job_id FROM augmentation_jobs \
-       WHERE (status = 'pending' AND run_after <= $3) \
-          OR (status = 'running' AND lease_until < $3) \
+       SELECT job_id FROM augmentation_jobs WHERE status = 'pending' AND run_after <= $3 \
        ORDER BY run_after LIMIT $4 FOR UPDATE SKIP LOCKED) \
      RETURNING job_id, turn_id, namespace, entity_id, attempts";
 
 const CLAIM_SQLITE: &str = "UPDATE augmentation_jobs SET status = 'running', \
      attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3 \
      WHERE job_id IN ( \
-       SELECT job_id FROM augmentation_jobs \
-       WHERE (status = 'pending' AND run_after <= $3) \
-          OR (status = 'running' AND lease_until < $3) \
+       SELECT job_id FROM augmentation_jobs WHERE status = 'pending' AND run_after <= $3 \
        ORDER BY run_after LIMIT $4) \
      RETURNING job_id, turn_id, namespace, entity_id, attempts";
 
@@ -95,6 +97,7 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let jobs = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            sqlx::query(EXPIRE_LEASES).bind(now).execute(&mut *tx).await?;
             let rows = sqlx::query(sql)
                 .bind(owner).bind(until).bind(now).bind(limit)
                 .fetch_all(&mut *tx).await?;

@@ -165,11 +165,11 @@ pub fn decode_vector(bytes: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-/// Followed by a (turn_id, namespace, entity_id) filter.
+/// Followed by a turn id filter.
 const SELECT_TURNS: &str =
     "SELECT turn_id, namespace, entity_id, session_id, process_id, occurred_at FROM turns";
 
-/// Followed by a (turn_id, namespace, entity_id) filter.
+/// Followed by a turn id filter; only the rows of turns kept are used.
 const SELECT_MESSAGES: &str = "SELECT turn_id, message_id, role, content, \
      embedding IS NOT NULL AS embedded FROM messages";
 
@@ -263,25 +263,20 @@ impl Store {
         type MessageRow = (Uuid, Uuid, String, String, bool);
         type SummaryRow = (String, String, String, String);
         let (turn_rows, message_rows, summaries): (Vec<TurnRow>, Vec<MessageRow>, Vec<SummaryRow>) = on_pool!(self, pool => {
-            // Every row is matched on (turn, namespace, entity): a job can
-            // only ever read its own entity's turn.
-            let keyed = |sql: &str| {
+            // Rows are found by turn id alone, so the planner always takes
+            // the turn-id indexes (with no statistics yet it would rather
+            // scan the entity's index); the scope is checked below.
+            let by_turn = |sql: &str| {
                 let mut query = sqlx::QueryBuilder::new(sql);
-                query.push(" WHERE (turn_id, namespace, entity_id) IN (VALUES ");
-                let mut rows = query.separated(", ");
-                for (scope, turn_id) in wanted {
-                    rows.push("(");
-                    rows.push_bind_unseparated(*turn_id);
-                    rows.push_unseparated(", ");
-                    rows.push_bind_unseparated(scope.namespace.clone());
-                    rows.push_unseparated(", ");
-                    rows.push_bind_unseparated(scope.entity_id.clone());
-                    rows.push_unseparated(")");
+                query.push(" WHERE turn_id IN (");
+                let mut ids = query.separated(", ");
+                for (_, turn_id) in wanted {
+                    ids.push_bind(*turn_id);
                 }
-                query.push(")");
+                ids.push_unseparated(")");
                 query
             };
-            let mut query = keyed(SELECT_TURNS);
+            let mut query = by_turn(SELECT_TURNS);
             let turn_rows = query.build().fetch_all(pool).await?
                 .iter()
                 .map(|row| Ok((
@@ -289,7 +284,16 @@ impl Store {
                     row.try_get("session_id")?, row.try_get("process_id")?, row.try_get("occurred_at")?,
                 )))
                 .collect::<Result<Vec<TurnRow>, sqlx::Error>>()?;
-            let mut query = keyed(SELECT_MESSAGES);
+            // A job can only ever read its own entity's turn.
+            let turn_rows: Vec<TurnRow> = turn_rows
+                .into_iter()
+                .filter(|(turn_id, namespace, entity_id, ..)| {
+                    wanted.iter().any(|(scope, id)| {
+                        id == turn_id && scope.namespace == *namespace && scope.entity_id == *entity_id
+                    })
+                })
+                .collect();
+            let mut query = by_turn(SELECT_MESSAGES);
             query.push(" ORDER BY turn_id, position");
             let message_rows = query.build().fetch_all(pool).await?
                 .iter()

@@ -103,6 +103,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "job notifications",
         include_str!("../../migrations/postgres/0004_job_notify.sql"),
     ),
+    (
+        5,
+        "job queue",
+        include_str!("../../migrations/postgres/0005_job_queue.sql"),
+    ),
 ];
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -120,6 +125,12 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "memory versions",
         include_str!("../../migrations/sqlite/0003_memory_versions.sql"),
+    ),
+    // 4 (job notifications) is PostgreSQL's only.
+    (
+        5,
+        "job queue",
+        include_str!("../../migrations/sqlite/0005_job_queue.sql"),
     ),
 ];
 

@@ -66,11 +66,11 @@ pub struct ForgetCounts {
     pub jobs: u64,
 }
 
-/// How many augmentation jobs of an entity are in each state.
+/// How many of an entity's augmentation jobs are open, and dead (a finished
+/// job is deleted).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct JobCounts {
     pub pending: u64,
     pub running: u64,
-    pub done: u64,
     pub dead: u64,
 }

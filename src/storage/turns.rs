@@ -541,7 +541,6 @@ impl Store {
             match status.as_str() {
                 "pending" => counts.pending = n,
                 "running" => counts.running = n,
-                "done" => counts.done = n,
                 "dead" => counts.dead = n,
                 other => {
                     return Err(Error::Internal(format!(

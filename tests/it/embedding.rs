@@ -1,9 +1,12 @@
 //! The built-in embedder against sentence-transformers' own vectors
-//! (tests/data/minilm_reference.json, made by make_minilm_reference.py).
+//! (tests/data/minilm_reference.json, made by make_minilm_reference.py),
+//! and the OpenAI-compatible backend against a fake `/v1/embeddings`.
 
-use memorid::config::EmbeddingsConfig;
+use memorid::config::{EmbeddingBackend, EmbeddingsConfig};
 use memorid::embed::{Embedder, cosine};
 use serde::Deserialize;
+
+use crate::support::fake_openai::{EmbeddingAnswers, FakeOpenAi, pseudo_vector};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -50,4 +53,58 @@ async fn builtin_vectors_match_sentence_transformers() {
         embedder.model_name(),
         "sentence-transformers/all-MiniLM-L6-v2"
     );
+}
+
+fn endpoint(fake: &FakeOpenAi) -> Embedder {
+    Embedder::from_config(&EmbeddingsConfig {
+        backend: EmbeddingBackend::Openai,
+        base_url: Some(fake.base_url()),
+        model: Some("pseudo-384".into()),
+        ..EmbeddingsConfig::default()
+    })
+    .expect("an OpenAI-compatible embedder")
+}
+
+fn texts() -> Vec<String> {
+    vec![
+        "prefers async Python".into(),
+        "has a daughter named Ada".into(),
+    ]
+}
+
+fn expected() -> Vec<Vec<f32>> {
+    texts().iter().map(|t| pseudo_vector(t)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_sends_vectors_as_base64() {
+    let fake = FakeOpenAi::start().await;
+    let embedder = endpoint(&fake);
+    assert_eq!(embedder.embed(texts()).await.unwrap(), expected());
+    assert_eq!(fake.embedding_formats(), ["base64"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_answering_floats_to_a_base64_request_is_understood() {
+    let fake = FakeOpenAi::start().await;
+    fake.set_embedding_answers(EmbeddingAnswers::FloatsAlways);
+    let embedder = endpoint(&fake);
+    assert_eq!(embedder.embed(texts()).await.unwrap(), expected());
+    assert_eq!(fake.embedding_formats(), ["base64"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_refusing_base64_is_asked_for_floats_from_then_on() {
+    let fake = FakeOpenAi::start().await;
+    fake.set_embedding_answers(EmbeddingAnswers::RefuseBase64);
+    let embedder = endpoint(&fake);
+    assert_eq!(embedder.embed(texts()).await.unwrap(), expected());
+    assert_eq!(
+        embedder
+            .embed_query("prefers async Python".into())
+            .await
+            .unwrap(),
+        expected()[0]
+    );
+    assert_eq!(fake.embedding_formats(), ["base64", "float", "float"]);
 }

@@ -23,6 +23,7 @@ on_both_backends!(
     forget_entity_leaves_other_entities_alone,
     abandoned_streaming_turns_are_swept,
     recall_indexes_follow_writes_incrementally,
+    the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets_finished_jobs,
 );
 
 async fn open(backend: Backend) -> (Store, Option<tempfile::TempDir>) {
@@ -460,4 +461,82 @@ async fn recall_indexes_follow_writes_incrementally(backend: Backend) {
     // Deleting nothing moves nothing.
     assert!(!store.delete_fact(&u1, coffee).await.unwrap());
     assert_eq!(store.memory_version(&u1).await.unwrap(), at);
+}
+
+/// Stores `n` completed turns of one entity, each with its job, in order.
+async fn store_turns(store: &Store, entity: &str, n: usize) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let mut turn = new_turn("ns", entity, Some("s1"), None);
+        turn.source = TurnSource::Attribute;
+        ids.push(
+            store
+                .insert_turn(&turn, TurnStatus::Completed)
+                .await
+                .unwrap()
+                .turn_id,
+        );
+    }
+    ids
+}
+
+async fn the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets_finished_jobs(
+    backend: Backend,
+) {
+    let (store, _dir) = open(backend).await;
+    let s = scope("ns", "u1");
+    let turns = store_turns(&store, "u1", 3).await;
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+
+    // A lease of zero runs out at once: the next claim retakes the job.
+    let first = store
+        .claim_jobs(a, 1, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].turn_id, turns[0], "oldest first");
+    let held = store
+        .claim_jobs(b, 2, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    // (A claim's jobs come back in no particular order.)
+    let mut held_turns: Vec<(Uuid, i32)> = held.iter().map(|j| (j.turn_id, j.attempts)).collect();
+    held_turns.sort();
+    assert_eq!(
+        held_turns,
+        [(turns[0], 2), (turns[1], 1)],
+        "the expired job, taken again, and the next oldest"
+    );
+    assert_eq!(store.count_jobs(&s).await.unwrap().running, 2);
+    assert_eq!(store.count_jobs(&s).await.unwrap().pending, 1);
+
+    let wanted: Vec<(Scope, Uuid)> = turns.iter().map(|t| (s.clone(), *t)).collect();
+    let loaded = store.turns_to_augment(&wanted).await.unwrap();
+    let writes = AugmentationWrites {
+        embedding_model: "test-2d".into(),
+        ..AugmentationWrites::default()
+    };
+    // The first owner lost its lease: nothing of its is applied.
+    let stale = store
+        .apply_augmentations(a, &[(&first[0], &loaded[&turns[0]], &writes)])
+        .await
+        .unwrap();
+    assert_eq!(stale, [false]);
+    let items: Vec<_> = held
+        .iter()
+        .map(|job| (job, &loaded[&job.turn_id], &writes))
+        .collect();
+    assert_eq!(
+        store.apply_augmentations(b, &items).await.unwrap(),
+        [true, true]
+    );
+    // Finished jobs are gone, the third still waits.
+    assert_eq!(
+        store.count_jobs(&s).await.unwrap(),
+        JobCounts {
+            pending: 1,
+            ..JobCounts::default()
+        }
+    );
+    store.close().await;
 }

@@ -14,6 +14,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Response, StatusCode};
 use axum::routing::post;
+use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 
@@ -75,10 +76,27 @@ struct State {
     /// Scripts for the next requests, one each, before `script` applies.
     queue: Mutex<std::collections::VecDeque<Script>>,
     requests: Mutex<Vec<(HeaderMap, Value)>>,
+    /// Set by `forget_requests`.
+    forgetful: std::sync::atomic::AtomicBool,
     /// Response bodies dropped before they were sent to the end, i.e. the
     /// client (memorid) closed the connection.
     dropped_early: AtomicUsize,
     dropped: Notify,
+    embeddings: Mutex<EmbeddingAnswers>,
+    /// The `encoding_format` of each embeddings request ("float" if none).
+    embedding_formats: Mutex<Vec<String>>,
+}
+
+/// How `/v1/embeddings` treats `encoding_format`.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub enum EmbeddingAnswers {
+    /// As OpenAI does: base64 when asked, floats otherwise.
+    #[default]
+    AsAsked,
+    /// Floats whatever was asked (a server that ignores the parameter).
+    FloatsAlways,
+    /// HTTP 400 when base64 is asked (a server that rejects it).
+    RefuseBase64,
 }
 
 pub struct FakeOpenAi {
@@ -109,6 +127,21 @@ impl FakeOpenAi {
 
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// Stops keeping request bodies: a benchmark sends too many to keep.
+    #[allow(dead_code, reason = "used by benches/augmentation.rs")]
+    pub fn forget_requests(&self) {
+        self.state.forgetful.store(true, Ordering::Relaxed);
+    }
+
+    pub fn set_embedding_answers(&self, answers: EmbeddingAnswers) {
+        *self.state.embeddings.lock().unwrap() = answers;
+    }
+
+    /// The `encoding_format` of each embeddings request so far.
+    pub fn embedding_formats(&self) -> Vec<String> {
+        self.state.embedding_formats.lock().unwrap().clone()
     }
 
     pub fn set_script(&self, script: Script) {
@@ -194,7 +227,9 @@ async fn completions(
     let request: Value = serde_json::from_slice(&body).expect("memorid sent invalid JSON");
     let streaming = request["stream"] == true;
     let echoed = echoed_fact(&request);
-    state.requests.lock().unwrap().push((headers, request));
+    if !state.forgetful.load(Ordering::Relaxed) {
+        state.requests.lock().unwrap().push((headers, request));
+    }
     let queued = state.queue.lock().unwrap().pop_front();
     let script = queued.unwrap_or_else(|| state.script.lock().unwrap().clone());
     if let Some(Reject {
@@ -368,8 +403,26 @@ fn echoed_fact(request: &Value) -> String {
 /// `/v1/embeddings`: deterministic 384-dimension vectors derived from each
 /// input's bytes, so different texts get unrelated vectors. Instant, for
 /// measuring everything but the embedding model.
-async fn embeddings(body: Bytes) -> Response<Body> {
+async fn embeddings(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+    body: Bytes,
+) -> Response<Body> {
     let request: Value = serde_json::from_slice(&body).expect("memorid sent invalid JSON");
+    let format = request["encoding_format"]
+        .as_str()
+        .unwrap_or("float")
+        .to_string();
+    state.embedding_formats.lock().unwrap().push(format.clone());
+    let answers = *state.embeddings.lock().unwrap();
+    if answers == EmbeddingAnswers::RefuseBase64 && format == "base64" {
+        let error = json!({"error": {"message": "encoding_format: unsupported value", "type": "invalid_request_error"}});
+        return Response::builder()
+            .status(400)
+            .header("content-type", "application/json")
+            .body(Body::from(error.to_string()))
+            .unwrap();
+    }
+    let base64 = format == "base64" && answers == EmbeddingAnswers::AsAsked;
     let inputs: Vec<String> = match &request["input"] {
         Value::Array(items) => items
             .iter()
@@ -381,7 +434,16 @@ async fn embeddings(body: Bytes) -> Response<Body> {
     let data: Vec<Value> = inputs
         .iter()
         .enumerate()
-        .map(|(index, text)| json!({"object": "embedding", "index": index, "embedding": pseudo_vector(text)}))
+        .map(|(index, text)| {
+            let vector = pseudo_vector(text);
+            let embedding = if base64 {
+                let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(vector)
+            };
+            json!({"object": "embedding", "index": index, "embedding": embedding})
+        })
         .collect();
     let body = json!({"object": "list", "data": data, "model": request["model"],
                       "usage": {"prompt_tokens": 0, "total_tokens": 0}});
@@ -392,7 +454,8 @@ async fn embeddings(body: Bytes) -> Response<Body> {
         .unwrap()
 }
 
-fn pseudo_vector(text: &str) -> Vec<f32> {
+/// The vector `/v1/embeddings` answers for `text`.
+pub fn pseudo_vector(text: &str) -> Vec<f32> {
     let mut state: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.bytes() {
         state = (state ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
