@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::domain::Scope;
+use crate::domain::{Role, Scope};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::memory::extraction;
@@ -95,25 +95,27 @@ impl JobContext {
             })
             .collect();
 
-        // The message index, and each turn's own vector for choosing the
-        // known facts to show the extraction model: one embedding call.
+        // The message index: one embedding call for the whole batch.
         let extracting = self.extraction.is_some();
         let mut texts = Vec::new();
         for item in &work {
             texts.extend(unindexed(&item.turn).map(|m| m.content.clone()));
-            if extracting {
-                texts.push(turn_text(&item.turn));
-            }
         }
         let mut vectors = self.embedder.embed(texts).await?.into_iter();
-        let mut turn_vectors = Vec::new();
         for item in &mut work {
             let ids: Vec<Uuid> = unindexed(&item.turn).map(|m| m.message_id).collect();
             item.writes.message_embeddings = ids.into_iter().zip(vectors.by_ref()).collect();
-            if extracting {
-                turn_vectors.push(vectors.next().unwrap_or_default());
-            }
         }
+        // Each turn's direction, for choosing the known facts to show the
+        // extraction model: the sum of its user messages' vectors (search
+        // normalizes it; a short reply like "Noted." would otherwise count
+        // as much as what the user said), which saves embedding the turn's
+        // text once more.
+        let turn_vectors: Vec<Vec<f32>> = if extracting {
+            work.iter().map(|item| direction(item)).collect()
+        } else {
+            Vec::new()
+        };
 
         if let Some(plan) = &self.extraction {
             self.extract(plan, &mut work, &turn_vectors).await?;
@@ -231,10 +233,33 @@ fn unindexed(turn: &TurnToAugment) -> impl Iterator<Item = &IndexedMessage> {
         .filter(|m| !m.embedded && !m.content.trim().is_empty())
 }
 
-fn turn_text(turn: &TurnToAugment) -> String {
-    turn.messages
+/// The sum of the turn's user message vectors, or of all its message
+/// vectors when it has no user message. Empty when none were embedded now
+/// (all were indexed before); the facts shown are then any `k`.
+fn direction(item: &Work) -> Vec<f32> {
+    let vectors = &item.writes.message_embeddings;
+    let from_user: Vec<&Vec<f32>> = vectors
         .iter()
-        .map(|m| m.content.as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
+        .filter(|(id, _)| {
+            item.turn
+                .messages
+                .iter()
+                .any(|m| m.message_id == *id && m.role == Role::User)
+        })
+        .map(|(_, v)| v)
+        .collect();
+    let chosen = if from_user.is_empty() {
+        vectors.iter().map(|(_, v)| v).collect()
+    } else {
+        from_user
+    };
+    let mut total: Vec<f32> = Vec::new();
+    for vector in chosen {
+        if total.is_empty() {
+            total = vector.clone();
+        } else {
+            total.iter_mut().zip(vector).for_each(|(t, v)| *t += v);
+        }
+    }
+    total
 }

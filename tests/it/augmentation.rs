@@ -22,6 +22,7 @@ on_both_backends!(
     streamed_chat_turns_are_augmented,
     delete_fact_and_pagination,
     messages_are_indexed_without_an_extraction_model,
+    the_known_facts_shown_are_those_closest_to_what_the_user_said,
 );
 
 /// An extraction answer with these facts (content, category, action, existing_id).
@@ -260,6 +261,49 @@ async fn exact_and_near_duplicates_bump_instead_of_piling_up(backend: Backend) {
             .contains("- f1: prefers async Python")
     );
     s.server.stop().await;
+}
+
+/// With more known facts than `closest_facts`, the extraction model is
+/// shown the ones nearest to the turn's user messages.
+async fn the_known_facts_shown_are_those_closest_to_what_the_user_said(backend: Backend) {
+    let extractor = FakeOpenAi::start().await;
+    let (mut config, dir) = test_config(backend, None).await;
+    enable_augmentation(&mut config, &extractor);
+    config.augmentation.closest_facts = 1;
+    let server = TestServer::start(config, dir).await;
+    extractor.queue_scripts(vec![
+        answer(&[
+            ("works as a nurse in Oslo", "attribute", "new", ""),
+            ("has a dog named Rex", "relationship", "new", ""),
+            ("plays the cello in an orchestra", "skill", "new", ""),
+        ]),
+        answer(&[]),
+    ]);
+    attribute(
+        &server,
+        vec![turn(
+            "u1",
+            "k1",
+            "I'm a nurse in Oslo, I play cello, and Rex is my dog.",
+        )],
+    )
+    .await;
+    assert!(wait(&server, "u1").await.completed);
+    attribute(
+        &server,
+        vec![turn("u1", "k2", "Rex the puppy chewed my shoes again")],
+    )
+    .await;
+    assert!(wait(&server, "u1").await.completed);
+
+    let request = extractor.requests().pop().unwrap();
+    let context = request["messages"][1]["content"].as_str().unwrap();
+    let shown: Vec<&str> = context
+        .lines()
+        .filter(|line| line.starts_with("- f"))
+        .collect();
+    assert_eq!(shown, ["- f1: has a dog named Rex"], "{context}");
+    server.stop().await;
 }
 
 async fn contradictions_supersede_and_keep_history(backend: Backend) {
