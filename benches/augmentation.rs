@@ -7,7 +7,8 @@
 //!   (b) with an instant fake embeddings endpoint (embedding excluded);
 //! - resident memory of this process while 100k jobs are pending.
 //!
-//! TURNS (default 2000) and PENDING (default 100000) change the sizes;
+//! TURNS_A and TURNS_B (2000 and 10000: (b) takes seconds, not minutes)
+//! and PENDING (100000) change the sizes;
 //! WORKERS_A and WORKERS_B (32 and 64) the worker counts, BATCH the batch
 //! size (the config's default otherwise); ONLY=a or ONLY=b runs one of the
 //! two pipelines.
@@ -113,7 +114,6 @@ async fn drain(store: &Store, context: JobContext, workers: usize) -> Duration {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     memorid::server::install_crypto_provider();
-    let turns = env_usize("TURNS", 2000);
     let pending = env_usize("PENDING", 100_000);
 
     let extractor = FakeOpenAi::echoing_facts().await;
@@ -180,10 +180,12 @@ async fn main() {
     };
     let workers_a = env_usize("WORKERS_A", 32);
     let workers_b = env_usize("WORKERS_B", 64);
+    let turns_a = env_usize("TURNS_A", 2000);
+    let turns_b = env_usize("TURNS_B", 10_000);
     let only = std::env::var("ONLY").ok();
-    for (label, embedder, workers) in [
-        ("(a) built-in embedder", &builtin, workers_a),
-        ("(b) instant fake embedder", &instant, workers_b),
+    for (label, embedder, workers, turns) in [
+        ("(a) built-in embedder", &builtin, workers_a, turns_a),
+        ("(b) instant fake embedder", &instant, workers_b, turns_b),
     ] {
         if only
             .as_ref()

@@ -129,9 +129,12 @@ pub struct AugmentationConfig {
     pub batch_size: usize,
     /// How often the queue is polled when nothing woke the workers.
     pub poll_interval_ms: u64,
-    /// How long a claimed job is reserved before another replica may
-    /// retake it; a job must finish well within it.
+    /// How long a claimed job stays reserved without news from its
+    /// replica: renewed every third of it while the job runs, so it is
+    /// how soon a dead replica's jobs are retaken.
     pub lease_secs: u64,
+    /// Bound on one call to the extraction model.
+    pub extraction_timeout_secs: u64,
     /// Attempts before a job is dead.
     pub max_attempts: u32,
     /// First retry delay; doubles per attempt.
@@ -201,7 +204,8 @@ impl Default for AugmentationConfig {
             workers: 16,
             batch_size: 16,
             poll_interval_ms: 500,
-            lease_secs: 120,
+            lease_secs: 30,
+            extraction_timeout_secs: 120,
             max_attempts: 5,
             retry_backoff_ms: 1000,
             drain_timeout_secs: 10,
@@ -469,6 +473,11 @@ impl Config {
                 "augmentation.workers, augmentation.batch_size and augmentation.max_attempts must be at least 1"
             );
         }
+        if augmentation.lease_secs == 0 || augmentation.extraction_timeout_secs == 0 {
+            anyhow::bail!(
+                "augmentation.lease_secs and augmentation.extraction_timeout_secs must be at least 1"
+            );
+        }
         if !(0.0..=1.0).contains(&augmentation.near_duplicate_threshold) {
             anyhow::bail!("augmentation.near_duplicate_threshold must be between 0 and 1");
         }
@@ -582,5 +591,18 @@ mod tests {
         config.storage.url = "mysql://x".into();
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("storage.url"), "{err}");
+
+        let mut config = Config::default();
+        config.augmentation.lease_secs = 0;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("augmentation.lease_secs"), "{err}");
+
+        let mut config = Config::default();
+        config.augmentation.extraction_timeout_secs = 0;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("augmentation.extraction_timeout_secs"),
+            "{err}"
+        );
     }
 }

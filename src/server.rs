@@ -237,7 +237,6 @@ async fn start_augmentation(
             None
         }
     };
-    let lease = Duration::from_secs(config.augmentation.lease_secs);
     let context = JobContext {
         store: store.clone(),
         embedder,
@@ -246,8 +245,7 @@ async fn start_augmentation(
         near_duplicate_threshold: config.augmentation.near_duplicate_threshold,
         closest_facts: config.augmentation.closest_facts,
         indexes,
-        // Half the lease, so a slow model cannot outlive it.
-        extraction_timeout: lease / 2,
+        extraction_timeout: Duration::from_secs(config.augmentation.extraction_timeout_secs),
         owner: augment::new_owner(),
     };
     Ok(Augmenter::start(

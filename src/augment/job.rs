@@ -41,7 +41,7 @@ pub struct JobContext {
     pub closest_facts: usize,
     /// The entities' fact indexes (the same cache recall uses).
     pub indexes: Arc<IndexCache>,
-    /// Bound on the extraction call; well within the job's lease.
+    /// Bound on one extraction call (the lease is renewed meanwhile).
     pub extraction_timeout: Duration,
     /// This replica's lease owner id.
     pub owner: Uuid,

@@ -13,6 +13,9 @@
 //! - exactly once in effect: a job's writes commit with its completion,
 //!   under its lease (see `storage::jobs`); failures retry with exponential
 //!   backoff and end as `dead` with the last error after `max_attempts`;
+//! - leased while alive: a running batch renews its jobs' leases every
+//!   third of `lease_secs`, so a slow model never loses them, and a dead
+//!   replica's jobs are retaken within `lease_secs`;
 //! - graceful: on shutdown no new jobs are claimed, in-flight jobs get
 //!   `drain_timeout_secs`, and leases still held are released.
 
@@ -146,10 +149,43 @@ async fn run(
 
 async fn handle(context: &JobContext, config: &AugmentationConfig, jobs: Vec<ClaimedJob>) {
     let started = std::time::Instant::now();
-    let outcomes = context.run_batch(&jobs).await;
+    let outcomes = tokio::select! {
+        outcomes = context.run_batch(&jobs) => outcomes,
+        never = keep_leases(context, config, &jobs) => match never {},
+    };
     metrics::histogram!(telemetry::BATCH_SECONDS).record(started.elapsed().as_secs_f64());
     for (job, outcome) in jobs.iter().zip(outcomes) {
         record(context, config, job, outcome).await;
+    }
+}
+
+/// Renews the jobs' leases every third of the lease, for as long as it is
+/// polled. A failed renewal is retried at the next tick: the lease has
+/// two more thirds to run.
+async fn keep_leases(
+    context: &JobContext,
+    config: &AugmentationConfig,
+    jobs: &[ClaimedJob],
+) -> std::convert::Infallible {
+    let lease = Duration::from_secs(config.lease_secs);
+    let ids: Vec<Uuid> = jobs.iter().map(|job| job.job_id).collect();
+    let mut ticks = tokio::time::interval(lease / 3);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is now, when the lease is fresh.
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match context.store.renew_leases(context.owner, &ids, lease).await {
+            Ok(held) if held < ids.len() as u64 => {
+                tracing::warn!(
+                    held,
+                    jobs = ids.len(),
+                    "some augmentation leases were lost; their writes will be dropped"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "renewing augmentation leases failed; will retry"),
+        }
     }
 }
 

@@ -47,6 +47,12 @@ const CLAIM_SQLITE: &str = "UPDATE augmentation_jobs SET status = 'running', \
        ORDER BY run_after LIMIT $4) \
      RETURNING job_id, turn_id, namespace, entity_id, attempts";
 
+const RENEW_LEASES: &str = "UPDATE augmentation_jobs SET lease_until = $1 \
+     WHERE job_id = ANY($2) AND lease_owner = $3 AND status = 'running'";
+
+/// SQLite has no arrays: followed by the job id list.
+const RENEW_LEASES_SQLITE: &str = "UPDATE augmentation_jobs SET lease_until = ";
+
 const RETRY_LATER: &str = "UPDATE augmentation_jobs SET status = 'pending', lease_owner = NULL, \
      lease_until = NULL, run_after = $1, last_error = $2, updated_at = $3 \
      WHERE job_id = $4 AND lease_owner = $5 AND status = 'running'";
@@ -115,6 +121,36 @@ impl Store {
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         Ok(jobs)
+    }
+
+    /// Extends `owner`'s leases on these jobs to `lease` from now; returns
+    /// how many it still held.
+    pub async fn renew_leases(&self, owner: Uuid, jobs: &[Uuid], lease: Duration) -> Result<u64> {
+        let until = Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let renewed = match &self.backend {
+            Backend::Postgres(pool) => sqlx::query(RENEW_LEASES)
+                .bind(until)
+                .bind(jobs)
+                .bind(owner)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Backend::Sqlite(pool) => {
+                let mut query = sqlx::QueryBuilder::new(RENEW_LEASES_SQLITE);
+                query
+                    .push_bind(until)
+                    .push(" WHERE lease_owner = ")
+                    .push_bind(owner);
+                query.push(" AND status = 'running' AND job_id IN (");
+                let mut ids = query.separated(", ");
+                for id in jobs {
+                    ids.push_bind(*id);
+                }
+                ids.push_unseparated(")");
+                query.build().execute(pool).await?.rows_affected()
+            }
+        };
+        Ok(renewed)
     }
 
     /// Gives a failed job back to the queue, to run again after `delay`.

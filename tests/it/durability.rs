@@ -143,7 +143,44 @@ async fn a_killed_replica_loses_nothing_and_duplicates_nothing() {
     store.close().await;
 }
 
-on_both_backends!(many_turns_wait_in_the_table_and_all_complete);
+on_both_backends!(
+    many_turns_wait_in_the_table_and_all_complete,
+    a_model_slower_than_the_lease_keeps_its_jobs,
+);
+
+/// A job whose extraction takes longer than the lease keeps it (renewed
+/// while it runs), so the model is asked once and the fact learned once;
+/// without renewals the next poll would retake the job and ask again.
+async fn a_model_slower_than_the_lease_keeps_its_jobs(backend: Backend) {
+    let extractor = FakeOpenAi::start().await;
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        delay: Duration::from_millis(3500),
+        ..Script::default()
+    });
+    let (mut config, dir) = test_config(backend, None).await;
+    enable_augmentation(&mut config, &extractor);
+    config.augmentation.lease_secs = 1;
+    let server = TestServer::start(config, dir).await;
+    let mut memory = server.memory().await;
+    attribute_all(&mut memory, 1).await;
+
+    let done = wait_done(&mut memory).await;
+    assert!(done.completed && done.dead_jobs == 0, "{done:?}");
+    assert_eq!(extractor.requests().len(), 1, "the model was asked again");
+    let facts = memory
+        .list_facts(pb::ListFactsRequest {
+            entity_id: "u1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .facts;
+    assert_eq!(facts.len(), 1);
+    assert_eq!(facts[0].mention_count, 1);
+    server.stop().await;
+}
 
 async fn many_turns_wait_in_the_table_and_all_complete(backend: Backend) {
     let extractor = FakeOpenAi::start().await;
