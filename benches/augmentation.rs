@@ -50,18 +50,18 @@ fn resident_mib() -> f64 {
 }
 
 /// Stores `n` completed turns (each with its pending job), 16 at a time.
-async fn fill(store: &Store, entity: &str, n: usize) {
+async fn fill(store: &Store, entities: &[String], n: usize) {
     let mut tasks = tokio::task::JoinSet::new();
     let per_task = n.div_ceil(16);
     for t in 0..16 {
         let store = store.clone();
-        let entity = entity.to_string();
+        let entities = entities.to_vec();
         tasks.spawn(async move {
             for i in (t * per_task)..((t + 1) * per_task).min(n) {
                 let turn = NewTurn {
                     namespace: "bench".into(),
                     attribution: Attribution {
-                        entity_id: entity.clone(),
+                        entity_id: entities[i % entities.len()].clone(),
                         process_id: None,
                         session_id: Some(format!("s{}", i % 100)),
                     },
@@ -183,6 +183,9 @@ async fn main() {
     let turns_a = env_usize("TURNS_A", 2000);
     let turns_b = env_usize("TURNS_B", 10_000);
     let only = std::env::var("ONLY").ok();
+    let users: Vec<String> = (0..env_usize("ENTITIES", 100))
+        .map(|e| format!("user-{e}"))
+        .collect();
     for (label, embedder, workers, turns) in [
         ("(a) built-in embedder", &builtin, workers_a, turns_a),
         ("(b) instant fake embedder", &instant, workers_b, turns_b),
@@ -204,16 +207,14 @@ async fn main() {
         store.migrate().await.unwrap();
         // Turns spread over entities, as in real traffic (each job reads its
         // entity's facts).
-        for e in 0..10 {
-            fill(&store, &format!("user-{e}"), turns / 10).await;
-        }
+        fill(&store, &users, turns).await;
         let elapsed = drain(&store, context(&store, embedder), workers).await;
         let facts: usize = {
             let mut n = 0;
-            for e in 0..10 {
+            for user in &users {
                 let scope = Scope {
                     namespace: "bench".into(),
-                    entity_id: format!("user-{e}"),
+                    entity_id: user.clone(),
                 };
                 n += store.current_facts(&scope).await.unwrap().len();
             }
@@ -246,7 +247,7 @@ async fn main() {
     store.migrate().await.unwrap();
     let before = resident_mib();
     let start = Instant::now();
-    fill(&store, "backlog", pending).await;
+    fill(&store, &["backlog".to_string()], pending).await;
     println!(
         "stored {pending} pending turns in {:.1} s ({:.0} turns/s through insert_turn)",
         start.elapsed().as_secs_f64(),
