@@ -99,12 +99,12 @@ async fn drain(store: &Store, context: JobContext, workers: usize) -> Duration {
     let start = Instant::now();
     let augmenter = Augmenter::start(context, config, JobWaker::default());
     // Counting the open jobs scans the queue, so it is not done too
-    // often: 50 ms is about 1% of a run of 5 s or more.
+    // often: 100 ms is about 1% of a run of 10 s or more.
     loop {
         if store.queue_stats().await.unwrap().open == 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let elapsed = start.elapsed();
     augmenter.shutdown().await;

@@ -10,6 +10,7 @@
 //! (exact repeats still merge in the database; near-duplicates across one
 //! batch may not).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ use crate::recall::cache::IndexCache;
 use crate::storage::Store;
 use crate::storage::jobs::ClaimedJob;
 use crate::storage::memory::{
-    AugmentationWrites, FactRecord, IndexedMessage, MemoryKind, TurnToAugment,
+    AugmentationWrites, FactRecord, IndexedMessage, MemoryKind, MemoryVersion, TurnToAugment,
 };
 use crate::telemetry;
 
@@ -128,8 +129,7 @@ impl JobContext {
             .collect();
         let applied = self.store.apply_augmentations(self.owner, &ready).await?;
         let mut applied = applied.into_iter();
-        let mut by_job: std::collections::HashMap<Uuid, Result<bool>> =
-            std::collections::HashMap::new();
+        let mut by_job: HashMap<Uuid, Result<bool>> = HashMap::new();
         for item in work {
             let outcome = match item.error {
                 Some(error) => Err(error),
@@ -141,6 +141,24 @@ impl JobContext {
             .iter()
             .map(|job| by_job.remove(&job.job_id).unwrap_or(Ok(false)))
             .collect())
+    }
+
+    /// The entities' fact indexes, at least as new as `versions`.
+    async fn fact_indexes(
+        &self,
+        scopes: &[Scope],
+        versions: &HashMap<Scope, MemoryVersion>,
+    ) -> Result<HashMap<Scope, Arc<MemoryIndex>>> {
+        let model = self.embedder.model_name();
+        let mut current = HashMap::new();
+        for scope in scopes {
+            let (index, _) = self
+                .indexes
+                .index(scope, MemoryKind::Facts, model, versions[scope])
+                .await?;
+            current.insert(scope.clone(), index);
+        }
+        Ok(current)
     }
 
     /// Extraction for every job of the batch: the entity's facts are read
@@ -156,23 +174,23 @@ impl JobContext {
         scopes.sort_by(|a, b| (&a.namespace, &a.entity_id).cmp(&(&b.namespace, &b.entity_id)));
         scopes.dedup();
         let versions = self.store.memory_versions(&scopes).await?;
-        let model = self.embedder.model_name();
-        let mut current: std::collections::HashMap<Scope, Arc<MemoryIndex>> =
-            std::collections::HashMap::new();
-        for scope in scopes {
-            let (index, _) = self
-                .indexes
-                .index(&scope, MemoryKind::Facts, model, versions[&scope])
-                .await?;
-            current.insert(scope, index);
-        }
-        let shown: Vec<Vec<&FactRecord>> = work
+        // The indexes are held only while read, not across the model calls:
+        // an index nobody holds is brought up to date in place by the next
+        // batch, one that is held must be copied.
+        let current = self.fact_indexes(&scopes, &versions).await?;
+        let shown: Vec<Vec<FactRecord>> = work
             .iter()
             .zip(turn_vectors)
             .map(|(item, vector)| {
-                current[&item.job.scope].closest_facts(vector, self.closest_facts)
+                current[&item.job.scope]
+                    .closest_facts(vector, self.closest_facts)
+                    .into_iter()
+                    .cloned()
+                    .collect()
             })
             .collect();
+        drop(current);
+        let shown: Vec<Vec<&FactRecord>> = shown.iter().map(|s| s.iter().collect()).collect();
         let calls = work.iter().zip(&shown).map(|(item, shown)| {
             let messages: Vec<_> = item
                 .turn
@@ -201,6 +219,9 @@ impl JobContext {
             contents.extend(extracted.facts.iter().map(|f| f.content.clone()));
         }
         let mut fact_vectors = self.embedder.embed(contents).await?.into_iter();
+        // At these versions or later: what other batches learned meanwhile
+        // counts when checking for repeats.
+        let current = self.fact_indexes(&scopes, &versions).await?;
         for ((item, extracted), shown) in work.iter_mut().zip(extractions).zip(&shown) {
             let extracted = match extracted {
                 Ok(extracted) => extracted,

@@ -9,9 +9,11 @@
 //!
 //! The batch's writes are first gathered into rows, merging what several
 //! jobs say about the same thing (one fact learned twice is one row
-//! mentioned twice). PostgreSQL then writes each kind of row with one
-//! statement over arrays (`UNNEST`), SQLite row by row (in-process, where
-//! a statement costs microseconds, not a round trip).
+//! mentioned twice). PostgreSQL then writes them over arrays (`UNNEST`):
+//! the rows that carry no version first, then everything versioned in one
+//! statement, so the versions are held for one statement and the commit
+//! (`postgres.rs`); SQLite writes row by row (in-process, where a statement
+//! costs microseconds, not a round trip; `sqlite.rs`).
 
 use std::collections::HashMap;
 

@@ -1,5 +1,7 @@
-//! The batch written on PostgreSQL: each kind of row with one statement
-//! over arrays (`UNNEST`).
+//! The batch written on PostgreSQL, over arrays (`UNNEST`): finished jobs,
+//! then the rows without a memory version, then one statement for all
+//! versioned rows; mentions of known facts and replacements, when there
+//! are any, follow it.
 
 use super::*;
 
@@ -238,8 +240,18 @@ async fn write_versioned(
         .flat_map(|(_, turn, writes)| writes.mentioned.iter().map(|id| (*id, turn.turn_id)))
         .collect();
     let returned = sqlx::query(VERSIONED_WRITES)
-        .bind(scopes.iter().map(|s| s.namespace.as_str()).collect::<Vec<_>>())
-        .bind(scopes.iter().map(|s| s.entity_id.as_str()).collect::<Vec<_>>())
+        .bind(
+            scopes
+                .iter()
+                .map(|s| s.namespace.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            scopes
+                .iter()
+                .map(|s| s.entity_id.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(&rows.model)
         .bind(now)
         .bind(m.iter().map(|r| r.message_id).collect::<Vec<_>>())
@@ -258,10 +270,30 @@ async fn write_versioned(
         .bind(f.iter().map(|r| r.mentions).collect::<Vec<_>>())
         .bind(f.iter().map(|r| r.first_seen).collect::<Vec<_>>())
         .bind(f.iter().map(|r| r.last_seen).collect::<Vec<_>>())
-        .bind(new_fact_turns.iter().map(|(r, _)| ns(r.scope)).collect::<Vec<_>>())
-        .bind(new_fact_turns.iter().map(|(r, _)| entity(r.scope)).collect::<Vec<_>>())
-        .bind(new_fact_turns.iter().map(|(r, _)| r.normalized.as_str()).collect::<Vec<_>>())
-        .bind(new_fact_turns.iter().map(|(_, turn)| *turn).collect::<Vec<_>>())
+        .bind(
+            new_fact_turns
+                .iter()
+                .map(|(r, _)| ns(r.scope))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            new_fact_turns
+                .iter()
+                .map(|(r, _)| entity(r.scope))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            new_fact_turns
+                .iter()
+                .map(|(r, _)| r.normalized.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            new_fact_turns
+                .iter()
+                .map(|(_, turn)| *turn)
+                .collect::<Vec<_>>(),
+        )
         .bind(mentioned.iter().map(|p| p.0).collect::<Vec<_>>())
         .bind(mentioned.iter().map(|p| p.1).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
