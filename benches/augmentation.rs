@@ -9,9 +9,10 @@
 //!
 //! TURNS_A and TURNS_B (2000 and 10000: (b) takes seconds, not minutes)
 //! and PENDING (100000) change the sizes;
-//! WORKERS_A and WORKERS_B (32 and 64) the worker counts, BATCH the batch
+//! WORKERS_A and WORKERS_B (64 each) the worker counts, BATCH the batch
 //! size (the config's default otherwise); ONLY=a or ONLY=b runs one of the
-//! two pipelines.
+//! two pipelines; ENTITIES (100) how many entities the turns are spread
+//! over.
 
 #[allow(dead_code)]
 #[path = "../tests/it/support/mod.rs"]
@@ -178,7 +179,7 @@ async fn main() {
         extraction_timeout: Duration::from_secs(30),
         owner: augment::new_owner(),
     };
-    let workers_a = env_usize("WORKERS_A", 32);
+    let workers_a = env_usize("WORKERS_A", 64);
     let workers_b = env_usize("WORKERS_B", 64);
     let turns_a = env_usize("TURNS_A", 2000);
     let turns_b = env_usize("TURNS_B", 10_000);

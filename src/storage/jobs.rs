@@ -5,8 +5,9 @@
 //! same job; on SQLite the single writer serializes claims. A job whose
 //! lease ran out (its replica died) is claimable again. A job is finished
 //! only by the lease's owner, in the same transaction as its writes (see
-//! `apply.rs`), which makes every job take effect exactly once; a finished
-//! job's row is deleted then, so the table holds open and dead jobs only.
+//! `storage::apply`), which makes every job take effect exactly once; a
+//! finished job's row is deleted then, so the table holds open and dead
+//! jobs only. While a job runs, its lease is renewed (`renew_leases`).
 
 use std::time::Duration;
 
