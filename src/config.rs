@@ -199,9 +199,11 @@ impl Default for AugmentationConfig {
     fn default() -> Self {
         AugmentationConfig {
             enabled: true,
-            // Jobs mostly wait on the extraction model; and more jobs in
-            // flight give the embedder bigger batches.
-            workers: 16,
+            // Jobs mostly wait on the extraction model (a replica does at
+            // most workers / model latency jobs a second: 64 at 1 s), and
+            // more batches in flight keep the embedder and the database
+            // busy (the benchmark's two pipelines both peak near 64).
+            workers: 64,
             batch_size: 16,
             poll_interval_ms: 500,
             lease_secs: 30,
