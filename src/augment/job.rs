@@ -8,7 +8,8 @@
 //!
 //! Jobs of one batch do not see each other's new facts while planning
 //! (exact repeats still merge in the database; near-duplicates across one
-//! batch may not).
+//! batch may not; a fact one turn replaced and a later turn restated stays
+//! current, see `storage::apply`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

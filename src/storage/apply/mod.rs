@@ -43,11 +43,22 @@ struct Rows {
     facts: Vec<FactRow>,
     /// (index into `facts`, turn): each new fact's provenance.
     fact_turns: Vec<(usize, Uuid)>,
-    /// (old fact, index into `facts` of its replacement, entity).
-    superseded: Vec<(Uuid, usize, usize)>,
+    superseded: Vec<Replacement>,
+    /// When each known fact was last mentioned by a job of the batch.
+    mentioned_at: HashMap<Uuid, DateTime<Utc>>,
     triples: Vec<CountedRow>,
     attributes: Vec<CountedRow>,
     summaries: Vec<SummaryRow>,
+}
+
+/// A job's replacement of a known fact by one of its new facts.
+struct Replacement {
+    old: Uuid,
+    /// Index into `facts` of the new fact's row.
+    new: usize,
+    scope: usize,
+    /// When the replacing turn happened.
+    at: DateTime<Utc>,
 }
 
 struct MessageRow {
@@ -153,8 +164,17 @@ impl Rows {
             // A replacement is always one of the job's new facts.
             for (old, new) in &writes.superseded {
                 if let Some(&index) = own_rows.get(new) {
-                    rows.superseded.push((*old, index, scope));
+                    rows.superseded.push(Replacement {
+                        old: *old,
+                        new: index,
+                        scope,
+                        at: seen,
+                    });
                 }
+            }
+            for fact_id in &writes.mentioned {
+                let at = rows.mentioned_at.entry(*fact_id).or_insert(seen);
+                *at = (*at).max(seen);
             }
             let mut count = |rows: &mut Vec<CountedRow>,
                              owner: Owner,
@@ -276,10 +296,35 @@ fn mentions_and_provenance(
 /// (old, new, entity) of each replacement, with the new fact's id as
 /// stored — the row it merged into may have met an identical current fact.
 /// A fact "replaced" by itself is left alone.
+///
+/// The jobs of a batch are planned without seeing each other's writes, so
+/// a later turn may restate a fact an earlier turn of the same batch
+/// replaced. The later word wins: the replacement is then what is
+/// superseded, by the restated fact.
 fn superseding(rows: &Rows, stored: &[Uuid]) -> Vec<(Uuid, Uuid, usize)> {
     rows.superseded
         .iter()
-        .map(|(old, index, scope)| (*old, stored[*index], *scope))
+        .map(|replacement| {
+            let (old, new) = (replacement.old, stored[replacement.new]);
+            let restated = rows
+                .mentioned_at
+                .get(&old)
+                .copied()
+                .into_iter()
+                .chain(
+                    rows.facts
+                        .iter()
+                        .zip(stored)
+                        .filter(|(_, id)| **id == old)
+                        .map(|(row, _)| row.last_seen),
+                )
+                .max();
+            if restated.is_some_and(|at| at > replacement.at) {
+                (new, old, replacement.scope)
+            } else {
+                (old, new, replacement.scope)
+            }
+        })
         .filter(|(old, new, _)| old != new)
         .collect()
 }
@@ -459,5 +504,48 @@ mod tests {
         assert_eq!(superseding(&rows, &[existing]), [(old, existing, 0)]);
         // ... which was the very fact being replaced: nothing to supersede.
         assert!(superseding(&rows, &[old]).is_empty());
+    }
+
+    #[test]
+    fn a_later_restatement_in_the_batch_outlives_the_replacement() {
+        let (a, b) = (job("u1"), job("u1"));
+        let paris = Uuid::now_v7();
+        let mut moved = learned("lives in Berlin", &[], "s");
+        let berlin = moved.new_facts[0].fact_id;
+        moved.superseded = vec![(paris, berlin)];
+        let mut again = learned("likes tea", &[paris], "s");
+        again.new_facts.clear();
+
+        // Berlin (minute 1), then Paris again (minute 2): Paris stays.
+        let (ta, tb) = (turn(&a, 1), turn(&b, 2));
+        let items: Vec<JobWrites> = vec![(&a, &ta, &moved), (&b, &tb, &again)];
+        let scopes = sorted_scopes(&items);
+        let rows = Rows::gather(&items, &scopes);
+        assert_eq!(superseding(&rows, &[berlin]), [(berlin, paris, 0)]);
+
+        // Paris (minute 1), then Berlin (minute 2): Berlin replaces it.
+        let (ta, tb) = (turn(&a, 2), turn(&b, 1));
+        let items: Vec<JobWrites> = vec![(&a, &ta, &moved), (&b, &tb, &again)];
+        let rows = Rows::gather(&items, &scopes);
+        assert_eq!(superseding(&rows, &[berlin]), [(paris, berlin, 0)]);
+
+        // A later turn that learned Paris's very text (stored as Paris)
+        // counts as restating it too.
+        let restated = learned("lives in Paris", &[], "s");
+        let (ta, tb) = (turn(&a, 1), turn(&b, 2));
+        let items: Vec<JobWrites> = vec![(&a, &ta, &moved), (&b, &tb, &restated)];
+        let rows = Rows::gather(&items, &scopes);
+        let stored: Vec<Uuid> = rows
+            .facts
+            .iter()
+            .map(|f| {
+                if f.normalized == normalize("lives in Paris") {
+                    paris
+                } else {
+                    f.fact_id
+                }
+            })
+            .collect();
+        assert_eq!(superseding(&rows, &stored), [(berlin, paris, 0)]);
     }
 }
