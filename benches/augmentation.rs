@@ -12,7 +12,8 @@
 //! WORKERS_A and WORKERS_B (64 each) the worker counts, BATCH the batch
 //! size (the config's default otherwise); ONLY=a or ONLY=b runs one of the
 //! two pipelines; ENTITIES (100) how many entities the turns are spread
-//! over.
+//! over; REPEAT_A and REPEAT_B (1 and 3) how many runs of each, on fresh
+//! databases (their median is printed).
 
 #[allow(dead_code)]
 #[path = "../tests/it/support/mod.rs"]
@@ -187,9 +188,23 @@ async fn main() {
     let users: Vec<String> = (0..env_usize("ENTITIES", 100))
         .map(|e| format!("user-{e}"))
         .collect();
-    for (label, embedder, workers, turns) in [
-        ("(a) built-in embedder", &builtin, workers_a, turns_a),
-        ("(b) instant fake embedder", &instant, workers_b, turns_b),
+    let repeats_a = env_usize("REPEAT_A", 1).max(1);
+    let repeats_b = env_usize("REPEAT_B", 3).max(1);
+    for (label, embedder, workers, turns, repeats) in [
+        (
+            "(a) built-in embedder",
+            &builtin,
+            workers_a,
+            turns_a,
+            repeats_a,
+        ),
+        (
+            "(b) instant fake embedder",
+            &instant,
+            workers_b,
+            turns_b,
+            repeats_b,
+        ),
     ] {
         if only
             .as_ref()
@@ -197,42 +212,54 @@ async fn main() {
         {
             continue;
         }
-        let url = support::postgres::fresh_database().await;
-        let store = Store::connect(&StorageConfig {
-            url,
-            max_connections: 16,
-            acquire_timeout_secs: 10,
-        })
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
-        // Turns spread over entities, as in real traffic (each job reads its
-        // entity's facts).
-        fill(&store, &users, turns).await;
-        let elapsed = drain(&store, context(&store, embedder), workers).await;
-        let facts: usize = {
-            let mut n = 0;
+        // This machine varies from run to run: several runs, each on a
+        // fresh database, and their median.
+        let mut rates = Vec::new();
+        for _ in 0..repeats {
+            let url = support::postgres::fresh_database().await;
+            let store = Store::connect(&StorageConfig {
+                url,
+                max_connections: 16,
+                acquire_timeout_secs: 10,
+            })
+            .await
+            .unwrap();
+            store.migrate().await.unwrap();
+            // Turns spread over entities, as in real traffic (each job reads
+            // its entity's facts).
+            fill(&store, &users, turns).await;
+            let elapsed = drain(&store, context(&store, embedder), workers).await;
+            let mut facts = 0;
             for user in &users {
                 let scope = Scope {
                     namespace: "bench".into(),
                     entity_id: user.clone(),
                 };
-                n += store.current_facts(&scope).await.unwrap().len();
+                facts += store.current_facts(&scope).await.unwrap().len();
             }
-            n
-        };
-        let rate = turns as f64 / elapsed.as_secs_f64();
-        println!(
-            "{label}: {turns} turns in {:.2} s = {rate:.0} turns/s ({workers} workers, {facts} facts written)",
-            elapsed.as_secs_f64()
-        );
-        if label.starts_with("(a)") {
+            let rate = turns as f64 / elapsed.as_secs_f64();
             println!(
-                "    = {:.0}% of the embedder's own rate on the same sentences",
-                100.0 * rate / embedder_turns
+                "{label}: {turns} turns in {:.2} s = {rate:.0} turns/s ({workers} workers, {facts} facts written)",
+                elapsed.as_secs_f64()
+            );
+            if label.starts_with("(a)") {
+                println!(
+                    "    = {:.0}% of the embedder's own rate on the same sentences",
+                    100.0 * rate / embedder_turns
+                );
+            }
+            rates.push(rate);
+            store.close().await;
+        }
+        if repeats > 1 {
+            rates.sort_by(f64::total_cmp);
+            println!(
+                "{label}: median of {repeats} runs {:.0} turns/s (range {:.0}–{:.0})",
+                rates[repeats / 2],
+                rates[0],
+                rates[repeats - 1]
             );
         }
-        store.close().await;
     }
 
     // Memory stays flat however far behind augmentation falls: the queue is
