@@ -51,6 +51,19 @@ fn resident_mib() -> f64 {
         / 1024.0
 }
 
+/// A store on a new, migrated PostgreSQL database.
+async fn fresh_store() -> Store {
+    let store = Store::connect(&StorageConfig {
+        url: support::postgres::fresh_database().await,
+        max_connections: 16,
+        acquire_timeout_secs: 10,
+    })
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
 /// Stores `n` completed turns (each with its pending job), 16 at a time.
 async fn fill(store: &Store, entities: &[String], n: usize) {
     let mut tasks = tokio::task::JoinSet::new();
@@ -216,15 +229,7 @@ async fn main() {
         // fresh database, and their median.
         let mut rates = Vec::new();
         for _ in 0..repeats {
-            let url = support::postgres::fresh_database().await;
-            let store = Store::connect(&StorageConfig {
-                url,
-                max_connections: 16,
-                acquire_timeout_secs: 10,
-            })
-            .await
-            .unwrap();
-            store.migrate().await.unwrap();
+            let store = fresh_store().await;
             // Turns spread over entities, as in real traffic (each job reads
             // its entity's facts).
             fill(&store, &users, turns).await;
@@ -264,15 +269,7 @@ async fn main() {
 
     // Memory stays flat however far behind augmentation falls: the queue is
     // the table, and only `workers` jobs are in memory at once.
-    let url = support::postgres::fresh_database().await;
-    let store = Store::connect(&StorageConfig {
-        url,
-        max_connections: 16,
-        acquire_timeout_secs: 10,
-    })
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
+    let store = fresh_store().await;
     let before = resident_mib();
     let start = Instant::now();
     fill(&store, &["backlog".to_string()], pending).await;

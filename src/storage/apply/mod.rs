@@ -46,6 +46,8 @@ struct Rows {
     superseded: Vec<Replacement>,
     /// When each known fact was last mentioned by a job of the batch.
     mentioned_at: HashMap<Uuid, DateTime<Utc>>,
+    /// (known fact, turn) of every mention, repeats included.
+    mentioned: Vec<(Uuid, Uuid)>,
     triples: Vec<CountedRow>,
     attributes: Vec<CountedRow>,
     summaries: Vec<SummaryRow>,
@@ -175,6 +177,7 @@ impl Rows {
             for fact_id in &writes.mentioned {
                 let at = rows.mentioned_at.entry(*fact_id).or_insert(seen);
                 *at = (*at).max(seen);
+                rows.mentioned.push((*fact_id, turn.turn_id));
             }
             let mut count = |rows: &mut Vec<CountedRow>,
                              owner: Owner,

@@ -115,7 +115,7 @@ pub(super) async fn apply(
     // held until commit, so that stretch is one statement in the common
     // case (plus mentions and replacements when there are any).
     write_unversioned(tx, &rows, scopes, now).await?;
-    let (versions, stored) = write_versioned(tx, &items, &rows, scopes, now).await?;
+    let (versions, stored) = write_versioned(tx, &rows, scopes, now).await?;
 
     let ns = |scope: usize| scopes[scope].namespace.as_str();
     let entity = |scope: usize| scopes[scope].entity_id.as_str();
@@ -221,7 +221,6 @@ async fn write_unversioned(
 /// order of `scopes`) and each fact row's id as stored.
 async fn write_versioned(
     tx: &mut PgConnection,
-    items: &[JobWrites<'_>],
     rows: &Rows,
     scopes: &[Scope],
     now: DateTime<Utc>,
@@ -235,10 +234,7 @@ async fn write_versioned(
         .map(|(index, turn)| (&f[*index], *turn))
         .collect();
     // Provenance of the facts mentioned again; repeats are ignored.
-    let mentioned: Vec<(Uuid, Uuid)> = items
-        .iter()
-        .flat_map(|(_, turn, writes)| writes.mentioned.iter().map(|id| (*id, turn.turn_id)))
-        .collect();
+    let mentioned = &rows.mentioned;
     let returned = sqlx::query(VERSIONED_WRITES)
         .bind(
             scopes
