@@ -41,6 +41,24 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// This machine's CPU time so far, from /proc/stat, in clock ticks (100 a
+/// second): (busy, idle, stolen by the hypervisor).
+fn cpu_ticks() -> (u64, u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let at = |i: usize| fields.get(i).copied().unwrap_or(0);
+    // user nice system idle iowait irq softirq steal
+    let busy = at(0) + at(1) + at(2) + at(5) + at(6);
+    (busy, at(3) + at(4), at(7))
+}
+
 fn resident_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -126,6 +144,37 @@ async fn drain(store: &Store, context: JobContext, workers: usize) -> Duration {
     elapsed
 }
 
+/// The built-in embedder's own rate, printed; returns turns/s when it
+/// embeds what the pipeline embeds per turn.
+async fn embedder_alone(builtin: &Embedder) -> f64 {
+    let user_text = |i: usize| format!("My favourite number is {i} and I like item {}", i * 7);
+    let sentences: Vec<String> = (0..512).map(user_text).collect();
+    builtin.embed(sentences[..32].to_vec()).await.unwrap();
+    let start = Instant::now();
+    for batch in sentences.chunks(32) {
+        builtin.embed(batch.to_vec()).await.unwrap();
+    }
+    let embedder_rate = sentences.len() as f64 / start.elapsed().as_secs_f64();
+    println!("built-in embedder alone: {embedder_rate:.0} sentences/s (batches of 32, 2 cores)");
+    let shaped_turns = 160;
+    let start = Instant::now();
+    for first in (0..shaped_turns).step_by(16) {
+        let messages: Vec<String> = (first..first + 16)
+            .flat_map(|i| [user_text(i), "Noted.".to_string()])
+            .collect();
+        builtin.embed(messages).await.unwrap();
+        builtin
+            .embed((first..first + 16).map(user_text).collect())
+            .await
+            .unwrap();
+    }
+    let embedder_turns = shaped_turns as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "built-in embedder alone, a turn's sentences (2 messages, 1 fact): {embedder_turns:.1} turns/s"
+    );
+    embedder_turns
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     memorid::server::install_crypto_provider();
@@ -153,34 +202,17 @@ async fn main() {
     })
     .unwrap();
 
-    // The embedder alone: sentences/s in batches of 32, and turns/s when
-    // it embeds just what the pipeline embeds per turn, in the same calls
-    // (per 16 turns: their 32 messages, then their 16 facts).
-    let user_text = |i: usize| format!("My favourite number is {i} and I like item {}", i * 7);
-    let sentences: Vec<String> = (0..512).map(user_text).collect();
-    builtin.embed(sentences[..32].to_vec()).await.unwrap();
-    let start = Instant::now();
-    for batch in sentences.chunks(32) {
-        builtin.embed(batch.to_vec()).await.unwrap();
-    }
-    let embedder_rate = sentences.len() as f64 / start.elapsed().as_secs_f64();
-    println!("built-in embedder alone: {embedder_rate:.0} sentences/s (batches of 32, 2 cores)");
-    let shaped_turns = 160;
-    let start = Instant::now();
-    for first in (0..shaped_turns).step_by(16) {
-        let messages: Vec<String> = (first..first + 16)
-            .flat_map(|i| [user_text(i), "Noted.".to_string()])
-            .collect();
-        builtin.embed(messages).await.unwrap();
-        builtin
-            .embed((first..first + 16).map(user_text).collect())
-            .await
-            .unwrap();
-    }
-    let embedder_turns = shaped_turns as f64 / start.elapsed().as_secs_f64();
-    println!(
-        "built-in embedder alone, a turn's sentences (2 messages, 1 fact): {embedder_turns:.1} turns/s"
-    );
+    let only = std::env::var("ONLY").ok();
+    let runs = |pipeline: &str| only.as_deref().is_none_or(|o| o == pipeline);
+    // The embedder alone (measured for (a) only): sentences/s in batches
+    // of 32, and turns/s when it embeds just what the pipeline embeds per
+    // turn, in the same calls (per 16 turns: their 32 messages, then their
+    // 16 facts).
+    let embedder_turns = if runs("a") {
+        embedder_alone(&builtin).await
+    } else {
+        f64::NAN
+    };
 
     let context = |store: &Store, embedder: &Embedder| JobContext {
         store: store.clone(),
@@ -197,7 +229,6 @@ async fn main() {
     let workers_b = env_usize("WORKERS_B", 64);
     let turns_a = env_usize("TURNS_A", 2000);
     let turns_b = env_usize("TURNS_B", 10_000);
-    let only = std::env::var("ONLY").ok();
     let users: Vec<String> = (0..env_usize("ENTITIES", 100))
         .map(|e| format!("user-{e}"))
         .collect();
@@ -219,10 +250,7 @@ async fn main() {
             repeats_b,
         ),
     ] {
-        if only
-            .as_ref()
-            .is_some_and(|o| !label.starts_with(&format!("({o})")))
-        {
+        if !runs(&label[1..2]) {
             continue;
         }
         // This machine varies from run to run: several runs, each on a
@@ -233,7 +261,14 @@ async fn main() {
             // Turns spread over entities, as in real traffic (each job reads
             // its entity's facts).
             fill(&store, &users, turns).await;
+            // Marks where the measured part starts (for a profiler).
+            eprintln!("{label}: {turns} turns stored, draining");
+            let ticks = cpu_ticks();
             let elapsed = drain(&store, context(&store, embedder), workers).await;
+            let (busy, idle, stolen) = {
+                let now = cpu_ticks();
+                (now.0 - ticks.0, now.1 - ticks.1, now.2 - ticks.2)
+            };
             let mut facts = 0;
             for user in &users {
                 let scope = Scope {
@@ -246,6 +281,13 @@ async fn main() {
             println!(
                 "{label}: {turns} turns in {:.2} s = {rate:.0} turns/s ({workers} workers, {facts} facts written)",
                 elapsed.as_secs_f64()
+            );
+            // CPU time per turn is steadier than turns/s on a shared machine.
+            println!(
+                "    CPU: {:.2} ms busy per turn (PostgreSQL and this process), {:.0}% idle, {:.0}% stolen",
+                busy as f64 * 10.0 / turns as f64,
+                100.0 * idle as f64 / (busy + idle + stolen).max(1) as f64,
+                100.0 * stolen as f64 / (busy + idle + stolen).max(1) as f64,
             );
             if label.starts_with("(a)") {
                 println!(

@@ -144,22 +144,26 @@ impl JobContext {
             .collect())
     }
 
-    /// The entities' fact indexes, at least as new as `versions`.
+    /// The entities' fact indexes, at least as new as `versions` (read
+    /// with one query for all that are not).
     async fn fact_indexes(
         &self,
         scopes: &[Scope],
         versions: &HashMap<Scope, MemoryVersion>,
     ) -> Result<HashMap<Scope, Arc<MemoryIndex>>> {
-        let model = self.embedder.model_name();
-        let mut current = HashMap::new();
-        for scope in scopes {
-            let (index, _) = self
-                .indexes
-                .index(scope, MemoryKind::Facts, model, versions[scope])
-                .await?;
-            current.insert(scope.clone(), index);
-        }
-        Ok(current)
+        let wanted: Vec<(&Scope, MemoryVersion)> = scopes
+            .iter()
+            .map(|scope| (scope, versions[scope]))
+            .collect();
+        let indexes = self
+            .indexes
+            .indexes(&wanted, MemoryKind::Facts, self.embedder.model_name())
+            .await?;
+        Ok(scopes
+            .iter()
+            .cloned()
+            .zip(indexes.into_iter().map(|(index, _)| index))
+            .collect())
     }
 
     /// Extraction for every job of the batch: the entity's facts are read

@@ -79,54 +79,76 @@ impl IndexCache {
         model: &str,
         at: MemoryVersion,
     ) -> Result<(Arc<MemoryIndex>, Freshness)> {
-        let key = Key {
+        let mut found = self.indexes(&[(scope, at)], kind, model).await?;
+        Ok(found.remove(0))
+    }
+
+    /// Like `index`, for several distinct entities at once: whatever must be read
+    /// from the database for them is read with one `load_memories` call.
+    pub async fn indexes(
+        &self,
+        wanted: &[(&Scope, MemoryVersion)],
+        kind: MemoryKind,
+        model: &str,
+    ) -> Result<Vec<(Arc<MemoryIndex>, Freshness)>> {
+        let key = |scope: &Scope| Key {
             namespace: scope.namespace.clone(),
             entity_id: scope.entity_id.clone(),
             kind,
             model: model.to_string(),
         };
-        let cached = self
-            .lock()
-            .get(&key)
-            .map(|c| (Arc::clone(&c.index), c.version));
-        let (index, freshness) = match cached {
-            // Written by a recall that read a later version: also current.
-            Some((index, version)) if version >= at.version => {
-                return Ok(Self::counted(index, Freshness::Cached));
+        // Each entity's index as far as the cache goes, and what must be
+        // read to bring it to its version.
+        let mut found: Vec<Option<(Arc<MemoryIndex>, Freshness)>> = Vec::new();
+        let mut stale: Vec<(usize, MemoryIndex, Option<i64>)> = Vec::new();
+        for (n, (scope, at)) in wanted.iter().enumerate() {
+            let mut indexes = self.lock();
+            let cached = indexes
+                .get(&key(scope))
+                .map(|c| (Arc::clone(&c.index), c.version));
+            match cached {
+                // Written by a recall that read a later version: also current.
+                Some((index, version)) if version >= at.version => {
+                    found.push(Some(Self::counted(index, Freshness::Cached)));
+                    continue;
+                }
+                Some((index, version)) if version >= at.reset => {
+                    // Taken out so that, unless a search still holds it,
+                    // the index is updated in place rather than copied.
+                    indexes.remove(&key(scope));
+                    stale.push((n, Arc::unwrap_or_clone(index), Some(version)));
+                }
+                _ => stale.push((n, MemoryIndex::default(), None)),
             }
-            Some((index, version)) if version >= at.reset && version < at.version => {
-                // Taken out so that, unless a search still holds it, the
-                // index is updated in place rather than copied.
-                self.lock().remove(&key);
-                let mut index = Arc::unwrap_or_clone(index);
-                let written = self
-                    .store
-                    .load_memories(scope, kind, model, Some(version))
-                    .await?;
-                apply(&mut index, written);
-                (index, Freshness::Refreshed)
-            }
-            _ => {
-                let all = self.store.load_memories(scope, kind, model, None).await?;
-                let mut index = MemoryIndex::default();
-                apply(&mut index, all);
-                (index, Freshness::Loaded)
-            }
-        };
-        let index = Arc::new(index);
-        let bytes = index.bytes();
-        let mut indexes = self.lock();
-        indexes.insert(
-            key,
-            Cached {
-                index: Arc::clone(&index),
-                version: at.version,
-            },
-            bytes,
-        );
-        metrics::gauge!(telemetry::RECALL_CACHE_BYTES).set(indexes.weight() as f64);
-        drop(indexes);
-        Ok(Self::counted(index, freshness))
+            found.push(None);
+        }
+        let reads: Vec<(&Scope, Option<i64>)> = stale
+            .iter()
+            .map(|(n, _, since)| (wanted[*n].0, *since))
+            .collect();
+        let written = self.store.load_memories(&reads, kind, model).await?;
+        for ((n, mut index, since), written) in stale.into_iter().zip(written) {
+            apply(&mut index, written);
+            let freshness = match since {
+                Some(_) => Freshness::Refreshed,
+                None => Freshness::Loaded,
+            };
+            let index = Arc::new(index);
+            let bytes = index.bytes();
+            let mut indexes = self.lock();
+            indexes.insert(
+                key(wanted[n].0),
+                Cached {
+                    index: Arc::clone(&index),
+                    version: wanted[n].1.version,
+                },
+                bytes,
+            );
+            metrics::gauge!(telemetry::RECALL_CACHE_BYTES).set(indexes.weight() as f64);
+            drop(indexes);
+            found[n] = Some(Self::counted(index, freshness));
+        }
+        Ok(found.into_iter().flatten().collect())
     }
 
     fn counted(index: Arc<MemoryIndex>, freshness: Freshness) -> (Arc<MemoryIndex>, Freshness) {

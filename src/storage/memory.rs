@@ -203,15 +203,36 @@ pub(super) const RESET_MEMORY_VERSION: &str = "INSERT INTO memory_versions (name
      DO UPDATE SET version = memory_versions.version + 1, \
        reset_version = memory_versions.version + 1";
 
-const LOAD_FACTS: &str = "SELECT fact_id, content, category, mention_count, first_seen_at, \
-     last_seen_at, valid_until, superseded_by, embedding FROM facts \
-     WHERE namespace = $1 AND entity_id = $2 AND embedding_model = $3 AND memory_version > $4";
+/// Several entities' facts written after a version each (`n` numbers the
+/// entity, from 1).
+const LOAD_FACTS_POSTGRES: &str = "SELECT v.n, f.fact_id, f.content, f.category, \
+     f.mention_count, f.first_seen_at, f.last_seen_at, f.valid_until, f.superseded_by, \
+     f.embedding \
+     FROM UNNEST($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY \
+       AS v(namespace, entity_id, since, n) \
+     JOIN facts f ON f.namespace = v.namespace AND f.entity_id = v.entity_id \
+       AND f.memory_version > v.since \
+     WHERE f.embedding_model = $4";
 
-const LOAD_MESSAGES: &str = "SELECT m.message_id, m.turn_id, m.session_id, t.process_id, m.role, \
-     m.content, m.occurred_at, m.embedding \
+const LOAD_FACTS_SQLITE: &str = "SELECT fact_id, content, category, mention_count, \
+     first_seen_at, last_seen_at, valid_until, superseded_by, embedding FROM facts \
+     WHERE namespace = $1 AND entity_id = $2 AND memory_version > $3 AND embedding_model = $4";
+
+/// Like `LOAD_FACTS_POSTGRES`, for the message index.
+const LOAD_MESSAGES_POSTGRES: &str = "SELECT v.n, m.message_id, m.turn_id, m.session_id, \
+     t.process_id, m.role, m.content, m.occurred_at, m.embedding \
+     FROM UNNEST($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY \
+       AS v(namespace, entity_id, since, n) \
+     JOIN messages m ON m.namespace = v.namespace AND m.entity_id = v.entity_id \
+       AND m.memory_version > v.since \
+     JOIN turns t ON t.turn_id = m.turn_id \
+     WHERE m.embedding_model = $4 AND t.namespace = v.namespace AND t.entity_id = v.entity_id";
+
+const LOAD_MESSAGES_SQLITE: &str = "SELECT m.message_id, m.turn_id, m.session_id, \
+     t.process_id, m.role, m.content, m.occurred_at, m.embedding \
      FROM messages m JOIN turns t ON t.turn_id = m.turn_id \
-     WHERE m.namespace = $1 AND m.entity_id = $2 AND m.embedding_model = $3 \
-       AND m.memory_version > $4 AND t.namespace = $1 AND t.entity_id = $2";
+     WHERE m.namespace = $1 AND m.entity_id = $2 AND m.memory_version > $3 \
+       AND m.embedding_model = $4 AND t.namespace = $1 AND t.entity_id = $2";
 
 const DELETE_FACT: &str =
     "DELETE FROM facts WHERE fact_id = $1 AND namespace = $2 AND entity_id = $3";
@@ -235,6 +256,36 @@ macro_rules! fact_from_row {
             superseded_by: row.try_get("superseded_by")?,
             embedding: embedding.as_deref().map(decode_vector),
         }
+    }};
+}
+
+/// A row of one of the LOAD_ queries: the memory and its vector (which
+/// the index keeps, so the fact record does not).
+macro_rules! memory_from_row {
+    ($row:expr, $kind:expr) => {{
+        let row = $row;
+        let embedding: Vec<u8> = row.try_get("embedding")?;
+        let memory = match $kind {
+            MemoryKind::Facts => Memory::Fact(FactRecord {
+                embedding: None,
+                ..fact_from_row!(row)
+            }),
+            MemoryKind::Messages => {
+                let role: String = row.try_get("role")?;
+                Memory::Message(MessageMemory {
+                    message_id: row.try_get("message_id")?,
+                    turn_id: row.try_get("turn_id")?,
+                    session_id: row.try_get("session_id")?,
+                    process_id: row.try_get("process_id")?,
+                    role: Role::parse(&role).ok_or_else(|| {
+                        sqlx::Error::Decode(format!("stored role {role:?} is unknown").into())
+                    })?,
+                    content: row.try_get("content")?,
+                    occurred_at: row.try_get("occurred_at")?,
+                })
+            }
+        };
+        (memory, decode_vector(&embedding))
     }};
 }
 
@@ -512,50 +563,78 @@ impl Store {
         Ok(versions)
     }
 
-    /// The entity's memories of one kind with vectors of `model` (facts
-    /// superseded or not), each with its vector; with `since`, only those
-    /// written by a later version.
+    /// Memories of one kind with vectors of `model` (facts superseded or
+    /// not), each with its vector, for several entities at once: for each
+    /// (entity, since) read, in order, those written by a version after
+    /// `since`, or all of them when `since` is `None`. On PostgreSQL this
+    /// is one query whatever the number of entities.
     pub async fn load_memories(
         &self,
-        scope: &Scope,
+        reads: &[(&Scope, Option<i64>)],
         kind: MemoryKind,
         model: &str,
-        since: Option<i64>,
-    ) -> Result<Vec<(Memory, Vec<f32>)>> {
-        let since = since.unwrap_or(i64::MIN);
-        let memories = on_pool!(self, pool => {
-            let sql = match kind {
-                MemoryKind::Facts => LOAD_FACTS,
-                MemoryKind::Messages => LOAD_MESSAGES,
-            };
-            sqlx::query(sql)
-                .bind(&scope.namespace).bind(&scope.entity_id).bind(model).bind(since)
-                .fetch_all(pool).await?
-                .iter()
-                .map(|row| {
-                    let embedding: Vec<u8> = row.try_get("embedding")?;
-                    let memory = match kind {
-                        MemoryKind::Facts => Memory::Fact(fact_from_row!(row)),
-                        MemoryKind::Messages => {
-                            let role: String = row.try_get("role")?;
-                            Memory::Message(MessageMemory {
-                                message_id: row.try_get("message_id")?,
-                                turn_id: row.try_get("turn_id")?,
-                                session_id: row.try_get("session_id")?,
-                                process_id: row.try_get("process_id")?,
-                                role: Role::parse(&role).ok_or_else(|| {
-                                    sqlx::Error::Decode(format!("stored role {role:?} is unknown").into())
-                                })?,
-                                content: row.try_get("content")?,
-                                occurred_at: row.try_get("occurred_at")?,
-                            })
-                        }
-                    };
-                    Ok((memory, decode_vector(&embedding)))
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        Ok(memories)
+    ) -> Result<Vec<Vec<(Memory, Vec<f32>)>>> {
+        let mut loaded: Vec<Vec<(Memory, Vec<f32>)>> = reads.iter().map(|_| Vec::new()).collect();
+        if reads.is_empty() {
+            return Ok(loaded);
+        }
+        let since = |read: &(&Scope, Option<i64>)| read.1.unwrap_or(i64::MIN);
+        let rows = match &self.backend {
+            super::Backend::Postgres(pool) => {
+                let sql = match kind {
+                    MemoryKind::Facts => LOAD_FACTS_POSTGRES,
+                    MemoryKind::Messages => LOAD_MESSAGES_POSTGRES,
+                };
+                let rows = sqlx::query(sql)
+                    .bind(
+                        reads
+                            .iter()
+                            .map(|r| r.0.namespace.as_str())
+                            .collect::<Vec<_>>(),
+                    )
+                    .bind(
+                        reads
+                            .iter()
+                            .map(|r| r.0.entity_id.as_str())
+                            .collect::<Vec<_>>(),
+                    )
+                    .bind(reads.iter().map(since).collect::<Vec<_>>())
+                    .bind(model)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        let n: i64 = row.try_get("n")?;
+                        Ok((n as usize - 1, memory_from_row!(row, kind)))
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
+            }
+            // One query per entity: SQLite is in-process, and has no arrays.
+            super::Backend::Sqlite(pool) => {
+                let sql = match kind {
+                    MemoryKind::Facts => LOAD_FACTS_SQLITE,
+                    MemoryKind::Messages => LOAD_MESSAGES_SQLITE,
+                };
+                let mut all = Vec::new();
+                for (n, read) in reads.iter().enumerate() {
+                    let rows = sqlx::query(sql)
+                        .bind(&read.0.namespace)
+                        .bind(&read.0.entity_id)
+                        .bind(since(read))
+                        .bind(model)
+                        .fetch_all(pool)
+                        .await?;
+                    for row in &rows {
+                        all.push((n, memory_from_row!(row, kind)));
+                    }
+                }
+                all
+            }
+        };
+        for (n, memory) in rows {
+            loaded[n].push(memory);
+        }
+        Ok(loaded)
     }
 
     /// Deletes one fact; false if the entity has no such fact.

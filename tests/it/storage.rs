@@ -23,6 +23,7 @@ on_both_backends!(
     forget_entity_leaves_other_entities_alone,
     abandoned_streaming_turns_are_swept,
     recall_indexes_follow_writes_incrementally,
+    several_entities_indexes_are_brought_up_to_date_together,
     the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets_finished_jobs,
 );
 
@@ -461,6 +462,57 @@ async fn recall_indexes_follow_writes_incrementally(backend: Backend) {
     // Deleting nothing moves nothing.
     assert!(!store.delete_fact(&u1, coffee).await.unwrap());
     assert_eq!(store.memory_version(&u1).await.unwrap(), at);
+}
+
+/// Several entities' indexes asked for at once, as an augmentation batch
+/// does: each comes back as it would alone (kept, refreshed or loaded),
+/// holding its own entity's facts only.
+async fn several_entities_indexes_are_brought_up_to_date_together(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let cache = IndexCache::new(store.clone(), 64 << 20);
+    let (u1, u2, u3) = (scope("ns", "u1"), scope("ns", "u2"), scope("ns", "u3"));
+    learn(&store, "u1", "likes tea").await;
+    learn(&store, "u2", "likes chess").await;
+    let versions = async |scopes: [&Scope; 3]| {
+        let mut at = Vec::new();
+        for scope in scopes {
+            at.push(store.memory_version(scope).await.unwrap());
+        }
+        at
+    };
+    let at = versions([&u1, &u2, &u3]).await;
+    cache
+        .indexes(&[(&u1, at[0]), (&u2, at[1])], MemoryKind::Facts, "test-2d")
+        .await
+        .unwrap();
+
+    // u1 unchanged since, u2 learned more, u3 never loaded.
+    learn(&store, "u2", "likes go").await;
+    learn(&store, "u3", "likes jazz").await;
+    let at = versions([&u1, &u2, &u3]).await;
+    let found = cache
+        .indexes(
+            &[(&u1, at[0]), (&u2, at[1]), (&u3, at[2])],
+            MemoryKind::Facts,
+            "test-2d",
+        )
+        .await
+        .unwrap();
+    let texts = |n: usize| {
+        let mut texts: Vec<String> = (0..found[n].0.len())
+            .map(|i| found[n].0.memory(i).text().to_string())
+            .collect();
+        texts.sort();
+        texts
+    };
+    let how: Vec<Freshness> = found.iter().map(|(_, how)| *how).collect();
+    assert_eq!(
+        how,
+        [Freshness::Cached, Freshness::Refreshed, Freshness::Loaded]
+    );
+    assert_eq!(texts(0), ["likes tea"]);
+    assert_eq!(texts(1), ["likes chess", "likes go"]);
+    assert_eq!(texts(2), ["likes jazz"]);
 }
 
 /// Stores `n` completed turns of one entity, each with its job, in order.

@@ -2,6 +2,12 @@
 //! then the rows without a memory version, then one statement for all
 //! versioned rows; mentions of known facts and replacements, when there
 //! are any, follow it.
+//!
+//! Rows updated here are found by id, and their scope is checked on the
+//! row found with `IS NOT DISTINCT FROM`, which no index serves: with a
+//! plain `=`, a planner without fresh statistics (a new database, a queue
+//! that just filled) looked them up through an entity's index instead and
+//! walked all of that entity's rows for each one.
 
 use super::*;
 
@@ -25,8 +31,8 @@ const VERSIONED_WRITES: &str = "WITH bumped AS ( \
        FROM UNNEST($5::uuid[], $6::text[], $7::text[], $8::bytea[], $9::int[]) \
          AS v(message_id, namespace, entity_id, embedding, dim) \
        JOIN bumped b ON b.namespace = v.namespace AND b.entity_id = v.entity_id \
-       WHERE m.message_id = v.message_id AND m.namespace = v.namespace \
-         AND m.entity_id = v.entity_id), \
+       WHERE m.message_id = v.message_id \
+         AND (m.namespace, m.entity_id) IS NOT DISTINCT FROM (v.namespace, v.entity_id)), \
      written AS ( \
        INSERT INTO facts (fact_id, namespace, entity_id, content, normalized, category, \
          embedding, embedding_model, embedding_dim, mention_count, first_seen_at, \
@@ -65,7 +71,8 @@ const MENTION_FACTS: &str = "UPDATE facts f SET mention_count = f.mention_count 
      memory_version = v.version \
      FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], \
        $7::bigint[]) AS v(fact_id, namespace, entity_id, mentions, last_seen, version) \
-     WHERE f.fact_id = v.fact_id AND f.namespace = v.namespace AND f.entity_id = v.entity_id \
+     WHERE f.fact_id = v.fact_id \
+       AND (f.namespace, f.entity_id) IS NOT DISTINCT FROM (v.namespace, v.entity_id) \
        AND f.valid_until IS NULL";
 
 const UPSERT_TRIPLES: &str = "INSERT INTO triples (triple_id, namespace, entity_id, subject, \
