@@ -69,17 +69,25 @@ fn resident_mib() -> f64 {
         / 1024.0
 }
 
-/// A store on a new, migrated PostgreSQL database.
-async fn fresh_store() -> Store {
+/// A store on a new, migrated PostgreSQL database, and its URL.
+async fn fresh_store() -> (Store, String) {
+    let url = support::postgres::fresh_database().await;
     let store = Store::connect(&StorageConfig {
-        url: support::postgres::fresh_database().await,
+        url: url.clone(),
         max_connections: 16,
         acquire_timeout_secs: 10,
     })
     .await
     .unwrap();
     store.migrate().await.unwrap();
-    store
+    (store, url)
+}
+
+/// Closes the store and drops its database, so that cleaning up after one
+/// run (autovacuum) does not slow down the next.
+async fn discard(store: Store, url: &str) {
+    store.close().await;
+    support::postgres::drop_database(url).await;
 }
 
 /// Stores `n` completed turns (each with its pending job), 16 at a time.
@@ -257,7 +265,7 @@ async fn main() {
         // fresh database, and their median.
         let mut rates = Vec::new();
         for _ in 0..repeats {
-            let store = fresh_store().await;
+            let (store, url) = fresh_store().await;
             // Turns spread over entities, as in real traffic (each job reads
             // its entity's facts).
             fill(&store, &users, turns).await;
@@ -296,7 +304,7 @@ async fn main() {
                 );
             }
             rates.push(rate);
-            store.close().await;
+            discard(store, &url).await;
         }
         if repeats > 1 {
             rates.sort_by(f64::total_cmp);
@@ -311,7 +319,7 @@ async fn main() {
 
     // Memory stays flat however far behind augmentation falls: the queue is
     // the table, and only `workers` jobs are in memory at once.
-    let store = fresh_store().await;
+    let (store, url) = fresh_store().await;
     let before = resident_mib();
     let start = Instant::now();
     fill(&store, &["backlog".to_string()], pending).await;
@@ -338,5 +346,5 @@ async fn main() {
          ({} jobs still pending after 5 s)",
         stats.open
     );
-    store.close().await;
+    discard(store, &url).await;
 }

@@ -29,25 +29,19 @@ pub struct ClaimedJob {
     pub attempts: i32,
 }
 
-/// Jobs whose lease ran out (their replica died or stalled) go back to
-/// the queue, to be claimed like any pending job.
-const EXPIRE_LEASES: &str = "UPDATE augmentation_jobs SET status = 'pending', lease_owner = NULL, \
-     lease_until = NULL, updated_at = $1 WHERE status = 'running' AND lease_until < $1";
+/// Expires the leases that ran out (their replica died or stalled), then
+/// claims, in one statement: see migration 0006 for the function.
+const CLAIM_POSTGRES: &str = "SELECT job_id, turn_id, namespace, entity_id, attempts \
+     FROM memorid_claim_jobs($1, $2, $3, $4)";
 
-const CLAIM_POSTGRES: &str = "UPDATE augmentation_jobs SET status = 'running', \
-     attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3 \
-     WHERE job_id IN ( \
-       SELECT job_id FROM augmentation_jobs WHERE status = 'pending' AND run_after <= $3 \
-       ORDER BY run_after LIMIT $4 FOR UPDATE SKIP LOCKED) \
-     RETURNING job_id, turn_id, namespace, entity_id, attempts";
+/// The same as `memorid_claim_jobs` in two statements, for SQLite: jobs
+/// whose lease ran out go back to the queue, to be claimed like any pending
+/// job...
+const EXPIRE_LEASES_SQLITE: &str = "UPDATE augmentation_jobs SET status = 'pending', \
+     lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+     WHERE status = 'running' AND lease_until < $1";
 
-/// Claims walk the pending index in order and stop after `limit` jobs.
-/// Without this, a planner whose statistics predate a backlog (a queue
-/// that filled since the last ANALYZE) read every pending job and sorted
-/// them for each claim: 4 ms a claim at 10,000 pending, growing with the
-/// backlog.
-const CLAIM_PLAN_POSTGRES: &str = "SET LOCAL enable_sort = off";
-
+/// ...then the oldest ready jobs are leased.
 const CLAIM_SQLITE: &str = "UPDATE augmentation_jobs SET status = 'running', \
      attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3 \
      WHERE job_id IN ( \
@@ -104,33 +98,53 @@ impl Store {
     ) -> Result<Vec<ClaimedJob>> {
         let now = Utc::now();
         let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        let (sql, plan) = match self.backend {
-            Backend::Postgres(_) => (CLAIM_POSTGRES, Some(CLAIM_PLAN_POSTGRES)),
-            Backend::Sqlite(_) => (CLAIM_SQLITE, None),
-        };
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let jobs = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            if let Some(plan) = plan {
-                sqlx::query(plan).execute(&mut *tx).await?;
+        macro_rules! claimed {
+            ($rows:expr) => {
+                $rows
+                    .iter()
+                    .map(|row| {
+                        Ok(ClaimedJob {
+                            job_id: row.try_get("job_id")?,
+                            turn_id: row.try_get("turn_id")?,
+                            scope: Scope {
+                                namespace: row.try_get("namespace")?,
+                                entity_id: row.try_get("entity_id")?,
+                            },
+                            attempts: row.try_get("attempts")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
+            };
+        }
+        let jobs = match &self.backend {
+            Backend::Postgres(pool) => {
+                let rows = sqlx::query(CLAIM_POSTGRES)
+                    .bind(owner)
+                    .bind(until)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
+                claimed!(rows)
             }
-            sqlx::query(EXPIRE_LEASES).bind(now).execute(&mut *tx).await?;
-            let rows = sqlx::query(sql)
-                .bind(owner).bind(until).bind(now).bind(limit)
-                .fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            rows.iter()
-                .map(|row| Ok(ClaimedJob {
-                    job_id: row.try_get("job_id")?,
-                    turn_id: row.try_get("turn_id")?,
-                    scope: Scope {
-                        namespace: row.try_get("namespace")?,
-                        entity_id: row.try_get("entity_id")?,
-                    },
-                    attempts: row.try_get("attempts")?,
-                }))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
+            Backend::Sqlite(pool) => {
+                let mut tx = pool.begin_write().await?;
+                sqlx::query(EXPIRE_LEASES_SQLITE)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let rows = sqlx::query(CLAIM_SQLITE)
+                    .bind(owner)
+                    .bind(until)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                claimed!(rows)
+            }
+        };
         Ok(jobs)
     }
 

@@ -108,6 +108,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "job queue",
         include_str!("../../migrations/postgres/0005_job_queue.sql"),
     ),
+    (
+        6,
+        "claim function",
+        include_str!("../../migrations/postgres/0006_claim_function.sql"),
+    ),
 ];
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -132,6 +137,8 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "job queue",
         include_str!("../../migrations/sqlite/0005_job_queue.sql"),
     ),
+    // 6 (the claim function) is PostgreSQL's only: SQLite runs the same
+    // two statements in a transaction.
 ];
 
 /// The migrations are compiled into the binary, so a deployed server needs
