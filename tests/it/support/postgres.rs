@@ -175,19 +175,6 @@ impl Postgres {
         format!("{}/{name}", self.base_url)
     }
 
-    /// Drops a database `database` made (its connections closed first).
-    pub async fn drop_database(&self, url: &str) {
-        let name = url.rsplit('/').next().expect("a database URL");
-        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", self.base_url))
-            .await
-            .expect("connecting to the test PostgreSQL");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-            .execute(&mut admin)
-            .await
-            .expect("dropping a test database");
-        admin.close().await.ok();
-    }
-
     /// Stops the server at once, as a crash would.
     pub fn stop(&self) {
         self.control
@@ -232,8 +219,21 @@ pub async fn fresh_database() -> String {
     SERVER.get_or_init(Postgres::start).database().await
 }
 
-/// Drops a database `fresh_database` made: a benchmark's finished runs
-/// would otherwise keep autovacuum busy during the next.
+/// Drops a database `fresh_database` made (its connections closed first):
+/// a benchmark's finished runs would otherwise keep autovacuum busy during
+/// the next.
+#[allow(dead_code, reason = "used by benches/augmentation.rs")]
 pub async fn drop_database(url: &str) {
-    SERVER.get_or_init(Postgres::start).drop_database(url).await
+    let server = SERVER.get_or_init(Postgres::start);
+    let name = url.rsplit('/').next().expect("a database URL");
+    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server.base_url))
+        .await
+        .expect("connecting to the test PostgreSQL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("dropping a test database");
+    admin.close().await.ok();
 }
