@@ -9,7 +9,7 @@
 //!
 //! TURNS_A and TURNS_B (2000 and 10000: (b) takes seconds, not minutes)
 //! and PENDING (100000) change the sizes;
-//! WORKERS_A and WORKERS_B (64 each) the worker counts, BATCH the batch
+//! WORKERS_A and WORKERS_B (the config's default each) the worker counts, BATCH the batch
 //! size (the config's default otherwise); ONLY=a or ONLY=b runs one of the
 //! two pipelines; ENTITIES (100) how many entities the turns are spread
 //! over; REPEAT_A and REPEAT_B (1 and 3) how many runs of each, on fresh
@@ -33,6 +33,10 @@ use memorid::providers::Router;
 use memorid::recall::cache::IndexCache;
 use memorid::storage::Store;
 use support::fake_openai::FakeOpenAi;
+
+/// The allocator the server binary uses (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -233,8 +237,9 @@ async fn main() {
         extraction_timeout: Duration::from_secs(30),
         owner: augment::new_owner(),
     };
-    let workers_a = env_usize("WORKERS_A", 64);
-    let workers_b = env_usize("WORKERS_B", 64);
+    let workers = AugmentationConfig::default().workers;
+    let workers_a = env_usize("WORKERS_A", workers);
+    let workers_b = env_usize("WORKERS_B", workers);
     let turns_a = env_usize("TURNS_A", 2000);
     let turns_b = env_usize("TURNS_B", 10_000);
     let users: Vec<String> = (0..env_usize("ENTITIES", 100))

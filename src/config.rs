@@ -200,10 +200,11 @@ impl Default for AugmentationConfig {
         AugmentationConfig {
             enabled: true,
             // Jobs mostly wait on the extraction model (a replica does at
-            // most workers / model latency jobs a second: 64 at 1 s), and
+            // most workers / model latency jobs a second: 128 at 1 s), and
             // more batches in flight keep the embedder and the database
-            // busy (the benchmark's two pipelines both peak near 64).
-            workers: 64,
+            // busy (with an instant model, 8 batches of 16 left 3-5% of
+            // the benchmark machine idle, 4 batches 8-14%).
+            workers: 128,
             batch_size: 16,
             poll_interval_ms: 500,
             lease_secs: 30,
