@@ -39,11 +39,38 @@ struct Item {
 }
 
 /// A vector as the endpoint sent it.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum Encoded {
     Floats(Vec<f32>),
     Base64(String),
+}
+
+/// By the JSON type seen, rather than `#[serde(untagged)]`: that tried
+/// the variants in turn, and each base64 string first failed as a list of
+/// floats with an error message quoting all of it.
+impl<'de> Deserialize<'de> for Encoded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = Encoded;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of numbers or a base64 string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Encoded, E> {
+                Ok(Encoded::Base64(text.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut numbers: A,
+            ) -> Result<Encoded, A::Error> {
+                let mut vector = Vec::with_capacity(numbers.size_hint().unwrap_or(0));
+                while let Some(number) = numbers.next_element::<f32>()? {
+                    vector.push(number);
+                }
+                Ok(Encoded::Floats(vector))
+            }
+        }
+        deserializer.deserialize_any(Either)
+    }
 }
 
 impl Encoded {
@@ -165,6 +192,28 @@ mod tests {
         assert_eq!(
             Encoded::Floats(vector.to_vec()).decode().unwrap(),
             vector.to_vec()
+        );
+    }
+
+    #[test]
+    fn answers_are_read_by_the_type_of_each_embedding() {
+        let read = |json: &str| -> std::result::Result<Vec<f32>, String> {
+            let answer: Answer = serde_json::from_str(json).map_err(|e| e.to_string())?;
+            answer.data.into_iter().next().unwrap().embedding.decode()
+        };
+        // 0.5 as a little-endian f32 is 00 00 00 3f.
+        assert_eq!(
+            read(r#"{"data":[{"index":0,"embedding":"AAAAPw=="}]}"#),
+            Ok(vec![0.5])
+        );
+        assert_eq!(
+            read(r#"{"data":[{"index":0,"embedding":[0.5,-2]}]}"#),
+            Ok(vec![0.5, -2.0])
+        );
+        let error = read(r#"{"data":[{"index":0,"embedding":7}]}"#).unwrap_err();
+        assert!(
+            error.contains("a list of numbers or a base64 string"),
+            "{error}"
         );
     }
 

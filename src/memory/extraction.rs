@@ -91,7 +91,11 @@ pub fn request(
         }
     }
     context.push_str(cut(&turn, MAX_TURN_BYTES));
-    let schema: Value = serde_json::from_str(SCHEMA).expect("the bundled schema is JSON");
+    // Parsed once: every turn's request carries it.
+    static PARSED_SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        serde_json::from_str(SCHEMA).expect("the bundled schema is JSON")
+    });
+    let schema = PARSED_SCHEMA.clone();
     let mut request = ChatRequest::new(
         model,
         vec![
