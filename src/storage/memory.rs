@@ -203,36 +203,25 @@ pub(super) const RESET_MEMORY_VERSION: &str = "INSERT INTO memory_versions (name
      DO UPDATE SET version = memory_versions.version + 1, \
        reset_version = memory_versions.version + 1";
 
-/// Several entities' facts written after a version each (`n` numbers the
-/// entity, from 1).
-const LOAD_FACTS_POSTGRES: &str = "SELECT v.n, f.fact_id, f.content, f.category, \
-     f.mention_count, f.first_seen_at, f.last_seen_at, f.valid_until, f.superseded_by, \
-     f.embedding \
-     FROM UNNEST($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY \
-       AS v(namespace, entity_id, since, n) \
-     JOIN facts f ON f.namespace = v.namespace AND f.entity_id = v.entity_id \
-       AND f.memory_version > v.since \
-     WHERE f.embedding_model = $4";
+/// Reads for more entities than this take several statements (SQLite
+/// allows 500 parts in a `UNION ALL`).
+const READS_PER_STATEMENT: usize = 64;
 
-const LOAD_FACTS_SQLITE: &str = "SELECT fact_id, content, category, mention_count, \
-     first_seen_at, last_seen_at, valid_until, superseded_by, embedding FROM facts \
-     WHERE namespace = $1 AND entity_id = $2 AND memory_version > $3 AND embedding_model = $4";
+/// One entity's facts: columns, then tables; `load_memories` adds the
+/// entity's conditions on `f`.
+const LOAD_FACTS: (&str, &str) = (
+    "f.fact_id, f.content, f.category, f.mention_count, f.first_seen_at, f.last_seen_at, \
+     f.valid_until, f.superseded_by, f.embedding",
+    "FROM facts f",
+);
 
-/// Like `LOAD_FACTS_POSTGRES`, for the message index.
-const LOAD_MESSAGES_POSTGRES: &str = "SELECT v.n, m.message_id, m.turn_id, m.session_id, \
-     t.process_id, m.role, m.content, m.occurred_at, m.embedding \
-     FROM UNNEST($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY \
-       AS v(namespace, entity_id, since, n) \
-     JOIN messages m ON m.namespace = v.namespace AND m.entity_id = v.entity_id \
-       AND m.memory_version > v.since \
-     JOIN turns t ON t.turn_id = m.turn_id \
-     WHERE m.embedding_model = $4 AND t.namespace = v.namespace AND t.entity_id = v.entity_id";
-
-const LOAD_MESSAGES_SQLITE: &str = "SELECT m.message_id, m.turn_id, m.session_id, \
-     t.process_id, m.role, m.content, m.occurred_at, m.embedding \
-     FROM messages m JOIN turns t ON t.turn_id = m.turn_id \
-     WHERE m.namespace = $1 AND m.entity_id = $2 AND m.memory_version > $3 \
-       AND m.embedding_model = $4 AND t.namespace = $1 AND t.entity_id = $2";
+/// One entity's message index, likewise (its conditions on `m`).
+const LOAD_MESSAGES: (&str, &str) = (
+    "m.message_id, m.turn_id, m.session_id, t.process_id, m.role, m.content, m.occurred_at, \
+     m.embedding",
+    "FROM messages m JOIN turns t ON t.turn_id = m.turn_id \
+       AND t.namespace = m.namespace AND t.entity_id = m.entity_id",
+);
 
 const DELETE_FACT: &str =
     "DELETE FROM facts WHERE fact_id = $1 AND namespace = $2 AND entity_id = $3";
@@ -566,8 +555,13 @@ impl Store {
     /// Memories of one kind with vectors of `model` (facts superseded or
     /// not), each with its vector, for several entities at once: for each
     /// (entity, since) read, in order, those written by a version after
-    /// `since`, or all of them when `since` is `None`. On PostgreSQL this
-    /// is one query whatever the number of entities.
+    /// `since`, or all of them when `since` is `None`.
+    ///
+    /// One statement for up to `READS_PER_STATEMENT` entities: a `UNION ALL`
+    /// of the one-entity query, so that each part is planned with its own
+    /// entity and version, as a query of its own would be (a join with an
+    /// array of them was planned blind, and re-read an entity's 100,000
+    /// facts to find the one new).
     pub async fn load_memories(
         &self,
         reads: &[(&Scope, Option<i64>)],
@@ -575,64 +569,39 @@ impl Store {
         model: &str,
     ) -> Result<Vec<Vec<(Memory, Vec<f32>)>>> {
         let mut loaded: Vec<Vec<(Memory, Vec<f32>)>> = reads.iter().map(|_| Vec::new()).collect();
-        if reads.is_empty() {
-            return Ok(loaded);
-        }
-        let since = |read: &(&Scope, Option<i64>)| read.1.unwrap_or(i64::MIN);
-        let rows = match &self.backend {
-            super::Backend::Postgres(pool) => {
-                let sql = match kind {
-                    MemoryKind::Facts => LOAD_FACTS_POSTGRES,
-                    MemoryKind::Messages => LOAD_MESSAGES_POSTGRES,
-                };
-                let rows = sqlx::query(sql)
-                    .bind(
-                        reads
-                            .iter()
-                            .map(|r| r.0.namespace.as_str())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        reads
-                            .iter()
-                            .map(|r| r.0.entity_id.as_str())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(reads.iter().map(since).collect::<Vec<_>>())
-                    .bind(model)
-                    .fetch_all(pool)
-                    .await?;
-                rows.iter()
-                    .map(|row| {
-                        let n: i64 = row.try_get("n")?;
-                        Ok((n as usize - 1, memory_from_row!(row, kind)))
-                    })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?
-            }
-            // One query per entity: SQLite is in-process, and has no arrays.
-            super::Backend::Sqlite(pool) => {
-                let sql = match kind {
-                    MemoryKind::Facts => LOAD_FACTS_SQLITE,
-                    MemoryKind::Messages => LOAD_MESSAGES_SQLITE,
-                };
-                let mut all = Vec::new();
-                for (n, read) in reads.iter().enumerate() {
-                    let rows = sqlx::query(sql)
-                        .bind(&read.0.namespace)
-                        .bind(&read.0.entity_id)
-                        .bind(since(read))
-                        .bind(model)
-                        .fetch_all(pool)
-                        .await?;
-                    for row in &rows {
-                        all.push((n, memory_from_row!(row, kind)));
+        let ((columns, tables), table) = match kind {
+            MemoryKind::Facts => (LOAD_FACTS, "f"),
+            MemoryKind::Messages => (LOAD_MESSAGES, "m"),
+        };
+        for (chunk, chunk_reads) in reads.chunks(READS_PER_STATEMENT).enumerate() {
+            let first = chunk * READS_PER_STATEMENT;
+            on_pool!(self, pool => {
+                let mut query = sqlx::QueryBuilder::new("");
+                for (i, (scope, since)) in chunk_reads.iter().enumerate() {
+                    if i > 0 {
+                        query.push(" UNION ALL ");
+                    }
+                    // `n` is this code's own counter, not input.
+                    let n = first + i;
+                    query.push(format!(
+                        "SELECT CAST({n} AS BIGINT) AS n, {columns} {tables} WHERE {table}.namespace = "
+                    ));
+                    query.push_bind(scope.namespace.as_str());
+                    query.push(format!(" AND {table}.entity_id = "));
+                    query.push_bind(scope.entity_id.as_str());
+                    query.push(format!(" AND {table}.memory_version > "));
+                    query.push_bind(since.unwrap_or(i64::MIN));
+                    query.push(format!(" AND {table}.embedding_model = "));
+                    query.push_bind(model);
+                }
+                for row in query.build().fetch_all(pool).await? {
+                    let n: i64 = row.try_get("n")?;
+                    let memory = memory_from_row!(&row, kind);
+                    if let Some(entity) = usize::try_from(n).ok().and_then(|n| loaded.get_mut(n)) {
+                        entity.push(memory);
                     }
                 }
-                all
-            }
-        };
-        for (n, memory) in rows {
-            loaded[n].push(memory);
+            });
         }
         Ok(loaded)
     }

@@ -24,6 +24,7 @@ on_both_backends!(
     abandoned_streaming_turns_are_swept,
     recall_indexes_follow_writes_incrementally,
     several_entities_indexes_are_brought_up_to_date_together,
+    indexes_of_more_entities_than_one_statement_reads_are_each_their_own,
     the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets_finished_jobs,
 );
 
@@ -513,6 +514,29 @@ async fn several_entities_indexes_are_brought_up_to_date_together(backend: Backe
     assert_eq!(texts(0), ["likes tea"]);
     assert_eq!(texts(1), ["likes chess", "likes go"]);
     assert_eq!(texts(2), ["likes jazz"]);
+}
+
+/// More entities than one read statement covers (64) land in two
+/// statements; each index still holds its own entity's facts.
+async fn indexes_of_more_entities_than_one_statement_reads_are_each_their_own(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let cache = IndexCache::new(store.clone(), 64 << 20);
+    let scopes: Vec<Scope> = (0..70).map(|e| scope("ns", &format!("u{e}"))).collect();
+    let mut wanted = Vec::new();
+    for (e, scope) in scopes.iter().enumerate() {
+        learn(&store, &scope.entity_id, &format!("likes the number {e}")).await;
+        wanted.push((scope, store.memory_version(scope).await.unwrap()));
+    }
+    let found = cache
+        .indexes(&wanted, MemoryKind::Facts, "test-2d")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 70);
+    for (e, (index, how)) in found.iter().enumerate() {
+        assert_eq!(*how, Freshness::Loaded);
+        assert_eq!(index.len(), 1, "entity {e}");
+        assert_eq!(index.memory(0).text(), format!("likes the number {e}"));
+    }
 }
 
 /// Stores `n` completed turns of one entity, each with its job, in order.
