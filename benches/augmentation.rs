@@ -87,8 +87,8 @@ async fn fresh_store() -> (Store, String) {
     (store, url)
 }
 
-/// Closes the store and drops its database, so that cleaning up after one
-/// run (autovacuum) does not slow down the next.
+/// Closes the store and drops its database: each run starts on a server
+/// holding nothing of the runs before.
 async fn discard(store: Store, url: &str) {
     store.close().await;
     support::postgres::drop_database(url).await;

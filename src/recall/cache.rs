@@ -83,8 +83,9 @@ impl IndexCache {
         Ok(found.remove(0))
     }
 
-    /// Like `index`, for several distinct entities at once: whatever must be read
-    /// from the database for them is read with one `load_memories` call.
+    /// Like `index`, for several distinct entities at once: whatever must
+    /// be read from the database for them is read with one `load_memories`
+    /// call.
     pub async fn indexes(
         &self,
         wanted: &[(&Scope, MemoryVersion)],
@@ -102,8 +103,8 @@ impl IndexCache {
         let mut found: Vec<Option<(Arc<MemoryIndex>, Freshness)>> = Vec::new();
         let mut stale: Vec<(usize, MemoryIndex, Option<i64>)> = Vec::new();
         for (n, (scope, at)) in wanted.iter().enumerate() {
-            let mut indexes = self.lock();
-            let cached = indexes
+            let cached = self
+                .lock()
                 .get(&key(scope))
                 .map(|c| (Arc::clone(&c.index), c.version));
             match cached {
@@ -115,7 +116,7 @@ impl IndexCache {
                 Some((index, version)) if version >= at.reset => {
                     // Taken out so that, unless a search still holds it,
                     // the index is updated in place rather than copied.
-                    indexes.remove(&key(scope));
+                    self.lock().remove(&key(scope));
                     stale.push((n, Arc::unwrap_or_clone(index), Some(version)));
                 }
                 _ => stale.push((n, MemoryIndex::default(), None)),

@@ -248,17 +248,14 @@ macro_rules! fact_from_row {
     }};
 }
 
-/// A row of one of the LOAD_ queries: the memory and its vector (which
-/// the index keeps, so the fact record does not).
+/// A row of one of the LOAD_ queries: the memory and its vector (an
+/// index keeps the vector once, not in the fact record too).
 macro_rules! memory_from_row {
     ($row:expr, $kind:expr) => {{
         let row = $row;
         let embedding: Vec<u8> = row.try_get("embedding")?;
         let memory = match $kind {
-            MemoryKind::Facts => Memory::Fact(FactRecord {
-                embedding: None,
-                ..fact_from_row!(row)
-            }),
+            MemoryKind::Facts => Memory::Fact(fact_from_row!(row)),
             MemoryKind::Messages => {
                 let role: String = row.try_get("role")?;
                 Memory::Message(MessageMemory {

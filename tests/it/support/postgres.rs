@@ -219,9 +219,9 @@ pub async fn fresh_database() -> String {
     SERVER.get_or_init(Postgres::start).database().await
 }
 
-/// Drops a database `fresh_database` made (its connections closed first):
-/// a benchmark's finished runs would otherwise keep autovacuum busy during
-/// the next.
+/// Drops a database `fresh_database` made (its connections closed first),
+/// so that a benchmark's runs each start on a server holding nothing of
+/// the runs before.
 #[allow(dead_code, reason = "used by benches/augmentation.rs")]
 pub async fn drop_database(url: &str) {
     let server = SERVER.get_or_init(Postgres::start);
