@@ -248,17 +248,21 @@ macro_rules! fact_from_row {
     }};
 }
 
-/// A row of one of the LOAD_ queries: the memory and its vector (an
-/// index keeps the vector once, not in the fact record too).
+/// A row of one of the LOAD_ queries: the memory and its vector (decoded
+/// once; an index keeps it apart from the fact record).
 macro_rules! memory_from_row {
     ($row:expr, $kind:expr) => {{
         let row = $row;
-        let embedding: Vec<u8> = row.try_get("embedding")?;
-        let memory = match $kind {
-            MemoryKind::Facts => Memory::Fact(fact_from_row!(row)),
+        match $kind {
+            MemoryKind::Facts => {
+                let mut fact = fact_from_row!(row);
+                let vector = fact.embedding.take().unwrap_or_default();
+                (Memory::Fact(fact), vector)
+            }
             MemoryKind::Messages => {
+                let embedding: Vec<u8> = row.try_get("embedding")?;
                 let role: String = row.try_get("role")?;
-                Memory::Message(MessageMemory {
+                let message = MessageMemory {
                     message_id: row.try_get("message_id")?,
                     turn_id: row.try_get("turn_id")?,
                     session_id: row.try_get("session_id")?,
@@ -268,10 +272,10 @@ macro_rules! memory_from_row {
                     })?,
                     content: row.try_get("content")?,
                     occurred_at: row.try_get("occurred_at")?,
-                })
+                };
+                (Memory::Message(message), decode_vector(&embedding))
             }
-        };
-        (memory, decode_vector(&embedding))
+        }
     }};
 }
 
