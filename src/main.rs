@@ -45,6 +45,27 @@ enum Command {
         #[command(subcommand)]
         what: Eval,
     },
+    /// The augmentation queue in storage (works while servers run).
+    Jobs {
+        #[command(subcommand)]
+        what: Jobs,
+    },
+}
+
+#[derive(Subcommand)]
+enum Jobs {
+    /// Print how many jobs are open and dead, and the oldest open one's age.
+    Status,
+    /// Put dead jobs back in the queue with their attempts reset, e.g. after
+    /// fixing the extraction model that failed them.
+    RetryDead {
+        /// Only this namespace's jobs.
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Only this entity's jobs (of --namespace).
+        #[arg(long, requires = "namespace")]
+        entity: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -125,6 +146,35 @@ async fn main() -> anyhow::Result<()> {
                 key.key = "<redacted>".into();
             }
             println!("{}", toml::to_string_pretty(&shown)?);
+            Ok(())
+        }
+        Command::Jobs { what } => {
+            let store = memorid::storage::Store::connect(&config.storage).await?;
+            match what {
+                Jobs::Status => {
+                    let stats = store.queue_stats().await?;
+                    let age = stats
+                        .oldest
+                        .map(|t| {
+                            format!(
+                                "{:.1} s",
+                                (chrono::Utc::now() - t).num_milliseconds() as f64 / 1000.0
+                            )
+                        })
+                        .unwrap_or_else(|| "-".into());
+                    println!(
+                        "open {}\ndead {}\noldest open job's age {age}",
+                        stats.open, stats.dead
+                    );
+                }
+                Jobs::RetryDead { namespace, entity } => {
+                    let retried = store
+                        .retry_dead_jobs(namespace.as_deref(), entity.as_deref())
+                        .await?;
+                    println!("{retried} dead jobs put back in the queue");
+                }
+            }
+            store.close().await;
             Ok(())
         }
         Command::Eval {

@@ -21,6 +21,7 @@ pub const EXTRACTION_SECONDS: &str = "memorid_augmentation_extraction_seconds";
 pub const EMBEDDING_SECONDS: &str = "memorid_embedding_seconds";
 pub const QUEUE_DEPTH: &str = "memorid_augmentation_queue_depth";
 pub const JOB_LAG: &str = "memorid_augmentation_oldest_job_age_seconds";
+pub const DEAD_JOBS: &str = "memorid_augmentation_dead_jobs";
 pub const RECALL_SECONDS: &str = "memorid_recall_seconds";
 pub const RECALL_CACHE: &str = "memorid_recall_index_cache_total";
 pub const RECALL_CACHE_BYTES: &str = "memorid_recall_index_cache_bytes";
@@ -47,6 +48,10 @@ pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
     metrics::describe_histogram!(EMBEDDING_SECONDS, "Time of one embedding call");
     metrics::describe_gauge!(QUEUE_DEPTH, "Augmentation jobs pending or running");
     metrics::describe_gauge!(JOB_LAG, "Age of the oldest open augmentation job");
+    metrics::describe_gauge!(
+        DEAD_JOBS,
+        "Augmentation jobs that ran out of attempts (memorid jobs retry-dead requeues them)"
+    );
     metrics::describe_histogram!(
         RECALL_SECONDS,
         "Time of one recall, query embedding included"
@@ -76,6 +81,7 @@ pub fn spawn_queue_gauges(store: Store, every: Duration, cancel: CancellationTok
                         .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
                         .unwrap_or(0.0);
                     metrics::gauge!(JOB_LAG).set(lag);
+                    metrics::gauge!(DEAD_JOBS).set(stats.dead as f64);
                 }
                 Err(error) => tracing::debug!(%error, "reading queue stats failed"),
             }

@@ -67,8 +67,16 @@ const RELEASE: &str = "UPDATE augmentation_jobs SET status = 'pending', lease_ow
      lease_until = NULL, attempts = attempts - 1, updated_at = $1 \
      WHERE lease_owner = $2 AND status = 'running'";
 
-const QUEUE_STATS: &str = "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest \
-     FROM augmentation_jobs WHERE status IN ('pending', 'running')";
+/// The table holds open and dead jobs only (finished ones are deleted).
+const QUEUE_STATS: &str = "SELECT \
+     SUM(CASE WHEN status IN ('pending', 'running') THEN 1 ELSE 0 END) AS open, \
+     SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead, \
+     MIN(CASE WHEN status IN ('pending', 'running') THEN created_at END) AS oldest \
+     FROM augmentation_jobs";
+
+/// Dead jobs back to the queue as new; followed by optional filters.
+const RETRY_DEAD: &str = "UPDATE augmentation_jobs SET status = 'pending', attempts = 0, \
+     lease_owner = NULL, lease_until = NULL, run_after = ";
 
 /// Followed by the namespace, entity and optional turn filters.
 const ENTITY_JOB_COUNTS: &str = "SELECT \
@@ -86,6 +94,8 @@ pub struct QueueStats {
     pub open: u64,
     /// When the oldest open job was created.
     pub oldest: Option<DateTime<Utc>>,
+    /// Jobs that ran out of attempts (see `retry_dead_jobs`).
+    pub dead: u64,
 }
 
 impl Store {
@@ -221,11 +231,39 @@ impl Store {
     pub async fn queue_stats(&self) -> Result<QueueStats> {
         let stats = on_pool!(self, pool => {
             let row = sqlx::query(QUEUE_STATS).fetch_one(pool).await?;
-            let open: i64 = row.try_get("pending")?;
+            // SUM of no rows is NULL.
+            let open: Option<i64> = row.try_get("open")?;
+            let dead: Option<i64> = row.try_get("dead")?;
             let oldest: Option<DateTime<Utc>> = row.try_get("oldest")?;
-            QueueStats { open: u64::try_from(open).unwrap_or(0), oldest }
+            let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
+            QueueStats { open: count(open), oldest, dead: count(dead) }
         });
         Ok(stats)
+    }
+
+    /// Puts dead jobs back in the queue as new ones (their attempts start
+    /// again from zero), e.g. once the extraction model that failed them is
+    /// fixed: all of them, or a namespace's, or one entity's. Returns how
+    /// many. Running replicas find them at their next poll.
+    pub async fn retry_dead_jobs(
+        &self,
+        namespace: Option<&str>,
+        entity_id: Option<&str>,
+    ) -> Result<u64> {
+        let now = Utc::now();
+        let retried = on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(RETRY_DEAD);
+            query.push_bind(now).push(", updated_at = ").push_bind(now);
+            query.push(" WHERE status = 'dead'");
+            if let Some(namespace) = namespace {
+                query.push(" AND namespace = ").push_bind(namespace);
+            }
+            if let Some(entity_id) = entity_id {
+                query.push(" AND entity_id = ").push_bind(entity_id);
+            }
+            query.build().execute(pool).await?.rows_affected()
+        });
+        Ok(retried)
     }
 
     /// (open, dead) jobs of an entity, or of some of its turns.

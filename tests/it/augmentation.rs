@@ -19,6 +19,7 @@ on_both_backends!(
     exact_and_near_duplicates_bump_instead_of_piling_up,
     contradictions_supersede_and_keep_history,
     malformed_model_output_is_retried_then_dead_without_writes,
+    dead_jobs_come_back_when_an_operator_retries_them,
     streamed_chat_turns_are_augmented,
     delete_fact_and_pagination,
     messages_are_indexed_without_an_extraction_model,
@@ -355,6 +356,62 @@ async fn malformed_model_output_is_retried_then_dead_without_writes(backend: Bac
         .unwrap();
     assert!(turn.messages.iter().all(|m| !m.embedded));
     s.server.stop().await;
+}
+
+/// Runs `memorid jobs ARGS` against the setup's storage; its stdout.
+fn jobs_command(storage_url: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_memorid"))
+        .arg("jobs")
+        .args(args)
+        .env("MEMORID_STORAGE__URL", storage_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("running memorid jobs");
+    assert!(
+        output.status.success(),
+        "memorid jobs {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A model that failed every attempt leaves dead jobs; once it is fixed,
+/// `memorid jobs retry-dead` puts them back and they are learned — only
+/// those asked for.
+async fn dead_jobs_come_back_when_an_operator_retries_them(backend: Backend) {
+    let extractor = FakeOpenAi::start().await;
+    let (mut config, dir) = test_config(backend, None).await;
+    enable_augmentation(&mut config, &extractor);
+    let url = config.storage.url.clone();
+    let server = TestServer::start(config, dir).await;
+    extractor.set_script(Script {
+        pieces: vec!["not JSON".into()],
+        ..Script::default()
+    });
+    attribute(&server, vec![turn("u1", "k1", "I keep bees")]).await;
+    attribute(&server, vec![turn("u2", "k2", "I play the oboe")]).await;
+    assert_eq!(wait(&server, "u1").await.dead_jobs, 1);
+    assert_eq!(wait(&server, "u2").await.dead_jobs, 1);
+    let status = jobs_command(&url, &["status"]);
+    assert!(status.contains("open 0\ndead 2\n"), "{status}");
+
+    extractor.set_script(answer(&[("keeps bees", "attribute", "new", "")]));
+    let retried = jobs_command(
+        &url,
+        &["retry-dead", "--namespace", "default", "--entity", "u1"],
+    );
+    assert!(retried.starts_with("1 dead jobs"), "{retried}");
+    let done = wait(&server, "u1").await;
+    assert!(done.completed && done.dead_jobs == 0, "{done:?}");
+    let learned: Vec<String> = facts(&server, "u1", false)
+        .await
+        .into_iter()
+        .map(|f| f.content)
+        .collect();
+    assert_eq!(learned, ["keeps bees"]);
+    // u2 was not asked for.
+    assert_eq!(wait(&server, "u2").await.dead_jobs, 1);
+    server.stop().await;
 }
 
 async fn streamed_chat_turns_are_augmented(backend: Backend) {
