@@ -113,6 +113,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "claim function",
         include_str!("../../migrations/postgres/0006_claim_function.sql"),
     ),
+    (
+        7,
+        "message indexes",
+        include_str!("../../migrations/postgres/0007_message_indexes.sql"),
+    ),
 ];
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -139,6 +144,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     // 6 (the claim function) is PostgreSQL's only: SQLite runs the same
     // two statements in a transaction.
+    (
+        7,
+        "message indexes",
+        include_str!("../../migrations/sqlite/0007_message_indexes.sql"),
+    ),
 ];
 
 /// The migrations are compiled into the binary, so a deployed server needs
