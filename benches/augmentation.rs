@@ -4,16 +4,18 @@
 //! Prints, in one run:
 //! - the built-in embedder's own throughput (sentences/s, batched);
 //! - turns/s through the pipeline (a) with the built-in embedder and
-//!   (b) with an instant fake embeddings endpoint (embedding excluded);
+//!   (b) with an instant fake embeddings endpoint (embedding excluded),
+//!   each run with the machine's CPU time per turn and its idle and
+//!   stolen shares (steadier than turns/s on a shared machine);
 //! - resident memory of this process while 100k jobs are pending.
 //!
 //! TURNS_A and TURNS_B (2000 and 10000: (b) takes seconds, not minutes)
-//! and PENDING (100000) change the sizes;
-//! WORKERS_A and WORKERS_B (the config's default each) the worker counts, BATCH the batch
-//! size (the config's default otherwise); ONLY=a or ONLY=b runs one of the
-//! two pipelines; ENTITIES (100) how many entities the turns are spread
-//! over; REPEAT_A and REPEAT_B (1 and 3) how many runs of each, on fresh
-//! databases (their median is printed).
+//! and PENDING (100000) change the sizes; WORKERS_A and WORKERS_B the
+//! worker counts and BATCH the batch size (the config's defaults
+//! otherwise); ONLY=a or ONLY=b runs one of the two pipelines; ENTITIES
+//! (100) how many entities the turns are spread over; REPEAT_A and
+//! REPEAT_B (1 and 3) how many runs of each, on fresh databases (their
+//! median is printed).
 
 #[allow(dead_code)]
 #[path = "../tests/it/support/mod.rs"]
