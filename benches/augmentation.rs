@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use memorid::augment::{self, Augmenter, JobContext, JobWaker};
 use memorid::config::{
-    AugmentationConfig, Config, EmbeddingBackend, EmbeddingsConfig, ProviderKind, StorageConfig,
+    AugmentationConfig, Config, EmbeddingBackend, EmbeddingsConfig, ProviderKind,
 };
 use memorid::domain::{Attribution, ChatMessage, NewTurn, Role, Scope, TurnSource, TurnStatus};
 use memorid::embed::Embedder;
@@ -73,20 +73,6 @@ fn resident_mib() -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .unwrap_or(0.0)
         / 1024.0
-}
-
-/// A store on a new, migrated PostgreSQL database, and its URL.
-async fn fresh_store() -> (Store, String) {
-    let url = support::postgres::fresh_database().await;
-    let store = Store::connect(&StorageConfig {
-        url: url.clone(),
-        max_connections: 16,
-        acquire_timeout_secs: 10,
-    })
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    (store, url)
 }
 
 /// Closes the store and drops its database: each run starts on a server
@@ -272,7 +258,7 @@ async fn main() {
         // fresh database, and their median.
         let mut rates = Vec::new();
         for _ in 0..repeats {
-            let (store, url) = fresh_store().await;
+            let (store, url) = support::postgres::fresh_store().await;
             // Turns spread over entities, as in real traffic (each job reads
             // its entity's facts).
             fill(&store, &users, turns).await;
@@ -326,7 +312,7 @@ async fn main() {
 
     // Memory stays flat however far behind augmentation falls: the queue is
     // the table, and only `workers` jobs are in memory at once.
-    let (store, url) = fresh_store().await;
+    let (store, url) = support::postgres::fresh_store().await;
     let before = resident_mib();
     let start = Instant::now();
     fill(&store, &["backlog".to_string()], pending).await;

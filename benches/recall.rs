@@ -32,7 +32,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use memorid::config::{EmbeddingBackend, EmbeddingsConfig, RecallConfig, StorageConfig};
+use memorid::config::{EmbeddingBackend, EmbeddingsConfig, RecallConfig};
 use memorid::domain::{Attribution, ChatMessage, NewTurn, Role, Scope, TurnSource, TurnStatus};
 use memorid::embed::{Embedder, EmbedderCell};
 use memorid::memory::index::{Filter, MemoryIndex, Search, Weights, search};
@@ -295,15 +295,7 @@ async fn main() {
     );
     let mut chat_lines = Vec::new();
     for size in sizes {
-        let url = support::postgres::fresh_database().await;
-        let store = Store::connect(&StorageConfig {
-            url: url.clone(),
-            max_connections: 16,
-            acquire_timeout_secs: 10,
-        })
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
+        let (store, url) = support::postgres::fresh_store().await;
         let mut inserts = tokio::task::JoinSet::new();
         for chunk in 0..16 {
             let store = store.clone();

@@ -237,3 +237,22 @@ pub async fn drop_database(url: &str) {
     .expect("dropping a test database");
     admin.close().await.ok();
 }
+
+/// A store on a new, migrated database of this server (16 connections, as
+/// the benchmarks use it), and the database's URL.
+#[allow(dead_code, reason = "used by the benchmarks")]
+pub async fn fresh_store() -> (memorid::storage::Store, String) {
+    let url = fresh_database().await;
+    let store = memorid::storage::Store::connect(&memorid::config::StorageConfig {
+        url: url.clone(),
+        max_connections: 16,
+        acquire_timeout_secs: 10,
+    })
+    .await
+    .expect("connecting to a fresh test database");
+    store
+        .migrate()
+        .await
+        .expect("migrating a fresh test database");
+    (store, url)
+}
