@@ -146,7 +146,7 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
     if !options.keep {
         for conversation in &conversations {
             let request = client.request(pb::ForgetEntityRequest {
-                entity_id: entity(conversation),
+                attribution: Some(whole_entity(entity(conversation))),
             });
             client
                 .memory
@@ -228,7 +228,7 @@ async fn wait_for_augmentation(
             bail!("augmentation of {entity_id} did not finish within --wait-timeout-secs");
         }
         let request = client.request(pb::WaitForAugmentationRequest {
-            entity_id: entity_id.to_string(),
+            attribution: Some(whole_entity(entity_id.to_string())),
             turn_ids: Vec::new(),
             timeout: Some(prost_types::Duration {
                 seconds: left
@@ -252,5 +252,13 @@ async fn wait_for_augmentation(
             }
             return Ok(());
         }
+    }
+}
+
+/// The attribution of a call that covers a whole entity.
+fn whole_entity(entity_id: String) -> pb::Attribution {
+    pb::Attribution {
+        entity_id,
+        ..pb::Attribution::default()
     }
 }

@@ -37,6 +37,47 @@ pub fn attribution(field: &str, value: Option<pb::Attribution>) -> Result<Attrib
     })
 }
 
+/// The scope of an RPC that works on a whole entity (or, with
+/// `session_required`, on one of its sessions, whose id is returned too).
+/// Any other part of the attribution set is refused by name: these RPCs
+/// cannot narrow by it, and a caller must never believe it forgot, listed
+/// or waited for less than it did.
+pub fn entity_scope(
+    namespace: String,
+    value: Option<pb::Attribution>,
+    session_required: bool,
+) -> Result<(Scope, Option<String>)> {
+    let attribution = attribution("attribution", value)?;
+    crate::domain::validate_attribution(&attribution)?;
+    let Attribution {
+        entity_id,
+        process_id,
+        session_id,
+    } = attribution;
+    if process_id.is_some() {
+        return Err(Error::invalid(
+            "attribution.process_id",
+            "must be empty: this call is not narrowed by process",
+        ));
+    }
+    if session_required && session_id.is_none() {
+        return Err(Error::invalid("attribution.session_id", "is required"));
+    }
+    if !session_required && session_id.is_some() {
+        return Err(Error::invalid(
+            "attribution.session_id",
+            "must be empty: this call covers the whole entity",
+        ));
+    }
+    Ok((
+        Scope {
+            namespace,
+            entity_id,
+        },
+        session_id,
+    ))
+}
+
 fn role(field: String, value: i32) -> Result<Role> {
     match pb::Role::try_from(value) {
         Ok(pb::Role::System) => Ok(Role::System),

@@ -10,7 +10,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{auth, convert};
-use crate::domain::{self, Scope};
+use crate::domain::Scope;
 use crate::error::Error;
 use crate::ingest::{AttributedTurn, Ingestor};
 use crate::pb;
@@ -54,14 +54,6 @@ impl MemoryApi {
         }
         Ok(())
     }
-}
-
-fn scope(namespace: String, entity_id: String) -> Result<Scope, Status> {
-    domain::validate_id("entity_id", &entity_id, true)?;
-    Ok(Scope {
-        namespace,
-        entity_id,
-    })
 }
 
 /// WaitForAugmentation's timeout when the caller sets none, and its cap.
@@ -149,11 +141,11 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
     ) -> Result<Response<pb::WaitForAugmentationResponse>, Status> {
         let namespace = auth::namespace(&request)?;
         let pb::WaitForAugmentationRequest {
-            entity_id,
+            attribution,
             turn_ids,
             timeout,
         } = request.into_inner();
-        let scope = scope(namespace, entity_id)?;
+        let (scope, _) = convert::entity_scope(namespace, attribution, false)?;
         let turn_ids = turn_ids
             .iter()
             .enumerate()
@@ -189,12 +181,12 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
     ) -> Result<Response<pb::ListFactsResponse>, Status> {
         let namespace = auth::namespace(&request)?;
         let pb::ListFactsRequest {
-            entity_id,
+            attribution,
             page_size,
             page_token,
             include_superseded,
         } = request.into_inner();
-        let scope = scope(namespace, entity_id)?;
+        let (scope, _) = convert::entity_scope(namespace, attribution, false)?;
         let after = (!page_token.is_empty())
             .then(|| convert::uuid_field("page_token", &page_token))
             .transpose()?;
@@ -229,8 +221,11 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         request: Request<pb::DeleteFactRequest>,
     ) -> Result<Response<pb::DeleteFactResponse>, Status> {
         let namespace = auth::namespace(&request)?;
-        let pb::DeleteFactRequest { entity_id, fact_id } = request.into_inner();
-        let scope = scope(namespace, entity_id)?;
+        let pb::DeleteFactRequest {
+            attribution,
+            fact_id,
+        } = request.into_inner();
+        let (scope, _) = convert::entity_scope(namespace, attribution, false)?;
         let id = convert::uuid_field("fact_id", &fact_id)?;
         if !self.store.delete_fact(&scope, id).await? {
             return Err(Error::NotFound(format!("fact {fact_id:?} does not exist")).into());
@@ -243,8 +238,8 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         request: Request<pb::ForgetEntityRequest>,
     ) -> Result<Response<pb::ForgetEntityResponse>, Status> {
         let namespace = auth::namespace(&request)?;
-        let pb::ForgetEntityRequest { entity_id } = request.into_inner();
-        let scope = scope(namespace, entity_id)?;
+        let pb::ForgetEntityRequest { attribution } = request.into_inner();
+        let (scope, _) = convert::entity_scope(namespace, attribution, false)?;
         let counts = self.store.forget_entity(&scope).await?;
         tracing::info!(entity_id = %scope.entity_id, ?counts, "entity forgotten");
         Ok(Response::new(counts.into()))
@@ -255,12 +250,9 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         request: Request<pb::GetSessionRequest>,
     ) -> Result<Response<pb::GetSessionResponse>, Status> {
         let namespace = auth::namespace(&request)?;
-        let pb::GetSessionRequest {
-            entity_id,
-            session_id,
-        } = request.into_inner();
-        let scope = scope(namespace, entity_id)?;
-        domain::validate_id("session_id", &session_id, true)?;
+        let pb::GetSessionRequest { attribution } = request.into_inner();
+        let (scope, session_id) = convert::entity_scope(namespace, attribution, true)?;
+        let session_id = session_id.unwrap_or_default();
         let session = self
             .store
             .get_session(&scope, &session_id)

@@ -197,7 +197,7 @@ async fn forget_entity_removes_everything(backend: Backend) {
     let mut memory = server.memory().await;
     let counts = memory
         .forget_entity(pb::ForgetEntityRequest {
-            entity_id: "gone".into(),
+            attribution: whole_entity("gone"),
         })
         .await
         .unwrap()

@@ -115,7 +115,7 @@ async fn wait(server: &TestServer, entity: &str) -> pb::WaitForAugmentationRespo
         .memory()
         .await
         .wait_for_augmentation(pb::WaitForAugmentationRequest {
-            entity_id: entity.into(),
+            attribution: whole_entity(entity),
             turn_ids: vec![],
             timeout: Some(prost_types::Duration {
                 seconds: 60,
@@ -132,7 +132,7 @@ async fn facts(server: &TestServer, entity: &str, include_superseded: bool) -> V
         .memory()
         .await
         .list_facts(pb::ListFactsRequest {
-            entity_id: entity.into(),
+            attribution: whole_entity(entity),
             page_size: 100,
             page_token: String::new(),
             include_superseded,
@@ -440,7 +440,7 @@ async fn streamed_chat_turns_are_augmented(backend: Backend) {
         .memory()
         .await
         .wait_for_augmentation(pb::WaitForAugmentationRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             turn_ids: vec![completed.turn_id.clone()],
             timeout: None,
         })
@@ -482,7 +482,7 @@ async fn delete_fact_and_pagination(backend: Backend) {
     loop {
         let page = memory
             .list_facts(pb::ListFactsRequest {
-                entity_id: "u1".into(),
+                attribution: whole_entity("u1"),
                 page_size: 2,
                 page_token: token.clone(),
                 include_superseded: false,
@@ -503,7 +503,7 @@ async fn delete_fact_and_pagination(backend: Backend) {
 
     memory
         .delete_fact(pb::DeleteFactRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             fact_id: seen[0].clone(),
         })
         .await
@@ -511,7 +511,7 @@ async fn delete_fact_and_pagination(backend: Backend) {
     assert_eq!(facts(&s.server, "u1", true).await.len(), 4);
     let again = memory
         .delete_fact(pb::DeleteFactRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             fact_id: seen[0].clone(),
         })
         .await
@@ -520,7 +520,7 @@ async fn delete_fact_and_pagination(backend: Backend) {
     // Another entity cannot delete it.
     let other = memory
         .delete_fact(pb::DeleteFactRequest {
-            entity_id: "u2".into(),
+            attribution: whole_entity("u2"),
             fact_id: seen[1].clone(),
         })
         .await
@@ -528,7 +528,7 @@ async fn delete_fact_and_pagination(backend: Backend) {
     assert_eq!(other.code(), Code::NotFound);
     let bad = memory
         .delete_fact(pb::DeleteFactRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             fact_id: "nope".into(),
         })
         .await
@@ -586,7 +586,7 @@ async fn new_jobs_wake_the_workers_of_other_replicas() {
             .memory()
             .await
             .wait_for_augmentation(pb::WaitForAugmentationRequest {
-                entity_id: "u1".into(),
+                attribution: whole_entity("u1"),
                 turn_ids: vec![],
                 timeout: Some(prost_types::Duration {
                     seconds: 30,

@@ -45,7 +45,7 @@ async fn wait_done(
 ) -> pb::WaitForAugmentationResponse {
     memory
         .wait_for_augmentation(pb::WaitForAugmentationRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             turn_ids: vec![],
             timeout: Some(prost_types::Duration {
                 seconds: 120,
@@ -104,8 +104,7 @@ async fn a_killed_replica_loses_nothing_and_duplicates_nothing() {
 
     let session = memory
         .get_session(pb::GetSessionRequest {
-            entity_id: "u1".into(),
-            session_id: "s1".into(),
+            attribution: attribution("u1", "s1"),
         })
         .await
         .unwrap()
@@ -170,7 +169,7 @@ async fn a_model_slower_than_the_lease_keeps_its_jobs(backend: Backend) {
     assert_eq!(extractor.requests().len(), 1, "the model was asked again");
     let facts = memory
         .list_facts(pb::ListFactsRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             ..Default::default()
         })
         .await
@@ -202,7 +201,7 @@ async fn many_turns_wait_in_the_table_and_all_complete(backend: Backend) {
     // worker: the chat path never waits for augmentation.
     let right_after = memory
         .wait_for_augmentation(pb::WaitForAugmentationRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             turn_ids: vec![],
             timeout: Some(prost_types::Duration {
                 seconds: 0,
@@ -217,7 +216,7 @@ async fn many_turns_wait_in_the_table_and_all_complete(backend: Backend) {
     assert!(done.completed && done.dead_jobs == 0, "{done:?}");
     let facts = memory
         .list_facts(pb::ListFactsRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             page_size: 500,
             ..Default::default()
         })
@@ -266,7 +265,7 @@ async fn the_pipeline_survives_a_postgres_restart() {
     assert!(done.completed && done.dead_jobs == 0, "{done:?}");
     let facts = memory
         .list_facts(pb::ListFactsRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             page_size: 500,
             ..Default::default()
         })

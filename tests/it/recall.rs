@@ -53,7 +53,7 @@ async fn remember(server: &TestServer, entity: &str, texts: &[&str]) -> Vec<Stri
     }
     let done = memory
         .wait_for_augmentation(pb::WaitForAugmentationRequest {
-            entity_id: entity.into(),
+            attribution: whole_entity(entity),
             turn_ids: vec![],
             timeout: None,
         })
@@ -209,7 +209,7 @@ async fn chat_injects_recalled_facts_into_the_prompt(backend: Backend) {
         .memory()
         .await
         .list_facts(pb::ListFactsRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             ..Default::default()
         })
         .await
@@ -305,7 +305,7 @@ async fn replicas_sharing_postgres_see_each_others_writes() {
         .memory()
         .await
         .delete_fact(pb::DeleteFactRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
             fact_id: flight.id.clone(),
         })
         .await
@@ -325,7 +325,7 @@ async fn replicas_sharing_postgres_see_each_others_writes() {
         .memory()
         .await
         .forget_entity(pb::ForgetEntityRequest {
-            entity_id: "u1".into(),
+            attribution: whole_entity("u1"),
         })
         .await
         .unwrap();
@@ -446,7 +446,7 @@ async fn recall_never_crosses_namespaces() {
         .wait_for_augmentation(keyed(
             "key-acme",
             pb::WaitForAugmentationRequest {
-                entity_id: "u1".into(),
+                attribution: whole_entity("u1"),
                 ..Default::default()
             },
         ))

@@ -180,8 +180,7 @@ async fn api_keys_select_isolated_namespaces() {
     let get = |key: &str| {
         with_key(
             pb::GetSessionRequest {
-                entity_id: "u1".into(),
-                session_id: "s1".into(),
+                attribution: attribution("u1", "s1"),
             },
             key,
         )
@@ -199,7 +198,7 @@ async fn api_keys_select_isolated_namespaces() {
     let forgot = memory
         .forget_entity(with_key(
             pb::ForgetEntityRequest {
-                entity_id: "u1".into(),
+                attribution: whole_entity("u1"),
             },
             "key-globex",
         ))

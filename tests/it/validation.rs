@@ -72,12 +72,65 @@ async fn bad_chat_requests_name_the_field_and_write_nothing(backend: Backend) {
     let mut memory = server.memory().await;
     let status = memory
         .get_session(pb::GetSessionRequest {
-            entity_id: String::new(),
-            session_id: "s".into(),
+            attribution: attribution("", "s"),
         })
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("entity_id"));
+
+    // Calls over a whole entity refuse an attribution that looks narrower,
+    // and GetSession needs its session; each names the field.
+    let narrowed = |process: &str, session: &str| {
+        Some(pb::Attribution {
+            entity_id: "u1".into(),
+            process_id: process.into(),
+            session_id: session.into(),
+        })
+    };
+    let statuses = [
+        (
+            memory
+                .forget_entity(pb::ForgetEntityRequest {
+                    attribution: narrowed("", "s1"),
+                })
+                .await
+                .map(drop),
+            "attribution.session_id",
+        ),
+        (
+            memory
+                .list_facts(pb::ListFactsRequest {
+                    attribution: narrowed("bot", ""),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            "attribution.process_id",
+        ),
+        (
+            memory
+                .get_session(pb::GetSessionRequest {
+                    attribution: narrowed("", ""),
+                })
+                .await
+                .map(drop),
+            "attribution.session_id",
+        ),
+        (
+            memory
+                .wait_for_augmentation(pb::WaitForAugmentationRequest::default())
+                .await
+                .map(drop),
+            "attribution",
+        ),
+    ];
+    for (result, field) in statuses {
+        let status = result.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        let details = status.get_error_details();
+        let violations = &details.bad_request().expect("a BadRequest").field_violations;
+        assert_eq!(violations[0].field, field, "{status:?}");
+    }
     server.stop().await;
 }

@@ -195,6 +195,11 @@ pub fn attribution(entity: &str, session: &str) -> Option<pb::Attribution> {
     })
 }
 
+/// The attribution of a call that covers a whole entity.
+pub fn whole_entity(entity: &str) -> Option<pb::Attribution> {
+    attribution(entity, "")
+}
+
 pub fn user(content: &str) -> pb::Message {
     pb::Message {
         role: pb::Role::User.into(),
@@ -255,8 +260,7 @@ pub async fn get_session(
 ) -> Option<pb::GetSessionResponse> {
     let mut memory = server.memory().await;
     let request = pb::GetSessionRequest {
-        entity_id: entity.into(),
-        session_id: session.into(),
+        attribution: attribution(entity, session),
     };
     match memory.get_session(request).await {
         Ok(response) => Some(response.into_inner()),
