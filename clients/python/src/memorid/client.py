@@ -183,8 +183,9 @@ class AttributionScope:
         )
 
     def recall(self, query: str, *, limit: int = 0, **options: Any) -> list[t.RecallHit]:
-        """`Client.recall` over this entity's memories (all processes unless
-        `process_id=` narrows it, like memorid's own Chat recall)."""
+        """`Client.recall` over this entity's memories, whichever process
+        they came from, as memorid's own Chat recalls them (`process_id=`
+        narrows past messages to one process)."""
         return self._client.recall(query, entity_id=self.attribution.entity_id, limit=limit, **options)
 
     def attribute(
@@ -391,7 +392,9 @@ class Client:
         timeout: float | None = _UNSET,
     ) -> list[t.RecallHit]:
         """The entity's memories best matching `query`, best first (facts by
-        default; `kinds=("fact", "message")` adds past messages)."""
+        default; `kinds=("fact", "message")` adds past messages). Facts
+        belong to the entity; `process_id` narrows the past messages to that
+        process's turns."""
         request = conv.recall_request(
             t.Attribution(entity_id, process_id),
             query,
