@@ -166,7 +166,7 @@ async fn learn_pending(store: &Store, embedder: &Embedder) {
             .zip(&writes)
             .map(|(job, writes)| (job, &turns[&job.turn_id], writes))
             .collect();
-        store.apply_augmentations(owner, &items).await.unwrap();
+        store.apply_augmentations(owner, &items, &[]).await.unwrap();
     }
 }
 

@@ -144,7 +144,9 @@ pub struct AugmentationConfig {
     /// `provider/model` that extracts facts; unset turns extraction off
     /// (messages are still indexed).
     pub extraction_model: Option<String>,
-    /// Cosine similarity above which a new fact merges into an existing one.
+    /// Cosine similarity from which a new fact is compared with an existing
+    /// one word by word: it merges only as a true paraphrase; a changed
+    /// value is asked about (see `memory::paraphrase`).
     pub near_duplicate_threshold: f32,
     /// Existing facts shown to the extraction model.
     pub closest_facts: usize,

@@ -66,6 +66,15 @@ enum Jobs {
         #[arg(long, requires = "namespace")]
         entity: Option<String>,
     },
+    /// Re-derive an entity's memories from its stored turns: its facts,
+    /// triples and session summaries are deleted and every completed turn
+    /// is queued for augmentation again (running servers pick them up).
+    Reaugment {
+        #[arg(long)]
+        namespace: String,
+        #[arg(long)]
+        entity: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -172,6 +181,18 @@ async fn main() -> anyhow::Result<()> {
                         .retry_dead_jobs(namespace.as_deref(), entity.as_deref())
                         .await?;
                     println!("{retried} dead jobs put back in the queue");
+                }
+                Jobs::Reaugment { namespace, entity } => {
+                    let scope = memorid::domain::Scope {
+                        namespace,
+                        entity_id: entity,
+                    };
+                    memorid::domain::validate_id("--entity", &scope.entity_id, true)?;
+                    let queued = store.reaugment_entity(&scope).await?;
+                    println!(
+                        "{queued} turns of {} queued for augmentation; its facts will be derived again",
+                        scope.entity_id
+                    );
                 }
             }
             store.close().await;

@@ -26,6 +26,8 @@ pub const RECALL_SECONDS: &str = "memorid_recall_seconds";
 pub const RECALL_CACHE: &str = "memorid_recall_index_cache_total";
 pub const RECALL_CACHE_BYTES: &str = "memorid_recall_index_cache_bytes";
 pub const QUERY_VECTOR_CACHE: &str = "memorid_recall_query_vector_cache_total";
+pub const FACT_DECISIONS: &str = "memorid_augmentation_fact_decisions_total";
+pub const REPLANS: &str = "memorid_augmentation_replans_total";
 
 /// Starts the exporter's HTTP listener and installs the recorder.
 pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
@@ -64,6 +66,14 @@ pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
     metrics::describe_counter!(
         QUERY_VECTOR_CACHE,
         "Query embeddings found in the cache (hit) or computed (miss)"
+    );
+    metrics::describe_counter!(
+        FACT_DECISIONS,
+        "Proposed facts by the rule that placed them: repeated (same text), merged (a paraphrase), superseded (replaced a known fact), kept_distinct (a near-duplicate kept as its own fact)"
+    );
+    metrics::describe_counter!(
+        REPLANS,
+        "Augmentation batches planned again because another batch wrote the same entity's memories meanwhile"
     );
     tracing::info!(%listen, "Prometheus metrics at /metrics");
     Ok(())

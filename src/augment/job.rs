@@ -6,10 +6,14 @@
 //! with `Recaller`, brought up to date by version like a recall), so a
 //! batch reads only the facts written since the entity's last batch.
 //!
-//! Jobs of one batch do not see each other's new facts while planning
-//! (exact repeats still merge in the database; near-duplicates across one
-//! batch may not; a fact one turn replaced and a later turn restated stays
-//! current, see `storage::apply`).
+//! Planning is the same whatever the batching: a batch plans each entity's
+//! jobs in turn order, each seeing the facts the earlier ones learned and
+//! not those they replaced; a value change is settled (by asking the
+//! extraction model, see `memory::replacement`) before the next job of the
+//! entity is planned. The batch is applied only if no other batch wrote
+//! the entity's memories since it was planned; otherwise it is planned
+//! again against what is now known (the extraction answers and the model's
+//! replacement answers are kept, so nothing is asked twice).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,17 +24,28 @@ use uuid::Uuid;
 use crate::domain::{Role, Scope};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::memory::extraction;
+use crate::memory::extraction::{self, Extraction};
 use crate::memory::index::MemoryIndex;
-use crate::memory::plan::plan_facts;
+use crate::memory::plan::{Decisions, ValueChange, WithEarlier, plan_facts, settle};
+use crate::memory::replacement;
 use crate::providers::{Plan, Router};
 use crate::recall::cache::IndexCache;
-use crate::storage::Store;
 use crate::storage::jobs::ClaimedJob;
 use crate::storage::memory::{
-    AugmentationWrites, FactRecord, IndexedMessage, MemoryKind, MemoryVersion, TurnToAugment,
+    AugmentationWrites, FactRecord, IndexedMessage, MemoryKind, MemoryVersion, NewFact,
+    TurnToAugment, normalize,
 };
+use crate::storage::{Applied, Store};
 use crate::telemetry;
+
+/// How often a batch is planned again when other batches keep writing its
+/// entities; the last plan is then applied without the check (its value
+/// changes against those writes are kept as distinct facts, never merged).
+const MAX_PLANS: usize = 8;
+
+/// The model's replacement answers of one entity: (old fact, normalized
+/// new text) → replaces.
+type Answers = HashMap<(Uuid, String), bool>;
 
 /// What a worker needs to run jobs; shared by all of a replica's workers.
 pub struct JobContext {
@@ -54,8 +69,21 @@ struct Work<'a> {
     job: &'a ClaimedJob,
     turn: TurnToAugment,
     writes: AugmentationWrites,
+    /// The extraction's answer, kept for planning (again).
+    extracted: Option<Extracted>,
+    /// How the job's facts were placed by the latest plan.
+    decisions: Decisions,
     /// Set when this job failed; its writes are then not applied.
     error: Option<Error>,
+}
+
+/// What the extraction model proposed for one turn.
+struct Extracted {
+    extraction: Extraction,
+    /// One vector per proposed fact.
+    vectors: Vec<Vec<f32>>,
+    /// The known facts the model was shown (its references point here).
+    shown: Vec<FactRecord>,
 }
 
 impl JobContext {
@@ -92,6 +120,8 @@ impl JobContext {
                         embedding_model: self.embedder.model_name().to_string(),
                         ..AugmentationWrites::default()
                     },
+                    extracted: None,
+                    decisions: Decisions::default(),
                     error: None,
                 })
             })
@@ -122,13 +152,32 @@ impl JobContext {
         if let Some(plan) = &self.extraction {
             self.extract(plan, &mut work, &turn_vectors).await?;
         }
-
-        let ready: Vec<(&ClaimedJob, &TurnToAugment, &AugmentationWrites)> = work
-            .iter()
-            .filter(|w| w.error.is_none())
-            .map(|w| (w.job, &w.turn, &w.writes))
-            .collect();
-        let applied = self.store.apply_augmentations(self.owner, &ready).await?;
+        let mut answers: HashMap<Scope, Answers> = HashMap::new();
+        let mut round = 1;
+        let applied = loop {
+            let planned_at = match &self.extraction {
+                Some(plan) => self.plan_facts(plan, &mut work, &mut answers).await?,
+                None => Vec::new(),
+            };
+            let check = if round < MAX_PLANS {
+                &planned_at[..]
+            } else {
+                &[]
+            };
+            match self.apply(&work, check).await? {
+                Applied::Done(applied) => break applied,
+                Applied::Moved(scopes) => {
+                    tracing::debug!(entities = scopes.len(), round, "planning again");
+                    metrics::counter!(telemetry::REPLANS).increment(1);
+                    round += 1;
+                }
+            }
+        };
+        for (item, owned) in work.iter().filter(|w| w.error.is_none()).zip(&applied) {
+            if *owned {
+                record(item.decisions);
+            }
+        }
         let mut applied = applied.into_iter();
         let mut by_job: HashMap<Uuid, Result<bool>> = HashMap::new();
         for item in work {
@@ -224,32 +273,180 @@ impl JobContext {
             contents.extend(extracted.facts.iter().map(|f| f.content.clone()));
         }
         let mut fact_vectors = self.embedder.embed(contents).await?.into_iter();
-        // At these versions or later: what other batches learned meanwhile
-        // counts when checking for repeats.
-        let current = self.fact_indexes(&scopes, &versions).await?;
-        for ((item, extracted), shown) in work.iter_mut().zip(extractions).zip(&shown) {
-            let extracted = match extracted {
-                Ok(extracted) => extracted,
+        for ((item, extracted), shown) in work.iter_mut().zip(extractions).zip(shown) {
+            let extraction = match extracted {
+                Ok(extraction) => extraction,
                 Err(error) => {
                     item.error = Some(error);
                     continue;
                 }
             };
             let vectors: Vec<Vec<f32>> =
-                fact_vectors.by_ref().take(extracted.facts.len()).collect();
-            plan_facts(
-                &extracted,
-                &vectors,
-                shown,
-                current[&item.job.scope].as_ref(),
-                self.near_duplicate_threshold,
-                &mut item.writes,
-            );
-            item.writes.triples = extracted.triples;
-            item.writes.process_attributes = extracted.process_attributes;
-            item.writes.summary = extracted.summary;
+                fact_vectors.by_ref().take(extraction.facts.len()).collect();
+            item.writes.triples = extraction.triples.clone();
+            item.writes.process_attributes = extraction.process_attributes.clone();
+            item.writes.summary = extraction.summary.clone();
+            item.extracted = Some(Extracted {
+                extraction,
+                vectors,
+                shown: shown.into_iter().cloned().collect(),
+            });
         }
         Ok(())
+    }
+
+    /// Plans every extracted job's facts against the entities' current
+    /// facts, settling value changes with the model as it goes; returns
+    /// the memory version each entity was planned at.
+    async fn plan_facts(
+        &self,
+        plan: &Plan,
+        work: &mut [Work<'_>],
+        answers: &mut HashMap<Scope, Answers>,
+    ) -> Result<Vec<(Scope, i64)>> {
+        let mut groups: HashMap<Scope, Vec<&mut Work>> = HashMap::new();
+        for item in work.iter_mut().filter(|w| w.extracted.is_some()) {
+            groups.entry(item.job.scope.clone()).or_default().push(item);
+        }
+        let scopes: Vec<Scope> = groups.keys().cloned().collect();
+        let versions = self.store.memory_versions(&scopes).await?;
+        let indexes = self.fact_indexes(&scopes, &versions).await?;
+        let plans = groups.into_iter().map(|(scope, mut items)| {
+            let index = Arc::clone(&indexes[&scope]);
+            let mut known = answers.remove(&scope).unwrap_or_default();
+            async move {
+                items.sort_by_key(|w| (w.turn.occurred_at, w.turn.turn_id));
+                self.plan_entity(plan, &index, &mut items, &mut known).await;
+                (scope, known)
+            }
+        });
+        for (scope, known) in futures_util::future::join_all(plans).await {
+            answers.insert(scope, known);
+        }
+        Ok(scopes
+            .into_iter()
+            .map(|scope| {
+                let version = versions[&scope].version;
+                (scope, version)
+            })
+            .collect())
+    }
+
+    /// One entity's jobs, in turn order: each sees the facts the earlier
+    /// ones learned, and not the ones they replaced.
+    async fn plan_entity(
+        &self,
+        plan: &Plan,
+        index: &MemoryIndex,
+        items: &mut [&mut Work<'_>],
+        answers: &mut Answers,
+    ) {
+        let mut earlier: Vec<NewFact> = Vec::new();
+        let mut replaced: Vec<Uuid> = Vec::new();
+        for item in items.iter_mut() {
+            let Some(extracted) = &item.extracted else {
+                continue;
+            };
+            let writes = &mut item.writes;
+            writes.new_facts.clear();
+            writes.mentioned.clear();
+            writes.superseded.clear();
+            let shown: Vec<&FactRecord> = extracted.shown.iter().collect();
+            let known = WithEarlier {
+                known: index,
+                earlier: &earlier,
+                replaced: &replaced,
+            };
+            let facts = plan_facts(
+                &extracted.extraction,
+                &extracted.vectors,
+                &shown,
+                &known,
+                self.near_duplicate_threshold,
+                item.turn.occurred_at,
+                writes,
+            );
+            let unanswered: Vec<ValueChange> = facts
+                .questions
+                .iter()
+                .filter(|q| !answers.contains_key(&(q.old, normalize(&q.new_content))))
+                .cloned()
+                .collect();
+            if !unanswered.is_empty() {
+                for (question, answer) in unanswered
+                    .iter()
+                    .zip(self.ask(plan, &item.turn, &unanswered).await)
+                {
+                    if let Some(replaces) = answer {
+                        answers.insert((question.old, normalize(&question.new_content)), replaces);
+                    }
+                }
+            }
+            item.decisions = settle(&facts, answers, &mut item.writes);
+            earlier.extend(item.writes.new_facts.iter().cloned());
+            replaced.extend(item.writes.superseded.iter().map(|(old, _)| *old));
+        }
+    }
+
+    /// Whether each new fact replaces the known one it differs from by a
+    /// value; `None` where the model gave no answer (both facts then stay).
+    async fn ask(
+        &self,
+        plan: &Plan,
+        turn: &TurnToAugment,
+        pairs: &[ValueChange],
+    ) -> Vec<Option<bool>> {
+        let messages: Vec<_> = turn
+            .messages
+            .iter()
+            .map(|m| (m.role, m.content.clone()))
+            .collect();
+        let request = replacement::request("", &messages, pairs);
+        let started = std::time::Instant::now();
+        let answer = self
+            .router
+            .complete(plan, &request, self.extraction_timeout)
+            .await;
+        metrics::histogram!(telemetry::EXTRACTION_SECONDS).record(started.elapsed().as_secs_f64());
+        match answer {
+            Ok(answer) => replacement::parse(&answer.text, pairs.len()),
+            Err(error) => {
+                tracing::warn!(%error, pairs = pairs.len(), "the replacement question failed; keeping both facts");
+                vec![None; pairs.len()]
+            }
+        }
+    }
+
+    /// Applies the jobs that did not fail, checking `planned_at`.
+    async fn apply(&self, work: &[Work<'_>], planned_at: &[(Scope, i64)]) -> Result<Applied> {
+        let ready: Vec<(&ClaimedJob, &TurnToAugment, &AugmentationWrites)> = work
+            .iter()
+            .filter(|w| w.error.is_none())
+            .map(|w| (w.job, &w.turn, &w.writes))
+            .collect();
+        self.store
+            .apply_augmentations(self.owner, &ready, planned_at)
+            .await
+    }
+}
+
+/// Counts how a job's facts were placed.
+fn record(decisions: Decisions) {
+    let Decisions {
+        repeated,
+        merged,
+        superseded,
+        kept_distinct,
+    } = decisions;
+    for (decision, count) in [
+        ("repeated", repeated),
+        ("merged", merged),
+        ("superseded", superseded),
+        ("kept_distinct", kept_distinct),
+    ] {
+        if count > 0 {
+            metrics::counter!(telemetry::FACT_DECISIONS, "decision" => decision).increment(count);
+        }
     }
 }
 

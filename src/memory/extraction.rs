@@ -56,7 +56,7 @@ const CATEGORIES: [&str; 7] = [
     "other",
 ];
 
-fn cut(text: &str, max: usize) -> &str {
+pub(crate) fn cut(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
     }
@@ -145,7 +145,7 @@ struct WireTriple {
 
 /// The JSON object in a model's answer: the whole text, a fenced block,
 /// or the outermost braces.
-fn json_text(answer: &str) -> &str {
+pub(crate) fn json_text(answer: &str) -> &str {
     let trimmed = answer.trim();
     if let Some(start) = trimmed.find("```") {
         let after = &trimmed[start + 3..];

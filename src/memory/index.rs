@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::memory::plan::KnownFacts;
+use crate::memory::plan::{KnownFacts, SimilarFact};
 use crate::storage::memory::{FactRecord, Memory, normalize};
 
 /// Fusion weights and prior shapes.
@@ -412,20 +412,28 @@ impl KnownFacts for MemoryIndex {
             .map(|fact| fact.fact_id)
     }
 
-    fn nearest(&self, vector: &[f32]) -> Option<(Uuid, f32)> {
+    fn similar(&self, vector: &[f32], threshold: f32) -> Vec<SimilarFact<'_>> {
         if vector.len() != self.dimension || self.is_empty() {
-            return None;
+            return Vec::new();
         }
         let query = unit(vector);
         let mut similarities = Vec::new();
         dots(&query, &self.vectors, &mut similarities);
-        similarities
+        let mut similar: Vec<SimilarFact> = similarities
             .into_iter()
             .enumerate()
+            .filter(|(_, similarity)| *similarity >= threshold)
             .filter_map(|(position, similarity)| {
-                self.current_fact(position).map(|f| (f.fact_id, similarity))
+                self.current_fact(position).map(|fact| SimilarFact {
+                    fact_id: fact.fact_id,
+                    content: &fact.content,
+                    similarity,
+                    seen_at: Some(fact.last_seen_at),
+                })
             })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .collect();
+        similar.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+        similar
     }
 }
 

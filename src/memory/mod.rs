@@ -5,4 +5,6 @@
 pub mod extraction;
 pub mod history;
 pub mod index;
+pub mod paraphrase;
 pub mod plan;
+pub mod replacement;

@@ -67,6 +67,32 @@ const RELEASE: &str = "UPDATE augmentation_jobs SET status = 'pending', lease_ow
      lease_until = NULL, attempts = attempts - 1, updated_at = $1 \
      WHERE lease_owner = $2 AND status = 'running'";
 
+/// What augmentation derived for an entity (facts take their mentions
+/// with them).
+const FORGET_DERIVED: [&str; 3] = [
+    "DELETE FROM facts WHERE namespace = $1 AND entity_id = $2",
+    "DELETE FROM triples WHERE namespace = $1 AND entity_id = $2",
+    "DELETE FROM session_summaries WHERE namespace = $1 AND entity_id = $2",
+];
+
+/// A job per completed turn of the entity, ready in turn order; the
+/// backends differ only in how a job id is made.
+const REAUGMENT_POSTGRES: &str = "INSERT INTO augmentation_jobs \
+     (job_id, turn_id, namespace, entity_id, status, attempts, run_after, created_at, updated_at) \
+     SELECT gen_random_uuid(), turn_id, namespace, entity_id, 'pending', 0, occurred_at, $3, $3 \
+     FROM turns WHERE namespace = $1 AND entity_id = $2 AND status = 'completed' \
+     ON CONFLICT (turn_id) DO UPDATE SET status = 'pending', attempts = 0, last_error = NULL, \
+       run_after = excluded.run_after, updated_at = excluded.updated_at \
+     WHERE augmentation_jobs.status = 'dead'";
+
+const REAUGMENT_SQLITE: &str = "INSERT INTO augmentation_jobs \
+     (job_id, turn_id, namespace, entity_id, status, attempts, run_after, created_at, updated_at) \
+     SELECT randomblob(16), turn_id, namespace, entity_id, 'pending', 0, occurred_at, $3, $3 \
+     FROM turns WHERE namespace = $1 AND entity_id = $2 AND status = 'completed' \
+     ON CONFLICT (turn_id) DO UPDATE SET status = 'pending', attempts = 0, last_error = NULL, \
+       run_after = excluded.run_after, updated_at = excluded.updated_at \
+     WHERE augmentation_jobs.status = 'dead'";
+
 /// The table holds open and dead jobs only (finished ones are deleted).
 const QUEUE_STATS: &str = "SELECT \
      SUM(CASE WHEN status IN ('pending', 'running') THEN 1 ELSE 0 END) AS open, \
@@ -264,6 +290,37 @@ impl Store {
             query.build().execute(pool).await?.rows_affected()
         });
         Ok(retried)
+    }
+
+    /// Re-derives an entity's memories from its stored turns: its facts,
+    /// triples and session summaries are deleted and every completed turn
+    /// gets a pending augmentation job again (oldest turn first; a dead
+    /// job is revived, an open one kept), in one transaction. Workers of
+    /// any replica then redo them like any job: bounded by the queue and
+    /// resumable after a restart. Returns the jobs queued.
+    pub async fn reaugment_entity(&self, scope: &Scope) -> Result<u64> {
+        let now = Utc::now();
+        let queued = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(super::memory::RESET_MEMORY_VERSION)
+                .bind(&scope.namespace).bind(&scope.entity_id)
+                .execute(&mut *tx).await?;
+            for statement in FORGET_DERIVED {
+                sqlx::query(statement)
+                    .bind(&scope.namespace).bind(&scope.entity_id)
+                    .execute(&mut *tx).await?;
+            }
+            let requeue = match self.backend {
+                Backend::Postgres(_) => REAUGMENT_POSTGRES,
+                Backend::Sqlite(_) => REAUGMENT_SQLITE,
+            };
+            let queued = sqlx::query(requeue)
+                .bind(&scope.namespace).bind(&scope.entity_id).bind(now)
+                .execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            queued
+        });
+        Ok(queued)
     }
 
     /// (open, dead) jobs of an entity, or of some of its turns.

@@ -27,6 +27,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 
+pub use apply::Applied;
 pub use records::{ForgetCounts, InsertedTurn, JobCounts, SessionRecord, TurnOutcome, TurnRecord};
 
 /// A connection pool to one of the two backends.

@@ -20,6 +20,7 @@ on_both_backends!(
     contradictions_supersede_and_keep_history,
     malformed_model_output_is_retried_then_dead_without_writes,
     dead_jobs_come_back_when_an_operator_retries_them,
+    reaugment_derives_an_entitys_facts_again_from_its_turns,
     streamed_chat_turns_are_augmented,
     delete_fact_and_pagination,
     messages_are_indexed_without_an_extraction_model,
@@ -411,6 +412,52 @@ async fn dead_jobs_come_back_when_an_operator_retries_them(backend: Backend) {
     assert_eq!(learned, ["keeps bees"]);
     // u2 was not asked for.
     assert_eq!(wait(&server, "u2").await.dead_jobs, 1);
+    server.stop().await;
+}
+
+/// Facts derived wrongly (here: by a model that learned one fixed fact
+/// from every turn) are derived again from the stored turns by `memorid
+/// jobs reaugment`, in turn order; other entities are left alone.
+async fn reaugment_derives_an_entitys_facts_again_from_its_turns(backend: Backend) {
+    let extractor = FakeOpenAi::start().await;
+    let (mut config, dir) = test_config(backend, None).await;
+    enable_augmentation(&mut config, &extractor);
+    let url = config.storage.url.clone();
+    let server = TestServer::start(config, dir).await;
+    extractor.set_script(answer(&[("owns a gadget", "attribute", "new", "")]));
+    let texts = ["The user owns gadget 27", "The user owns gadget 28"];
+    for (i, text) in texts.iter().enumerate() {
+        attribute(&server, vec![turn("u1", &format!("k{i}"), text)]).await;
+    }
+    attribute(&server, vec![turn("u2", "k9", "The user owns gadget 99")]).await;
+    assert!(wait(&server, "u1").await.completed);
+    assert!(wait(&server, "u2").await.completed);
+    let before = facts(&server, "u1", true).await;
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(before[0].mention_count, 2);
+
+    extractor.set_script(Script {
+        echo_user_as_fact: true,
+        ..Script::default()
+    });
+    let queued = jobs_command(
+        &url,
+        &["reaugment", "--namespace", "default", "--entity", "u1"],
+    );
+    assert!(queued.starts_with("2 turns of u1 queued"), "{queued}");
+    // Running servers hear of jobs by polling (and, on PostgreSQL, NOTIFY).
+    let done = wait(&server, "u1").await;
+    assert!(done.completed && done.dead_jobs == 0, "{done:?}");
+    let mut learned: Vec<String> = facts(&server, "u1", true)
+        .await
+        .into_iter()
+        .map(|f| f.content)
+        .collect();
+    learned.sort();
+    assert_eq!(learned, texts);
+    let other = facts(&server, "u2", true).await;
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].content, "owns a gadget");
     server.stop().await;
 }
 

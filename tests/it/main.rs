@@ -15,3 +15,4 @@ mod recall;
 mod service;
 mod storage;
 mod validation;
+mod value_changes;

@@ -220,7 +220,36 @@ async fn prometheus_metrics_are_served_when_configured() {
         .unwrap();
     // The recorder is process-wide: this is the only test that installs it.
     config.metrics.listen = Some(listen);
+    let extractor = FakeOpenAi::echoing_facts().await;
+    crate::augmentation::enable_augmentation(&mut config, &extractor);
     let server = TestServer::start(config, dir).await;
+    // A fact and its paraphrase: the merge is counted.
+    let turns = ["The user likes tea", "The user enjoys tea"]
+        .iter()
+        .enumerate()
+        .map(|(i, text)| pb::AttributeRequest {
+            attribution: attribution("u2", "s"),
+            messages: vec![user(text), assistant("Noted.")],
+            idempotency_key: format!("k{i}"),
+            ..Default::default()
+        })
+        .collect::<Vec<_>>();
+    let mut memory = server.memory().await;
+    let mut stored = memory
+        .attribute(tokio_stream::iter(turns))
+        .await
+        .unwrap()
+        .into_inner();
+    while stored.message().await.unwrap().is_some() {}
+    let done = memory
+        .wait_for_augmentation(pb::WaitForAugmentationRequest {
+            attribution: whole_entity("u2"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(done.completed, "{done:?}");
     let response = server
         .chat()
         .await
@@ -245,6 +274,10 @@ async fn prometheus_metrics_are_served_when_configured() {
     );
     assert!(
         body.contains("memorid_chat_tokens_total{direction=\"output\"}"),
+        "{body}"
+    );
+    assert!(
+        body.contains("memorid_augmentation_fact_decisions_total{decision=\"merged\"}"),
         "{body}"
     );
     server.stop().await;

@@ -8,7 +8,7 @@ use memorid::domain::{
 };
 use memorid::recall::cache::{Freshness, IndexCache};
 use memorid::storage::memory::{AugmentationWrites, MemoryKind, NewFact, normalize};
-use memorid::storage::{JobCounts, Store, TurnOutcome};
+use memorid::storage::{Applied, JobCounts, Store, TurnOutcome};
 use uuid::Uuid;
 
 use crate::on_both_backends;
@@ -26,6 +26,7 @@ on_both_backends!(
     several_entities_indexes_are_brought_up_to_date_together,
     indexes_of_more_entities_than_one_statement_reads_are_each_their_own,
     the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets_finished_jobs,
+    a_batch_planned_at_a_version_that_moved_writes_nothing,
 );
 
 async fn open(backend: Backend) -> (Store, Option<tempfile::TempDir>) {
@@ -416,10 +417,10 @@ async fn learn(store: &Store, entity: &str, fact: &str) {
         ..AugmentationWrites::default()
     };
     let applied = store
-        .apply_augmentations(owner, &[(&jobs[0], &turns[&jobs[0].turn_id], &writes)])
+        .apply_augmentations(owner, &[(&jobs[0], &turns[&jobs[0].turn_id], &writes)], &[])
         .await
         .unwrap();
-    assert_eq!(applied, [true]);
+    assert_eq!(applied, Applied::Done(vec![true]));
 }
 
 /// A cached index is used while the entity's version stands, updated with
@@ -594,17 +595,17 @@ async fn the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets
     };
     // The first owner lost its lease: nothing of its is applied.
     let stale = store
-        .apply_augmentations(a, &[(&first[0], &loaded[&turns[0]], &writes)])
+        .apply_augmentations(a, &[(&first[0], &loaded[&turns[0]], &writes)], &[])
         .await
         .unwrap();
-    assert_eq!(stale, [false]);
+    assert_eq!(stale, Applied::Done(vec![false]));
     let items: Vec<_> = held
         .iter()
         .map(|job| (job, &loaded[&job.turn_id], &writes))
         .collect();
     assert_eq!(
-        store.apply_augmentations(b, &items).await.unwrap(),
-        [true, true]
+        store.apply_augmentations(b, &items, &[]).await.unwrap(),
+        Applied::Done(vec![true, true])
     );
     // Finished jobs are gone, the third still waits.
     assert_eq!(
@@ -614,5 +615,74 @@ async fn the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets
             ..JobCounts::default()
         }
     );
+    store.close().await;
+}
+
+/// A batch planned against an entity's memories applies only while they
+/// are at the version it planned at; after another write it writes nothing
+/// (its job stays leased, to be planned again) and names the entity.
+async fn a_batch_planned_at_a_version_that_moved_writes_nothing(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let s = scope("ns", "u1");
+    let mut turn = new_turn("ns", "u1", Some("s1"), None);
+    turn.source = TurnSource::Attribute;
+    store
+        .insert_turn(&turn, TurnStatus::Completed)
+        .await
+        .unwrap();
+    let owner = Uuid::now_v7();
+    let jobs = store
+        .claim_jobs(owner, 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let wanted: Vec<(Scope, Uuid)> = jobs.iter().map(|j| (j.scope.clone(), j.turn_id)).collect();
+    let turns = store.turns_to_augment(&wanted).await.unwrap();
+    let planned_at = store
+        .memory_versions(std::slice::from_ref(&s))
+        .await
+        .unwrap()[&s]
+        .version;
+    assert_eq!(planned_at, 0, "a new entity has no memories yet");
+
+    // Another batch learns a fact of the entity meanwhile.
+    learn(&store, "u1", "likes tea").await;
+    let writes = AugmentationWrites {
+        embedding_model: "test-2d".into(),
+        new_facts: vec![NewFact {
+            fact_id: Uuid::now_v7(),
+            content: "likes coffee".into(),
+            normalized: normalize("likes coffee"),
+            category: "preference".into(),
+            embedding: vec![0.0, 1.0],
+        }],
+        ..AugmentationWrites::default()
+    };
+    let items = [(&jobs[0], &turns[&jobs[0].turn_id], &writes)];
+    let moved = store
+        .apply_augmentations(owner, &items, &[(s.clone(), planned_at)])
+        .await
+        .unwrap();
+    assert_eq!(moved, Applied::Moved(vec![s.clone()]));
+    let facts = store.list_facts(&s, true, None, 10).await.unwrap();
+    assert_eq!(facts.len(), 1, "only the other batch's fact: {facts:?}");
+    assert_eq!(
+        store.count_jobs(&s).await.unwrap().running,
+        1,
+        "the job is still held"
+    );
+
+    // Planned again at the version that now stands, it applies.
+    let now = store
+        .memory_versions(std::slice::from_ref(&s))
+        .await
+        .unwrap()[&s]
+        .version;
+    assert!(now > planned_at);
+    let applied = store
+        .apply_augmentations(owner, &items, &[(s.clone(), now)])
+        .await
+        .unwrap();
+    assert_eq!(applied, Applied::Done(vec![true]));
+    assert_eq!(store.list_facts(&s, true, None, 10).await.unwrap().len(), 2);
     store.close().await;
 }

@@ -129,7 +129,10 @@ async fn bad_chat_requests_name_the_field_and_write_nothing(backend: Backend) {
         let status = result.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
         let details = status.get_error_details();
-        let violations = &details.bad_request().expect("a BadRequest").field_violations;
+        let violations = &details
+            .bad_request()
+            .expect("a BadRequest")
+            .field_violations;
         assert_eq!(violations[0].field, field, "{status:?}");
     }
     server.stop().await;

@@ -7,6 +7,13 @@
 //! in one order (so two batches sharing entities queue, never deadlock),
 //! and the rows written record it (see `MemoryVersion`).
 //!
+//! A batch whose facts were planned against the entities' memories at
+//! some versions is applied only if those versions still hold (checked
+//! under a per-entity lock, before anything is written): otherwise another
+//! batch wrote meanwhile, nothing is applied, and the caller plans again
+//! against what is now known — so no two batches decide about one
+//! entity's facts without seeing each other's.
+//!
 //! The batch's writes are first gathered into rows, merging what several
 //! jobs say about the same thing (one fact learned twice is one row
 //! mentioned twice). PostgreSQL then writes them over arrays (`UNNEST`):
@@ -41,6 +48,10 @@ struct Rows {
     model: String,
     messages: Vec<MessageRow>,
     facts: Vec<FactRow>,
+    /// Every job's new fact id → its row in `facts`: a later job of the
+    /// batch may mention or replace an earlier job's new fact, which is
+    /// stored under its row's id.
+    new_fact_rows: HashMap<Uuid, usize>,
     /// (index into `facts`, turn): each new fact's provenance.
     fact_turns: Vec<(usize, Uuid)>,
     superseded: Vec<Replacement>,
@@ -53,14 +64,21 @@ struct Rows {
     summaries: Vec<SummaryRow>,
 }
 
-/// A job's replacement of a known fact by one of its new facts.
+/// A job's replacement of a known fact by one of its new facts, or of one
+/// of its new facts by a known fact a later turn said.
 struct Replacement {
     old: Uuid,
-    /// Index into `facts` of the new fact's row.
-    new: usize,
+    new: Replacer,
     scope: usize,
     /// When the replacing turn happened.
     at: DateTime<Utc>,
+}
+
+enum Replacer {
+    /// One of the batch's new facts: its row in `facts`.
+    Row(usize),
+    /// A fact already stored.
+    Known(Uuid),
 }
 
 struct MessageRow {
@@ -118,6 +136,14 @@ struct MentionRow {
 }
 
 impl Rows {
+    /// A fact id as stored: an earlier job's new fact under its row's
+    /// stored id, any other id as it is.
+    fn resolve(&self, fact_id: Uuid, stored: &[Uuid]) -> Uuid {
+        self.new_fact_rows
+            .get(&fact_id)
+            .map_or(fact_id, |&index| stored[index])
+    }
+
     /// Gathers the owned jobs' writes; `scopes` indexes the entities.
     fn gather(items: &[JobWrites], scopes: &[Scope]) -> Rows {
         let scope_of = |scope: &Scope| scopes.iter().position(|s| s == scope).unwrap_or(0);
@@ -162,17 +188,19 @@ impl Rows {
                 row.last_seen = row.last_seen.max(seen);
                 rows.fact_turns.push((index, turn.turn_id));
                 own_rows.insert(fact.fact_id, index);
+                rows.new_fact_rows.insert(fact.fact_id, index);
             }
-            // A replacement is always one of the job's new facts.
             for (old, new) in &writes.superseded {
-                if let Some(&index) = own_rows.get(new) {
-                    rows.superseded.push(Replacement {
-                        old: *old,
-                        new: index,
-                        scope,
-                        at: seen,
-                    });
-                }
+                let new = match own_rows.get(new) {
+                    Some(&index) => Replacer::Row(index),
+                    None => Replacer::Known(*new),
+                };
+                rows.superseded.push(Replacement {
+                    old: *old,
+                    new,
+                    scope,
+                    at: seen,
+                });
             }
             for fact_id in &writes.mentioned {
                 let at = rows.mentioned_at.entry(*fact_id).or_insert(seen);
@@ -274,17 +302,18 @@ fn mentions_and_provenance(
             .filter(|(_, t)| *t == turn.turn_id)
             .map(|(index, _)| stored[*index])
             .collect();
-        for fact_id in writes.mentioned.iter().filter(|id| !own.contains(id)) {
-            provenance.push((*fact_id, turn.turn_id));
-            match by_fact.get(fact_id) {
+        let mentioned = writes.mentioned.iter().map(|id| rows.resolve(*id, stored));
+        for fact_id in mentioned.filter(|id| !own.contains(id)) {
+            provenance.push((fact_id, turn.turn_id));
+            match by_fact.get(&fact_id) {
                 Some(&index) => {
                     mentions[index].mentions += 1;
                     mentions[index].last_seen = mentions[index].last_seen.max(turn.occurred_at);
                 }
                 None => {
-                    by_fact.insert(*fact_id, mentions.len());
+                    by_fact.insert(fact_id, mentions.len());
                     mentions.push(MentionRow {
-                        fact_id: *fact_id,
+                        fact_id,
                         scope,
                         mentions: 1,
                         last_seen: turn.occurred_at,
@@ -308,12 +337,16 @@ fn superseding(rows: &Rows, stored: &[Uuid]) -> Vec<(Uuid, Uuid, usize)> {
     rows.superseded
         .iter()
         .map(|replacement| {
-            let (old, new) = (replacement.old, stored[replacement.new]);
+            let old = rows.resolve(replacement.old, stored);
+            let new = match replacement.new {
+                Replacer::Row(index) => stored[index],
+                Replacer::Known(id) => rows.resolve(id, stored),
+            };
             let restated = rows
                 .mentioned_at
-                .get(&old)
-                .copied()
-                .into_iter()
+                .iter()
+                .filter(|(id, _)| rows.resolve(**id, stored) == old)
+                .map(|(_, at)| *at)
                 .chain(
                     rows.facts
                         .iter()
@@ -340,35 +373,75 @@ fn sorted_scopes(items: &[JobWrites]) -> Vec<Scope> {
     scopes
 }
 
+/// What became of a batch.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Written: for each job, in order, whether `owner` still held its
+    /// lease (only those jobs' writes landed).
+    Done(Vec<bool>),
+    /// Nothing written: these entities' memories moved past the versions
+    /// the batch was planned at.
+    Moved(Vec<Scope>),
+}
+
 impl Store {
     /// Applies several jobs' results in one transaction: each job's writes
-    /// land only if `owner` still holds that job's lease (reported per job,
-    /// in order).
+    /// land only if `owner` still holds that job's lease, and only if each
+    /// entity of `planned_at` is still at that memory version.
     pub async fn apply_augmentations(
         &self,
         owner: Uuid,
         items: &[JobWrites<'_>],
-    ) -> Result<Vec<bool>> {
+        planned_at: &[(Scope, i64)],
+    ) -> Result<Applied> {
         if items.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Applied::Done(Vec::new()));
         }
         let scopes = sorted_scopes(items);
-        let applied = match &self.backend {
+        let mut planned_at = planned_at.to_vec();
+        planned_at.sort_by(|(a, _), (b, _)| {
+            (&a.namespace, &a.entity_id).cmp(&(&b.namespace, &b.entity_id))
+        });
+        match &self.backend {
             Backend::Postgres(pool) => {
                 let mut tx = pool.begin_write().await?;
+                let moved = postgres::moved(&mut tx, &planned_at).await?;
+                if !moved.is_empty() {
+                    return Ok(Applied::Moved(moved));
+                }
                 let applied = postgres::apply(&mut tx, owner, items, &scopes).await?;
                 tx.commit().await?;
-                applied
+                Ok(Applied::Done(applied))
             }
             Backend::Sqlite(pool) => {
+                // The write transaction is exclusive: nothing moves under it.
                 let mut tx = pool.begin_write().await?;
+                let moved = sqlite::moved(&mut tx, &planned_at).await?;
+                if !moved.is_empty() {
+                    return Ok(Applied::Moved(moved));
+                }
                 let applied = sqlite::apply(&mut tx, owner, items, &scopes).await?;
                 tx.commit().await?;
-                applied
+                Ok(Applied::Done(applied))
             }
-        };
-        Ok(applied)
+        }
     }
+}
+
+/// The entities of `planned_at` whose version is no longer the one given
+/// (an entity without a version row is at version 0).
+fn moved_from(planned_at: &[(Scope, i64)], current: &[(String, String, i64)]) -> Vec<Scope> {
+    planned_at
+        .iter()
+        .filter(|(scope, version)| {
+            let now = current
+                .iter()
+                .find(|(ns, entity, _)| *ns == scope.namespace && *entity == scope.entity_id)
+                .map_or(0, |(_, _, v)| *v);
+            now != *version
+        })
+        .map(|(scope, _)| scope.clone())
+        .collect()
 }
 
 /// Keeps the items whose job is in `done`, and says which were.

@@ -100,6 +100,56 @@ const UPSERT_SUMMARIES: &str = "INSERT INTO session_summaries (namespace, entity
      DO UPDATE SET summary = excluded.summary, turn_id = excluded.turn_id, \
        updated_at = excluded.updated_at";
 
+/// Serializes planned batches per entity until commit; the key folds the
+/// scope into the 64-bit advisory lock space.
+const LOCK_ENTITIES: &str = "SELECT pg_advisory_xact_lock(hashtextextended(v.namespace \
+     || chr(31) || v.entity_id, 7283)) FROM UNNEST($1::text[], $2::text[]) AS v(namespace, entity_id)";
+
+/// Read after the locks are held (a statement of its own, so its snapshot
+/// includes every batch that held them before).
+const VERSIONS: &str = "SELECT mv.namespace, mv.entity_id, mv.version FROM memory_versions mv \
+     JOIN UNNEST($1::text[], $2::text[]) AS v(namespace, entity_id) \
+       ON mv.namespace = v.namespace AND mv.entity_id = v.entity_id";
+
+/// The entities of `planned_at` (sorted, so that every batch locks in one
+/// order) whose memory version moved; locks them for the transaction.
+pub(super) async fn moved(
+    tx: &mut PgConnection,
+    planned_at: &[(Scope, i64)],
+) -> Result<Vec<Scope>> {
+    if planned_at.is_empty() {
+        return Ok(Vec::new());
+    }
+    let namespaces: Vec<&str> = planned_at
+        .iter()
+        .map(|(s, _)| s.namespace.as_str())
+        .collect();
+    let entities: Vec<&str> = planned_at
+        .iter()
+        .map(|(s, _)| s.entity_id.as_str())
+        .collect();
+    sqlx::query(LOCK_ENTITIES)
+        .bind(&namespaces)
+        .bind(&entities)
+        .execute(&mut *tx)
+        .await?;
+    let current = sqlx::query(VERSIONS)
+        .bind(&namespaces)
+        .bind(&entities)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("namespace")?,
+                row.try_get("entity_id")?,
+                row.try_get("version")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(moved_from(planned_at, &current))
+}
+
 pub(super) async fn apply(
     tx: &mut PgConnection,
     owner: Uuid,

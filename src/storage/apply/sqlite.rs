@@ -51,6 +51,29 @@ const UPSERT_SUMMARY: &str = "INSERT INTO session_summaries (namespace, entity_i
      DO UPDATE SET summary = excluded.summary, turn_id = excluded.turn_id, \
        updated_at = excluded.updated_at";
 
+const VERSION: &str = "SELECT version FROM memory_versions WHERE namespace = $1 AND entity_id = $2";
+
+/// The entities of `planned_at` whose memory version moved.
+pub(super) async fn moved(
+    tx: &mut SqliteConnection,
+    planned_at: &[(Scope, i64)],
+) -> Result<Vec<Scope>> {
+    let mut current = Vec::new();
+    for (scope, _) in planned_at {
+        let version: Option<i64> = sqlx::query(VERSION)
+            .bind(&scope.namespace)
+            .bind(&scope.entity_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| row.try_get("version"))
+            .transpose()?;
+        if let Some(version) = version {
+            current.push((scope.namespace.clone(), scope.entity_id.clone(), version));
+        }
+    }
+    Ok(moved_from(planned_at, &current))
+}
+
 pub(super) async fn apply(
     tx: &mut SqliteConnection,
     owner: Uuid,

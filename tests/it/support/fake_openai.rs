@@ -85,6 +85,9 @@ struct State {
     embeddings: Mutex<EmbeddingAnswers>,
     /// The `encoding_format` of each embeddings request ("float" if none).
     embedding_formats: Mutex<Vec<String>>,
+    /// How a replacement question about a new statement is answered
+    /// (replaces or not); statements not in it get no answer.
+    replacements: Mutex<std::collections::HashMap<String, bool>>,
 }
 
 /// How `/v1/embeddings` treats `encoding_format`.
@@ -142,6 +145,16 @@ impl FakeOpenAi {
     /// The `encoding_format` of each embeddings request so far.
     pub fn embedding_formats(&self) -> Vec<String> {
         self.state.embedding_formats.lock().unwrap().clone()
+    }
+
+    /// Answers replacement questions (memorid's follow-up for a changed
+    /// value) by the new statement: true "replaces", false "both hold";
+    /// a statement not listed gets no answer.
+    pub fn answer_replacements(&self, answers: &[(&str, bool)]) {
+        let mut replacements = self.state.replacements.lock().unwrap();
+        for (statement, replaces) in answers {
+            replacements.insert((*statement).to_string(), *replaces);
+        }
     }
 
     pub fn set_script(&self, script: Script) {
@@ -265,6 +278,11 @@ async fn completions(
     if !streaming {
         if !script.delay.is_zero() {
             tokio::time::sleep(script.delay).await;
+        }
+        if let Some(answer) = replacement_answer(&brief, &state) {
+            let mut replacement = script.clone();
+            replacement.pieces = vec![answer];
+            return whole_answer(&replacement);
         }
         if script.echo_user_as_fact {
             let mut echo = script.clone();
@@ -399,6 +417,24 @@ fn whole_answer(script: &Script) -> Response<Body> {
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap()
+}
+
+/// The answer to a replacement question (its context lists "- pN:
+/// remembered: … | new: …" pairs), or `None` for any other request.
+fn replacement_answer(request: &Brief, state: &State) -> Option<String> {
+    let context = request.messages.get(1)?.content.as_str()?;
+    let (_, pairs) = context.split_once("\nPairs:\n")?;
+    let replacements = state.replacements.lock().unwrap();
+    let answers: Vec<Value> = pairs
+        .lines()
+        .filter_map(|line| {
+            let (alias, rest) = line.strip_prefix("- ")?.split_once(": ")?;
+            let (_, new) = rest.split_once(" | new: ")?;
+            let replaces = replacements.get(new)?;
+            Some(json!({"pair": alias, "replaces": replaces}))
+        })
+        .collect();
+    Some(json!({ "answers": answers }).to_string())
 }
 
 /// An extraction answer whose one fact is the user line of the turn shown
