@@ -195,12 +195,12 @@ class FakeUpstream:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._scripts: dict[str, Script] = {}
+        self._scripts: dict[str, list[Script]] = {}
         self._requests: list[Recorded] = []
         self._hangups: dict[str, threading.Event] = {}
         self._finished: dict[str, int] = {}
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-upstream", daemon=True)
         self._thread.start()
@@ -221,15 +221,19 @@ class FakeUpstream:
         self._server.shutdown()
         self._server.server_close()
 
-    def script(self, model: str, script: Script) -> None:
-        """Answer chats for `model` (as the upstream sees it) with `script`."""
+    def script(self, model: str, *scripts: Script) -> None:
+        """Answer chats for `model` (as the upstream sees it) with these
+        scripts, one request each; the last one answers every request after."""
         with self._lock:
-            self._scripts[model] = script
+            self._scripts[model] = list(scripts)
             self._hangups[model] = threading.Event()
 
     def _script_for(self, model: str) -> Script:
         with self._lock:
-            return self._scripts.get(model, Script())
+            scripts = self._scripts.get(model)
+            if not scripts:
+                return Script()
+            return scripts.pop(0) if len(scripts) > 1 else scripts[0]
 
     def requests(self, model: str | None = None, path: str | None = None, extraction: bool | None = None) -> list[Recorded]:
         with self._lock:
@@ -263,6 +267,12 @@ class FakeUpstream:
     def _stream_finished(self, model: str) -> None:
         with self._lock:
             self._finished[model] = self._finished.get(model, 0) + 1
+
+
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 resets connections when a test opens many at once.
+    request_queue_size = 512
+    daemon_threads = True
 
 
 class _ClientGone(Exception):
