@@ -1,7 +1,8 @@
 """scripts/ci-helm's checks that need more than helm itself.
 
   check.py config-parity            the chart's config schema vs the binary's keys
-  check.py dockerfile               the Dockerfile vs the repository, the binary and the chart
+  check.py checksums RENDER...      checksum/config follows the ConfigMap
+  check.py dockerfile               (and image-run) the Dockerfile vs the repository, the binary and the chart
   check.py run NAME VALUES...       the rendered chart, started for real (see podsim.py)
 
 Tools come from the environment scripts/install-helm-tools prints (HELM,
@@ -614,6 +615,30 @@ def run(name: str, values_files: list[str]) -> None:
             postgres.stop()
 
 
+def checksums(renders: list[str]) -> None:
+    """The pods roll on a configuration change: each pod template's
+    checksum/config is the sha256 of the memorid.toml its ConfigMap holds,
+    and different configurations give different checksums."""
+    import hashlib
+
+    seen: dict[str, str] = {}
+    for path in renders:
+        with open(path) as f:
+            docs = [d for d in yaml.safe_load_all(f) if d]
+        cm = find(docs, "ConfigMap", "server")[0]["data"]["memorid.toml"]
+        annotation = find(docs, "Deployment")[0]["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        expected = hashlib.sha256(cm.removesuffix("\n").encode()).hexdigest()
+        if annotation != expected:
+            raise Failure(f"{path}: checksum/config {annotation} is not the sha256 of the ConfigMap's memorid.toml ({expected})")
+        if annotation in seen and seen[annotation] != cm:
+            raise Failure(f"{path}: two different configurations share the checksum {annotation}")
+        seen[annotation] = cm
+    if len(set(seen)) < 2:
+        raise Failure("every render has the same configuration: the checksum check proves nothing")
+    say(f"checksum/config is the sha256 of the ConfigMap's memorid.toml in all {len(renders)} renders "
+        f"({len(seen)} distinct configurations)")
+
+
 def main() -> int:
     command = sys.argv[1]
     try:
@@ -621,6 +646,8 @@ def main() -> int:
             config_parity()
         elif command == "dockerfile":
             dockerfile_check()
+        elif command == "checksums":
+            checksums(sys.argv[2:])
         elif command == "image-run":
             image_run()
         elif command == "run":

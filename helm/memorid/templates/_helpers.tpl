@@ -136,7 +136,7 @@ numbers are written as integers (memorid's float settings accept those).
 {{- $_ := set $embeddings "auto_install" false }}
 {{- $_ := set $config "embeddings" $embeddings }}
 {{- end -}}
-# memorid configuration, written by the {{ .Chart.Name }} chart {{ .Chart.Version }}.
+# memorid configuration, written by the {{ .Chart.Name }} Helm chart.
 # Secrets are not here: storage.url and provider keys come from Secrets
 # through environment variables, API keys from a mounted file.
 {{ include "memorid.tomlTable" (dict "path" (list) "table" $config) | trim }}
