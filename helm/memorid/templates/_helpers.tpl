@@ -285,3 +285,32 @@ this namespace. */}}
 helm.sh/hook: pre-install,pre-upgrade
 helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end }}
+
+{{/* Upstream ports the NetworkPolicy lets out: networkPolicy.egress.upstreams.ports
+plus the port of every configured provider's and embedder's base_url (memorid's
+built-in providers are https, 443). A JSON list, sorted, without repeats. */}}
+{{- define "memorid.upstreamPorts" -}}
+{{- $ports := list }}
+{{- range .Values.networkPolicy.egress.upstreams.ports }}{{ $ports = append $ports (int .) }}{{ end }}
+{{- $urls := list }}
+{{- range $name, $provider := (.Values.config.providers | default dict) }}
+{{- if $provider.base_url }}{{ $urls = append $urls $provider.base_url }}{{ end }}
+{{- end }}
+{{- with (.Values.config.embeddings | default dict).base_url }}{{ $urls = append $urls . }}{{ end }}
+{{- range $urls }}
+{{- $url := urlParse . }}
+{{- $hostPort := splitList ":" $url.host }}
+{{- if and (gt (len $hostPort) 1) (not (hasSuffix "]" $url.host)) }}
+{{- $ports = append $ports (last $hostPort | int) }}
+{{- else if eq $url.scheme "https" }}
+{{- $ports = append $ports 443 }}
+{{- else }}
+{{- $ports = append $ports 80 }}
+{{- end }}
+{{- end }}
+{{- $sorted := list }}
+{{- range $p := $ports | uniq }}{{ $sorted = append $sorted (printf "%05d" $p) }}{{ end }}
+{{- $out := list }}
+{{- range $sorted | sortAlpha }}{{ $out = append $out (atoi .) }}{{ end }}
+{{- toJson $out }}
+{{- end }}
