@@ -392,7 +392,7 @@ def image_run() -> None:
         try:
             took = podsim.probe_until(
                 running, {"grpc": {"port": img.exposed[0]}, "periodSeconds": 1, "timeoutSeconds": 2, "failureThreshold": 120},
-                "start-up", say)
+                "start-up")
             say(f"`docker run` of the image: SERVING on {img.exposed[0]} after {took:.1f} s (SQLite in {img.workdir})")
             running.process.send_signal(signal.SIGTERM)
             running.process.wait(timeout=60)
@@ -494,7 +494,7 @@ def run(name: str, values_files: list[str]) -> None:
 
             def startup(i, r):
                 try:
-                    times[i] = podsim.probe_until(r, container["startupProbe"], "startup probe", say)
+                    times[i] = podsim.probe_until(r, container["startupProbe"], "startup probe")
                 except BaseException as e:  # reported below
                     errors.append(e)
 
@@ -506,8 +506,8 @@ def run(name: str, values_files: list[str]) -> None:
             if errors:
                 raise errors[0]
             for i, r in enumerate(runs):
-                podsim.probe_until(r, container["readinessProbe"], "readiness probe", say)
-                podsim.probe_until(r, container["livenessProbe"], "liveness probe", say)
+                podsim.probe_until(r, container["readinessProbe"], "readiness probe")
+                podsim.probe_until(r, container["livenessProbe"], "liveness probe")
                 current, peak = r.rss_kib()
                 say(f"{r.pod.name}: startup, readiness and liveness probes pass on "
                     f"{r.pod.ip}:{container['startupProbe']['grpc']['port']} after {times[i]:.1f} s; "
@@ -589,6 +589,7 @@ def run(name: str, values_files: list[str]) -> None:
                     raise Failure(f"the test pod hung:\n{r.log()}")
                 if r.process.returncode != 0:
                     raise Failure(f"the test pod failed (exit {r.process.returncode}):\n{r.log()}")
+                say("   it passed: " + " ".join(line.strip() for line in r.log().splitlines() if line.strip()))
 
             budget = grace - pre_stop
             say(f"SIGTERM (after the {pre_stop} s preStop sleep): NOT_SERVING, exit 0 within the "

@@ -598,7 +598,7 @@ def grpc_health(running: Running, host: str, port: int, service: str, timeout: f
     return "error: " + (err[-1] if err else f"probe exited {result.returncode}")
 
 
-def probe_until(running: Running, probe: dict, what: str, log) -> float:
+def probe_until(running: Running, probe: dict, what: str) -> float:
     """Runs a probe the way the kubelet does; returns seconds until success.
     Fails when failureThreshold attempts in a row fail."""
     if "grpc" not in probe:
