@@ -65,7 +65,7 @@ class MemoridServer:
                 self.process.wait()
 
 
-def config_toml(upstream: FakeUpstream, storage_url: str, port: int) -> str:
+def config_toml(upstream: FakeUpstream, storage_url: str, port: int, storage_extra: str = "") -> str:
     keys = ", ".join(f'{{ namespace = "{ns}", key = "{key}" }}' for ns, key in KEYS.items())
     providers = ""
     # The default `openai` and `anthropic` providers point at the fakes, so
@@ -87,6 +87,7 @@ shutdown_grace_secs = 1
 
 [storage]
 url = "{storage_url}"
+{storage_extra}
 
 [auth]
 keys = [{keys}]
@@ -112,7 +113,9 @@ filter = "warn"
 {providers}"""
 
 
-def start_memorid(upstream: FakeUpstream, storage_url: str, backend: str, *, port: int | None = None) -> MemoridServer:
+def start_memorid(
+    upstream: FakeUpstream, storage_url: str, backend: str, *, port: int | None = None, storage_extra: str = ""
+) -> MemoridServer:
     if not os.access(MEMORID_BIN, os.X_OK):
         pytest.fail(
             f"no memorid binary at {MEMORID_BIN}: build it with `cargo build --release` "
@@ -124,7 +127,7 @@ def start_memorid(upstream: FakeUpstream, storage_url: str, backend: str, *, por
         storage_url = f"sqlite://{directory / 'memorid.db'}"
     port = port or free_port()
     config = directory / "memorid.toml"
-    config.write_text(config_toml(upstream, storage_url, port))
+    config.write_text(config_toml(upstream, storage_url, port, storage_extra))
     log_path = directory / "memorid.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORID_")}
     env["FAKE_UPSTREAM_KEY"] = UPSTREAM_KEY
@@ -152,63 +155,71 @@ def start_memorid(upstream: FakeUpstream, storage_url: str, backend: str, *, por
 # --- PostgreSQL ------------------------------------------------------------
 
 
-@dataclass
-class Postgres:
-    host: str
-    port: int
-    bindir: str
-
-    def url(self, database: str) -> str:
-        return f"postgres://postgres@{self.host}:{self.port}/{database}"
-
-    def create_database(self) -> str:
-        name = f"memorid_py_{uuid.uuid4().hex[:12]}"
-        subprocess.run(
-            [f"{self.bindir}/createdb", "-h", self.host, "-p", str(self.port), "-U", "postgres", name],
-            check=True,
-            capture_output=True,
-        )
-        return self.url(name)
-
-
 def _as_postgres_user(args: list[str]) -> list[str]:
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *args]
     return args
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not bindirs:
-        pytest.fail("no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (scripts/install-test-deps installs them)")
-    bindir = bindirs[-1]
-    directory = tempfile.mkdtemp(prefix="memorid-py-pg.")
-    os.chmod(directory, 0o755)
-    if os.geteuid() == 0:
-        shutil.chown(directory, "postgres", "postgres")
-    data = f"{directory}/data"
-    port = free_port()
-    subprocess.run(
-        _as_postgres_user(
-            [f"{bindir}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run(
-        _as_postgres_user([f"{bindir}/pg_ctl", "-D", data, "-l", f"{directory}/log", "-w", "-o", options, "start"]),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield Postgres("127.0.0.1", port, bindir)
-    finally:
+class PostgresCluster:
+    """A throwaway PostgreSQL server (initdb + pg_ctl, about a second)."""
+
+    def __init__(self) -> None:
+        bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bindirs:
+            pytest.fail("no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (scripts/install-test-deps installs them)")
+        self.bindir = bindirs[-1]
+        self.directory = tempfile.mkdtemp(prefix="memorid-py-pg.")
+        os.chmod(self.directory, 0o755)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        self.data = f"{self.directory}/data"
+        self.port = free_port()
         subprocess.run(
-            _as_postgres_user([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True
+            _as_postgres_user(
+                [f"{self.bindir}/initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]
+            ),
+            check=True,
+            capture_output=True,
         )
-        shutil.rmtree(directory, ignore_errors=True)
+        self.start()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        started = subprocess.run(
+            _as_postgres_user([f"{self.bindir}/pg_ctl", "-D", self.data, "-l", f"{self.directory}/log", "-w", "-o", options, "start"]),
+            capture_output=True,
+            text=True,
+        )
+        if started.returncode != 0:
+            with open(f"{self.directory}/log") as log:
+                raise RuntimeError(f"pg_ctl start failed: {started.stdout}{started.stderr}\n{log.read()[-2000:]}")
+
+    def stop(self) -> None:
+        subprocess.run(_as_postgres_user([f"{self.bindir}/pg_ctl", "-D", self.data, "-m", "immediate", "stop"]), capture_output=True)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        name = f"memorid_py_{uuid.uuid4().hex[:12]}"
+        subprocess.run(
+            [f"{self.bindir}/createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name],
+            check=True,
+            capture_output=True,
+        )
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster()
+    yield cluster
+    cluster.remove()
 
 
 # --- memorid ---------------------------------------------------------------
@@ -226,7 +237,7 @@ def server(request: pytest.FixtureRequest, upstream: FakeUpstream) -> Iterator[M
     """The real memorid, once per storage backend; every test using it runs
     on both."""
     if request.param == "postgres":
-        pg: Postgres = request.getfixturevalue("postgres")
+        pg: PostgresCluster = request.getfixturevalue("postgres")
         url = pg.create_database()
     else:
         url = "sqlite"

@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 import memorid
-from tests.fixtures import API_KEY, MemoridServer, free_port, start_memorid
+from tests.fixtures import API_KEY, MemoridServer, PostgresCluster, free_port, start_memorid
 from tests.upstream import FakeUpstream, Reject, Script
 
 USER = [{"role": "user", "content": "hello"}]
@@ -241,3 +241,47 @@ def test_retry_policy_honours_the_servers_delay() -> None:
 def test_an_api_key_without_tls_warns(server: MemoridServer) -> None:
     with pytest.warns(memorid.InsecureCredentialsWarning, match="without TLS"):
         memorid.Client(server.target, api_key=API_KEY).close()
+
+
+def test_a_database_outage_is_storage_unavailable_and_retried_until_it_is_back(
+    upstream: FakeUpstream, entity: str
+) -> None:
+    cluster = PostgresCluster()
+    running = start_memorid(upstream, cluster.create_database(), "postgres", storage_extra="acquire_timeout_secs = 1")
+    try:
+        with memorid.Client(running.target, api_key=API_KEY, timeout=10) as plain:
+            scope = plain.attribution(entity)
+            assert scope.list_facts().facts == ()
+            cluster.stop()
+            with pytest.raises(memorid.StorageUnavailableError) as caught:
+                scope.list_facts()
+            assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+            assert caught.value.reason == "STORAGE_UNAVAILABLE"
+
+        retry = memorid.RetryPolicy(max_attempts=30, initial_backoff=0.1, max_backoff=0.5)
+        restart = threading.Timer(1.0, cluster.start)
+        with memorid.Client(running.target, api_key=API_KEY, timeout=30, retry=retry) as patient:
+            restart.start()
+            assert patient.attribution(entity).list_facts().facts == ()
+        restart.join()
+    finally:
+        running.stop()
+        cluster.remove()
+
+
+def test_max_message_size_is_enforced_by_the_channel(server: MemoridServer, entity: str) -> None:
+    with memorid.Client(server.target, api_key=API_KEY, max_message_size=1024) as small:
+        small.attribution(entity).attribute([{"role": "user", "content": "short"}])
+        with pytest.raises(memorid.MemoridError) as caught:
+            small.attribution(entity).attribute([{"role": "user", "content": "x" * 4096}])
+    assert caught.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_tonics_timeout_status_reads_as_deadline_exceeded() -> None:
+    # tonic answers a grpc-timeout that passed before the response headers
+    # with CANCELLED "Timeout expired" (see memorid.errors.from_status).
+    error = memorid.errors.from_status(grpc.StatusCode.CANCELLED, "Timeout expired", None)
+    assert isinstance(error, memorid.DeadlineExceededError)
+    assert error.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    cancelled = memorid.errors.from_status(grpc.StatusCode.CANCELLED, "Cancelled by the client", None)
+    assert isinstance(cancelled, memorid.RequestCancelledError)

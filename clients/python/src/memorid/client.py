@@ -133,9 +133,14 @@ class ChatStream(Iterator[t.ChatEvent]):
         self.cancel()
 
     def __del__(self) -> None:
+        # A stream dropped before its end (e.g. `break` out of a for loop)
+        # cancels its call, so memorid stops the upstream request.
         call = getattr(self, "_call", None)
         if call is not None and not getattr(self, "_finished", True):
-            call.cancel()
+            try:
+                call.cancel()
+            except Exception:  # noqa: S110 (at interpreter exit, or its loop is gone)
+                pass
 
 
 class Augmentation:

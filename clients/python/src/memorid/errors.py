@@ -196,6 +196,12 @@ def from_status(code: grpc.StatusCode, message: str, trailers: Any) -> MemoridEr
                 violations.extend(FieldViolation(v.field, v.description) for v in bad.field_violations)
             elif any_detail.Unpack(retry):
                 retry_after = retry.retry_delay.ToTimedelta().total_seconds() if retry.HasField("retry_delay") else None
+    if code == grpc.StatusCode.CANCELLED and message == "Timeout expired" and not reason:
+        # Workaround: tonic answers a call whose grpc-timeout passed before
+        # the response headers with CANCELLED "Timeout expired" (a race with
+        # the client's own DEADLINE_EXCEEDED); gRPC defines that case as
+        # DEADLINE_EXCEEDED, so report it as such.
+        code = grpc.StatusCode.DEADLINE_EXCEEDED
     cls = _error_class(code, reason)
     return cls(
         message,

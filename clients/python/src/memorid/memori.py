@@ -587,9 +587,14 @@ class Memori:
         return memory_block(hits)
 
     def _attribute(self, who: t.Attribution, messages: list[t.MessageLike], reply: _Reply, provider: str) -> None:
+        answer: list[t.MessageLike] = []
+        if reply.text or reply.tool_calls:  # memorid refuses an empty assistant message
+            answer.append(t.Message(role="assistant", content=reply.text, tool_calls=reply.tool_calls))
+        if not messages and not answer:
+            return
         turn = t.AttributeTurn(
             attribution=who,
-            messages=[*messages, t.Message(role="assistant", content=reply.text, tool_calls=reply.tool_calls)],
+            messages=[*messages, *answer],
             idempotency_key=f"memorid-py-{uuid.uuid4()}",
             model=f"{provider}/{reply.model}"[:128] if reply.model else "",
         )
