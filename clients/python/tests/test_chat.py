@@ -8,6 +8,7 @@ import threading
 import pytest
 
 import memorid
+from tests.fixtures import API_KEY, MemoridServer
 from tests.upstream import FakeUpstream, Script
 
 USER = {"role": "user", "content": "Tell me a story"}
@@ -134,3 +135,24 @@ async def test_hundred_concurrent_chats_share_one_async_client(
     assert len({r.turn_id for r in results}) == 100
     received = upstream.requests(model=model_name)
     assert sorted(r.body["messages"][-1]["content"] for r in received) == sorted(f"I am user {n}" for n in range(100))
+
+
+def test_one_async_client_works_across_event_loops(server_target_and_key: tuple[str, str], entity: str) -> None:
+    target, key = server_target_and_key
+    client = memorid.AsyncClient(target, api_key=key)  # created outside any loop
+
+    async def use() -> int:
+        return len((await client.attribution(entity).list_facts()).facts)
+
+    assert asyncio.run(use()) == 0
+    assert asyncio.run(use()) == 0  # a second loop gets a channel of its own
+
+    async def close() -> None:
+        await client.close()
+
+    asyncio.run(close())
+
+
+@pytest.fixture
+def server_target_and_key(server: MemoridServer) -> tuple[str, str]:
+    return server.target, API_KEY

@@ -280,3 +280,28 @@ def test_the_buffer_is_bounded_and_counts_what_it_drops(
 def test_register_refuses_what_it_cannot_wrap(mem: memorid.Memori) -> None:
     with pytest.raises(TypeError, match="OpenAI and Anthropic"):
         mem.llm.register(object())
+
+
+def test_a_refused_turn_in_the_buffer_is_dropped_and_the_others_are_stored(
+    upstream: FakeUpstream, entity: str, model_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    mem = memorid.Memori(target=f"127.0.0.1:{port}", api_key=API_KEY, recall_timeout=0.5)
+    sdk = _sdk_client("openai", False, upstream)
+    mem.llm.register(sdk)
+    for who, text in ((entity, "first"), ("x" * 200, "refused"), (entity, "third")):
+        mem.attribution(entity_id=who)  # an entity id over 128 bytes: memorid refuses that turn
+        sdk.chat.completions.create(model=model_name, messages=[{"role": "user", "content": text}])
+    assert mem.pending_turns == 3
+    late = start_memorid(upstream, "sqlite", "sqlite", port=port)
+    try:
+        with caplog.at_level(logging.ERROR, logger="memorid"):
+            assert mem.flush(timeout=20)
+        assert any("attribution.entity_id" in r.getMessage() for r in caplog.records)
+        mem.attribution(entity_id=entity)
+        assert mem.augmentation.wait(timeout=30).completed
+        turns = mem.client.get_session(mem.session_id, entity_id=entity).turns
+        assert [t.messages[0].content for t in turns] == ["first", "third"]
+    finally:
+        mem.close()
+        late.stop()

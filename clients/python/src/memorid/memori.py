@@ -148,7 +148,14 @@ class _Outbox:
             except InvalidArgumentError as error:
                 log.error("memorid refused a turn, which is dropped: %s", error)
                 results = []
-            except MemoridError as error:
+            except Exception as error:
+                if not isinstance(error, MemoridError):
+                    log.exception("memorid: could not send %d turn(s), which are dropped", len(batch))
+                    with self._cond:
+                        self._inflight = 0
+                        self.dropped += len(batch)
+                        self._cond.notify_all()
+                    continue
                 with self._cond:
                     self._inflight = 0
                     for turn in reversed(batch):  # back at the front, in order
@@ -168,8 +175,9 @@ class _Outbox:
                 continue
             with self._cond:
                 self._inflight = 0
-                for turn, result in zip(batch, results):
-                    self.stored.setdefault(turn.attribution.entity_id, []).append(result.turn_id)
+                entities = {turn.idempotency_key: turn.attribution.entity_id for turn in batch}
+                for result in results:
+                    self.stored.setdefault(entities[result.idempotency_key], []).append(result.turn_id)
                 if self._failing:
                     log.warning("memorid: reachable again; buffered turns sent")
                 self._failing = False
@@ -671,6 +679,19 @@ def _stream_collector(provider: str) -> _OpenAIStreamReply | _AnthropicStreamRep
     return _OpenAIStreamReply() if provider == "openai" else _AnthropicStreamReply()
 
 
+def _record(mem: Memori, who: t.Attribution, new: list[t.MessageLike], answer: Any, provider: str) -> None:
+    """Queues the turn; `answer` is the SDK's response or a stream's collector.
+    Never raises: the caller's answer matters more than its memory."""
+    try:
+        if isinstance(answer, (_OpenAIStreamReply, _AnthropicStreamReply)):
+            reply = answer.reply()
+        else:
+            reply = _reply_of(provider, answer)
+        mem._attribute(who, new, reply, provider)
+    except Exception:
+        log.exception("memorid: could not record the turn")
+
+
 def _sync_wrapper(mem: Memori, original: Any, provider: str) -> Any:
     def create(*args: Any, **kwargs: Any) -> Any:
         who, new = _prepare(mem, provider, kwargs)
@@ -687,14 +708,11 @@ def _sync_wrapper(mem: Memori, original: Any, provider: str) -> Any:
                 for item in inner:
                     collector.add(item)
                     yield item
-                mem._attribute(who, new, collector.reply(), provider)
+                _record(mem, who, new, collector, provider)
 
             response._iterator = observed()
             return response
-        try:
-            mem._attribute(who, new, _reply_of(provider, response), provider)
-        except Exception as error:  # the caller's answer matters more than its memory
-            log.warning("memorid: could not record the turn: %s", error)
+        _record(mem, who, new, response, provider)
         return response
 
     return create
@@ -718,14 +736,11 @@ def _async_wrapper(mem: Memori, original: Any, provider: str) -> Any:
                 async for item in inner:
                     collector.add(item)
                     yield item
-                mem._attribute(who, new, collector.reply(), provider)
+                _record(mem, who, new, collector, provider)
 
             response._iterator = observed()
             return response
-        try:
-            mem._attribute(who, new, _reply_of(provider, response), provider)
-        except Exception as error:
-            log.warning("memorid: could not record the turn: %s", error)
+        _record(mem, who, new, response, provider)
         return response
 
     return create
