@@ -9,7 +9,6 @@ PostgreSQL is `$TEST_POSTGRES_URL` if set, else a server started here from
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import shutil
@@ -56,6 +55,7 @@ class MemoridServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
+        """Stops the server and removes its folder (config, log, SQLite file)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -63,6 +63,7 @@ class MemoridServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def config_toml(upstream: FakeUpstream, storage_url: str, port: int, storage_extra: str = "") -> str:
@@ -244,7 +245,6 @@ def server(request: pytest.FixtureRequest, upstream: FakeUpstream) -> Iterator[M
     running = start_memorid(upstream, url, request.param)
     yield running
     running.stop()
-    shutil.rmtree(running.directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -253,7 +253,6 @@ def sqlite_server(upstream: FakeUpstream) -> Iterator[MemoridServer]:
     running = start_memorid(upstream, "sqlite", "sqlite")
     yield running
     running.stop()
-    shutil.rmtree(running.directory, ignore_errors=True)
 
 
 @pytest.fixture
@@ -278,9 +277,3 @@ def entity() -> str:
 def model_name() -> str:
     """A fresh upstream model name, so each test has its own fake script."""
     return f"gpt-test-{uuid.uuid4().hex[:8]}"
-
-
-@contextlib.contextmanager
-def stopped_port() -> Iterator[int]:
-    """A port with nothing listening on it."""
-    yield free_port()
