@@ -47,10 +47,18 @@ def test_recall_after_wait_for_augmentation_returns_the_extracted_facts(
 async def test_async_recall_and_wait(aclient: memorid.AsyncClient, entity: str) -> None:
     scope = aclient.attribution(entity)
     stored = await scope.attribute(_turn("I love hiking in the Alps."))
-    status = await scope.augmentation.wait([stored.turn_id], timeout=30)
+    status = await scope.wait_for_augmentation([stored.turn_id], timeout=30)
     assert status.completed
     hits = await scope.recall("hiking", limit=3)
     assert [h.content for h in hits] == ["loves hiking in the Alps"]
+    facts = [f async for f in scope.iter_facts()]
+    assert [f.content for f in facts] == ["loves hiking in the Alps"]
+    await scope.delete_fact(facts[0].id)
+    assert (await scope.list_facts()).facts == ()
+    session = await scope.get_session(stored.session_id)
+    assert [t.turn_id for t in session.turns] == [stored.turn_id]
+    forgotten = await scope.forget_entity()
+    assert forgotten.turns_deleted == 1 and forgotten.facts_deleted == 0
 
 
 def test_attribute_is_idempotent_by_key(client: memorid.Client, entity: str) -> None:

@@ -209,8 +209,15 @@ class AsyncAttributionScope:
     async def delete_fact(self, fact_id: str, **options: Any) -> None:
         await self._client.delete_fact(fact_id, entity_id=self.attribution.entity_id, **options)
 
-    async def forget(self, **options: Any) -> t.ForgetResult:
+    async def forget_entity(self, **options: Any) -> t.ForgetResult:
         return await self._client.forget_entity(entity_id=self.attribution.entity_id, **options)
+
+    forget = forget_entity
+
+    async def wait_for_augmentation(
+        self, turn_ids: Sequence[str] = (), *, timeout: float = 30.0
+    ) -> t.AugmentationStatus:
+        return await self.augmentation.wait(turn_ids, timeout=timeout)
 
     async def get_session(self, session_id: str = "", **options: Any) -> t.Session:
         sid = session_id or self.attribution.session_id

@@ -223,10 +223,16 @@ class AttributionScope:
     def delete_fact(self, fact_id: str, **options: Any) -> None:
         self._client.delete_fact(fact_id, entity_id=self.attribution.entity_id, **options)
 
-    def forget(self, **options: Any) -> t.ForgetResult:
+    def forget_entity(self, **options: Any) -> t.ForgetResult:
         """Deletes everything stored about this entity (every process and
         session)."""
         return self._client.forget_entity(entity_id=self.attribution.entity_id, **options)
+
+    forget = forget_entity
+
+    def wait_for_augmentation(self, turn_ids: Sequence[str] = (), *, timeout: float = 30.0) -> t.AugmentationStatus:
+        """The same as `augmentation.wait()`."""
+        return self.augmentation.wait(turn_ids, timeout=timeout)
 
     def get_session(self, session_id: str = "", **options: Any) -> t.Session:
         """This scope's session, or `session_id`."""
