@@ -33,13 +33,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use memorid::config::{EmbeddingBackend, EmbeddingsConfig, RecallConfig};
+use memorid::domain::memory::{AugmentationWrites, FactRecord, NewFact, normalize};
 use memorid::domain::{Attribution, ChatMessage, NewTurn, Role, Scope, TurnSource, TurnStatus};
 use memorid::embed::{Embedder, EmbedderCell};
 use memorid::memory::index::{Filter, MemoryIndex, Search, Weights, search};
 use memorid::pb;
 use memorid::recall::{Hit, RecallQuery, Recaller};
 use memorid::storage::Store;
-use memorid::storage::memory::{AugmentationWrites, FactRecord, NewFact, normalize};
 use support::fake_openai::FakeOpenAi;
 use support::{Backend, TestServer, chat_request};
 use uuid::Uuid;
@@ -166,7 +166,10 @@ async fn learn_pending(store: &Store, embedder: &Embedder) {
             .zip(&writes)
             .map(|(job, writes)| (job, &turns[&job.turn_id], writes))
             .collect();
-        store.apply_augmentations(owner, &items, &[]).await.unwrap();
+        store
+            .apply_augmentations(owner, &items, None)
+            .await
+            .unwrap();
     }
 }
 

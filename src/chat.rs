@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::augment::JobWaker;
 use crate::config::{ChatConfig, LimitsConfig};
+use crate::domain::turns::TurnOutcome;
 use crate::domain::{
     self, Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, TurnSource,
     TurnStatus, Usage,
@@ -33,7 +34,7 @@ use crate::memory::history;
 use crate::providers::routing::deadline_error;
 use crate::providers::{self, Chunk, ChunkStream, Completion, Router, ToolCallDelta};
 use crate::recall::{Hit, RecallQuery, Recaller};
-use crate::storage::{Store, TurnOutcome};
+use crate::storage::Store;
 use crate::telemetry;
 
 /// Sampling and tool parameters passed through to the provider.

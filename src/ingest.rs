@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 
 use crate::augment::JobWaker;
 use crate::config::LimitsConfig;
+use crate::domain::turns::InsertedTurn;
 use crate::domain::{self, Attribution, ChatMessage, Metadata, NewTurn, TurnSource, TurnStatus};
 use crate::error::Result;
-use crate::storage::{InsertedTurn, Store};
+use crate::storage::Store;
 
 /// A finished turn as the caller sent it.
 #[derive(Debug, Clone)]

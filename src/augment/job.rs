@@ -21,21 +21,23 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use crate::domain::jobs::ClaimedJob;
+use crate::domain::memory::{
+    AugmentationWrites, FactRecord, IndexedMessage, MemoryKind, MemoryVersion, NewFact,
+    TurnToAugment, normalize,
+};
 use crate::domain::{Role, Scope};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::memory::extraction::{self, Extraction};
 use crate::memory::index::MemoryIndex;
-use crate::memory::plan::{Decisions, ValueChange, WithEarlier, plan_facts, settle};
+use crate::memory::plan::{
+    Decisions, ValueChange, WithEarlier, plan_depends_on, plan_facts, settle,
+};
 use crate::memory::replacement;
 use crate::providers::{Plan, Router};
 use crate::recall::cache::IndexCache;
-use crate::storage::jobs::ClaimedJob;
-use crate::storage::memory::{
-    AugmentationWrites, FactRecord, IndexedMessage, MemoryKind, MemoryVersion, NewFact,
-    TurnToAugment, normalize,
-};
-use crate::storage::{Applied, Store};
+use crate::storage::{Applied, PlannedAt, Store};
 use crate::telemetry;
 
 /// How often a batch is planned again when other batches keep writing its
@@ -417,15 +419,27 @@ impl JobContext {
         }
     }
 
-    /// Applies the jobs that did not fail, checking `planned_at`.
+    /// Applies the jobs that did not fail, unless facts written since
+    /// `planned_at` change their plan.
     async fn apply(&self, work: &[Work<'_>], planned_at: &[(Scope, i64)]) -> Result<Applied> {
         let ready: Vec<(&ClaimedJob, &TurnToAugment, &AugmentationWrites)> = work
             .iter()
             .filter(|w| w.error.is_none())
             .map(|w| (w.job, &w.turn, &w.writes))
             .collect();
+        let threshold = self.near_duplicate_threshold;
+        let changes_plan = |scope: &Scope, written: &[FactRecord]| {
+            ready
+                .iter()
+                .filter(|(job, _, _)| job.scope == *scope)
+                .any(|(_, _, writes)| plan_depends_on(writes, written, threshold))
+        };
+        let planned = PlannedAt {
+            versions: planned_at,
+            changes_plan: &changes_plan,
+        };
         self.store
-            .apply_augmentations(self.owner, &ready, planned_at)
+            .apply_augmentations(self.owner, &ready, Some(&planned))
             .await
     }
 }

@@ -32,7 +32,7 @@ use uuid::Uuid;
 pub use job::JobContext;
 
 use crate::config::AugmentationConfig;
-use crate::storage::jobs::ClaimedJob;
+use crate::domain::jobs::ClaimedJob;
 use crate::telemetry;
 
 /// Wakes the workers when a job was committed. Cheap to clone.

@@ -9,6 +9,8 @@ use prost_types::value::Kind;
 use serde_json::Value;
 
 use crate::chat::{ChatEvent, ChatTurn, GenerationParams, MemoryOptions};
+use crate::domain::memory::FactRecord;
+use crate::domain::turns::{ForgetCounts, SessionRecord, TurnRecord};
 use crate::domain::{
     Attribution, ChatMessage, FinishReason, Role, Scope, ToolCall, TurnStatus, Usage,
 };
@@ -17,8 +19,6 @@ use crate::ingest::AttributedTurn;
 use crate::pb;
 use crate::providers::{ResponseFormat, ToolCallDelta, ToolChoice, ToolSpec};
 use crate::recall::{Hit, Ranked, RecallQuery};
-use crate::storage::memory::FactRecord;
-use crate::storage::{ForgetCounts, SessionRecord, TurnRecord};
 
 fn non_empty(value: String) -> Option<String> {
     (!value.is_empty()).then_some(value)

@@ -9,9 +9,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::domain::memory::FactRecord;
 use crate::domain::{ChatMessage, Role};
 use crate::providers::{ChatRequest, ResponseFormat};
-use crate::storage::memory::FactRecord;
 
 /// Which prompt and schema produced a memory (bumped when either changes).
 pub const PROMPT_VERSION: &str = "extraction.v1";

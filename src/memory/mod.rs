@@ -2,6 +2,7 @@
 //! parser, the rules that turn an extraction into writes, session history,
 //! and the search index recall ranks with.
 
+pub mod batch;
 pub mod extraction;
 pub mod history;
 pub mod index;

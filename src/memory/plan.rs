@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use super::extraction::{Action, Extraction};
 use super::paraphrase::{Relation, relate};
-use crate::embed::cosine;
-use crate::storage::memory::{AugmentationWrites, FactRecord, NewFact, normalize};
+use crate::domain::memory::{AugmentationWrites, FactRecord, NewFact, normalize};
+use crate::memory::index::cosine;
 
 /// A current fact similar to a proposed one.
 #[derive(Debug, Clone, Copy)]
@@ -251,6 +251,31 @@ pub fn settle(
     decisions
 }
 
+/// Whether facts written since a job was planned (by another batch) could
+/// change its plan: one it refers to changed, or a current one is the same
+/// text as, or similar enough to, a fact it is about to create.
+pub fn plan_depends_on(
+    writes: &AugmentationWrites,
+    written: &[FactRecord],
+    threshold: f32,
+) -> bool {
+    let referred = |id: Uuid| {
+        writes.mentioned.contains(&id)
+            || writes.superseded.iter().any(|(o, n)| *o == id || *n == id)
+    };
+    written.iter().any(|fact| {
+        referred(fact.fact_id)
+            || (fact.valid_until.is_none()
+                && writes.new_facts.iter().any(|new| {
+                    new.normalized == normalize(&fact.content)
+                        || fact
+                            .embedding
+                            .as_deref()
+                            .is_some_and(|v| cosine(v, &new.embedding) >= threshold)
+                }))
+    })
+}
+
 /// The question about a known fact and the turn's new one, earlier first.
 fn ordered(
     (known, known_content, known_at): (Uuid, &str, Option<DateTime<Utc>>),
@@ -299,9 +324,9 @@ fn push_new(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::memory::Memory;
     use crate::memory::extraction::ExtractedFact;
     use crate::memory::index::MemoryIndex;
-    use crate::storage::memory::Memory;
     use chrono::Utc;
 
     fn known(content: &str, embedding: Vec<f32>) -> FactRecord {
@@ -530,5 +555,33 @@ mod tests {
         );
         assert_eq!(question.new, later.fact_id);
         assert_eq!(question.new_content, "locker code is 4472");
+    }
+
+    #[test]
+    fn a_plan_depends_only_on_related_facts_written_since() {
+        let mut writes = AugmentationWrites::default();
+        let referred = known("likes tea", vec![0.0, 1.0]);
+        writes.mentioned.push(referred.fact_id);
+        push_new(
+            &mut writes,
+            "locker code is 4472",
+            normalize("locker code is 4472"),
+            "other",
+            &[1.0, 0.0],
+        );
+        let unrelated = known("has a cat", vec![-1.0, 0.0]);
+        let similar = known("locker code is 4471", vec![0.99, 0.05]);
+        let same_text = known("Locker code is 4472", vec![-1.0, 0.0]);
+        let mut similar_but_replaced = similar.clone();
+        similar_but_replaced.valid_until = Some(Utc::now());
+        assert!(!plan_depends_on(
+            &writes,
+            std::slice::from_ref(&unrelated),
+            0.9
+        ));
+        assert!(!plan_depends_on(&writes, &[similar_but_replaced], 0.9));
+        for fact in [referred, similar, same_text] {
+            assert!(plan_depends_on(&writes, &[unrelated.clone(), fact], 0.9));
+        }
     }
 }

@@ -19,11 +19,11 @@
 use std::sync::{Arc, Mutex};
 
 use crate::domain::Scope;
+use crate::domain::memory::{MemoryKind, MemoryVersion};
 use crate::error::Result;
 use crate::lru::Lru;
 use crate::memory::index::MemoryIndex;
 use crate::storage::Store;
-use crate::storage::memory::{MemoryKind, MemoryVersion};
 use crate::telemetry;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -166,7 +166,7 @@ impl IndexCache {
     }
 }
 
-fn apply(index: &mut MemoryIndex, written: Vec<(crate::storage::memory::Memory, Vec<f32>)>) {
+fn apply(index: &mut MemoryIndex, written: Vec<(crate::domain::memory::Memory, Vec<f32>)>) {
     for (memory, vector) in written {
         if let Err(problem) = index.upsert(memory, &vector) {
             tracing::warn!(%problem, "memory left out of recall");

@@ -17,15 +17,15 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use crate::config::RecallConfig;
+use crate::domain::memory::MemoryKind;
 use crate::domain::{self, Scope};
 use crate::embed::EmbedderCell;
 use crate::error::{Error, Result};
 use crate::memory::index::{Filter, MemoryIndex, Score, Search, Weights, search};
 use crate::storage::Store;
-use crate::storage::memory::MemoryKind;
 use crate::telemetry;
 
-pub use crate::storage::memory::Memory as Hit;
+pub use crate::domain::memory::Memory as Hit;
 use cache::IndexCache;
 use query_vectors::QueryVectors;
 

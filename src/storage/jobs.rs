@@ -17,17 +17,8 @@ use uuid::Uuid;
 
 use super::{Backend, BeginWrite, Store, on_pool};
 use crate::domain::Scope;
+use crate::domain::jobs::{ClaimedJob, QueueStats};
 use crate::error::Result;
-
-/// A job this replica holds a lease on.
-#[derive(Debug, Clone)]
-pub struct ClaimedJob {
-    pub job_id: Uuid,
-    pub turn_id: Uuid,
-    pub scope: Scope,
-    /// Attempts so far, this one included.
-    pub attempts: i32,
-}
 
 /// Expires the leases that ran out (their replica died or stalled), then
 /// claims, in one statement: see migration 0006 for the function.
@@ -112,17 +103,6 @@ const ENTITY_JOB_COUNTS: &str = "SELECT \
 
 const LAST_ERROR: &str = "SELECT last_error FROM augmentation_jobs \
      WHERE namespace = $1 AND entity_id = $2 AND turn_id = $3";
-
-/// The queue as operators see it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct QueueStats {
-    /// Jobs pending or running.
-    pub open: u64,
-    /// When the oldest open job was created.
-    pub oldest: Option<DateTime<Utc>>,
-    /// Jobs that ran out of attempts (see `retry_dead_jobs`).
-    pub dead: u64,
-}
 
 impl Store {
     /// Claims up to `limit` ready jobs for `owner` until `lease` has passed.

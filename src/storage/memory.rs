@@ -9,149 +9,11 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{BeginWrite, Store, on_pool};
+use crate::domain::memory::{
+    FactRecord, IndexedMessage, Memory, MemoryKind, MemoryVersion, MessageMemory, TurnToAugment,
+};
 use crate::domain::{Role, Scope};
 use crate::error::{Error, Result};
-
-/// A message of a turn, as augmentation sees it.
-#[derive(Debug, Clone)]
-pub struct IndexedMessage {
-    pub message_id: Uuid,
-    pub role: Role,
-    pub content: String,
-    pub embedded: bool,
-}
-
-/// A turn to augment.
-#[derive(Debug, Clone)]
-pub struct TurnToAugment {
-    pub turn_id: Uuid,
-    pub session_id: String,
-    pub process_id: Option<String>,
-    pub occurred_at: DateTime<Utc>,
-    pub messages: Vec<IndexedMessage>,
-    /// The session's summary so far, if any.
-    pub summary: Option<String>,
-}
-
-/// A stored fact.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FactRecord {
-    pub fact_id: Uuid,
-    pub content: String,
-    pub category: String,
-    pub mention_count: i64,
-    pub first_seen_at: DateTime<Utc>,
-    pub last_seen_at: DateTime<Utc>,
-    pub valid_until: Option<DateTime<Utc>>,
-    pub superseded_by: Option<Uuid>,
-    pub embedding: Option<Vec<f32>>,
-}
-
-/// A stored message, as recall sees it.
-#[derive(Debug, Clone)]
-pub struct MessageMemory {
-    pub message_id: Uuid,
-    pub turn_id: Uuid,
-    pub session_id: String,
-    /// The process of the message's turn.
-    pub process_id: Option<String>,
-    pub role: Role,
-    pub content: String,
-    pub occurred_at: DateTime<Utc>,
-}
-
-/// Something recall can return.
-#[derive(Debug, Clone)]
-pub enum Memory {
-    Fact(FactRecord),
-    Message(MessageMemory),
-}
-
-impl Memory {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Memory::Fact(fact) => fact.fact_id,
-            Memory::Message(message) => message.message_id,
-        }
-    }
-
-    pub fn text(&self) -> &str {
-        match self {
-            Memory::Fact(fact) => &fact.content,
-            Memory::Message(message) => &message.content,
-        }
-    }
-
-    /// When it was last true: a fact's last mention, a message's turn.
-    pub fn seen_at(&self) -> DateTime<Utc> {
-        match self {
-            Memory::Fact(fact) => fact.last_seen_at,
-            Memory::Message(message) => message.occurred_at,
-        }
-    }
-
-    pub fn mentions(&self) -> i64 {
-        match self {
-            Memory::Fact(fact) => fact.mention_count,
-            Memory::Message(_) => 1,
-        }
-    }
-}
-
-/// The two kinds of memory recall searches, each indexed on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MemoryKind {
-    Facts,
-    Messages,
-}
-
-/// Where an entity's memories are: `version` grows with every write to
-/// its facts or message vectors (each written row records the version
-/// that wrote it), and `reset` is the latest version at which memories
-/// were removed, which no incremental refresh can follow. Both are 0 for
-/// an entity that never had a memory written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MemoryVersion {
-    pub version: i64,
-    pub reset: i64,
-}
-
-/// A fact to create.
-#[derive(Debug, Clone)]
-pub struct NewFact {
-    pub fact_id: Uuid,
-    pub content: String,
-    pub normalized: String,
-    pub category: String,
-    pub embedding: Vec<f32>,
-}
-
-/// Everything one job learned, applied in one transaction.
-#[derive(Debug, Clone, Default)]
-pub struct AugmentationWrites {
-    /// The embedding model's name; recorded with every vector.
-    pub embedding_model: String,
-    pub message_embeddings: Vec<(Uuid, Vec<f32>)>,
-    pub new_facts: Vec<NewFact>,
-    /// Existing current facts the turn mentioned again.
-    pub mentioned: Vec<Uuid>,
-    /// (old, new): the new fact replaces the old, which stays as history.
-    pub superseded: Vec<(Uuid, Uuid)>,
-    pub triples: Vec<(String, String, String)>,
-    pub process_attributes: Vec<String>,
-    pub summary: Option<String>,
-}
-
-/// Lower-cased with runs of white space folded: what "the same text" means
-/// for facts, triples and process attributes.
-pub fn normalize(text: &str) -> String {
-    text.split_whitespace()
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
-        .trim_end_matches(['.', '!'])
-        .to_string()
-}
 
 /// Vectors are stored as little-endian f32 bytes.
 pub fn encode_vector(vector: &[f32]) -> Vec<u8> {
@@ -246,6 +108,41 @@ macro_rules! fact_from_row {
             embedding: embedding.as_deref().map(decode_vector),
         }
     }};
+}
+
+/// Followed by nothing: an entity's facts (current or not) written after
+/// a memory version, for a batch's check at commit.
+const FACTS_WRITTEN_SINCE: &str = "SELECT fact_id, content, category, mention_count, \
+     first_seen_at, last_seen_at, valid_until, superseded_by, embedding FROM facts \
+     WHERE namespace = $1 AND entity_id = $2 AND memory_version > $3";
+
+macro_rules! facts_written_since {
+    ($conn:expr, $scope:expr, $version:expr) => {{
+        sqlx::query(FACTS_WRITTEN_SINCE)
+            .bind(&$scope.namespace)
+            .bind(&$scope.entity_id)
+            .bind($version)
+            .fetch_all($conn)
+            .await?
+            .iter()
+            .map(|row| Ok(fact_from_row!(row)))
+            .collect::<Result<Vec<FactRecord>, sqlx::Error>>()?
+    }};
+}
+
+/// A PostgreSQL row with the fact columns, as a fact record.
+pub(super) fn fact_from_row(row: &sqlx::postgres::PgRow) -> Result<FactRecord> {
+    let fact: Result<FactRecord, sqlx::Error> = (|| Ok(fact_from_row!(row)))();
+    Ok(fact?)
+}
+
+/// An entity's facts written after `version`, in a SQLite transaction.
+pub(super) async fn facts_written_since_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    scope: &Scope,
+    version: i64,
+) -> Result<Vec<FactRecord>> {
+    Ok(facts_written_since!(conn, scope, version))
 }
 
 /// A row of one of the LOAD_ queries: the memory and its vector (decoded
@@ -630,15 +527,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalization_folds_case_space_and_final_stops() {
-        assert_eq!(
-            normalize("  Prefers   Async Python. "),
-            "prefers async python"
-        );
-        assert_eq!(normalize("Likes tea!"), "likes tea");
-    }
 
     #[test]
     fn vectors_round_trip() {

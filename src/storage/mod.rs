@@ -13,7 +13,6 @@
 mod apply;
 pub mod jobs;
 pub mod memory;
-mod records;
 mod turns;
 
 use std::str::FromStr;
@@ -27,8 +26,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 
-pub use apply::Applied;
-pub use records::{ForgetCounts, InsertedTurn, JobCounts, SessionRecord, TurnOutcome, TurnRecord};
+pub use apply::{Applied, PlannedAt};
 
 /// A connection pool to one of the two backends.
 #[derive(Clone, Debug)]

@@ -12,10 +12,9 @@ use sqlx::Row;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::records::{
-    ForgetCounts, InsertedTurn, JobCounts, SessionRecord, TurnOutcome, TurnRecord,
-};
 use super::{BeginWrite, Store, on_pool};
+use crate::domain::jobs::JobCounts;
+use crate::domain::turns::{ForgetCounts, InsertedTurn, SessionRecord, TurnOutcome, TurnRecord};
 use crate::domain::{
     ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, ToolCall, TurnStatus, Usage,
 };

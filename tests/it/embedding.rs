@@ -3,7 +3,8 @@
 //! and the OpenAI-compatible backend against a fake `/v1/embeddings`.
 
 use memorid::config::{EmbeddingBackend, EmbeddingsConfig};
-use memorid::embed::{Embedder, cosine};
+use memorid::embed::Embedder;
+use memorid::memory::index::cosine;
 use serde::Deserialize;
 
 use crate::support::fake_openai::{EmbeddingAnswers, FakeOpenAi, pseudo_vector};

@@ -2,13 +2,15 @@
 
 use chrono::Utc;
 use memorid::config::StorageConfig;
+use memorid::domain::jobs::JobCounts;
+use memorid::domain::memory::{AugmentationWrites, MemoryKind, NewFact, normalize};
+use memorid::domain::turns::TurnOutcome;
 use memorid::domain::{
     Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, TurnSource, TurnStatus,
     Usage,
 };
 use memorid::recall::cache::{Freshness, IndexCache};
-use memorid::storage::memory::{AugmentationWrites, MemoryKind, NewFact, normalize};
-use memorid::storage::{Applied, JobCounts, Store, TurnOutcome};
+use memorid::storage::{Applied, PlannedAt, Store};
 use uuid::Uuid;
 
 use crate::on_both_backends;
@@ -26,7 +28,7 @@ on_both_backends!(
     several_entities_indexes_are_brought_up_to_date_together,
     indexes_of_more_entities_than_one_statement_reads_are_each_their_own,
     the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets_finished_jobs,
-    a_batch_planned_at_a_version_that_moved_writes_nothing,
+    a_batch_is_sent_back_only_by_related_facts_written_since,
 );
 
 async fn open(backend: Backend) -> (Store, Option<tempfile::TempDir>) {
@@ -417,7 +419,11 @@ async fn learn(store: &Store, entity: &str, fact: &str) {
         ..AugmentationWrites::default()
     };
     let applied = store
-        .apply_augmentations(owner, &[(&jobs[0], &turns[&jobs[0].turn_id], &writes)], &[])
+        .apply_augmentations(
+            owner,
+            &[(&jobs[0], &turns[&jobs[0].turn_id], &writes)],
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(applied, Applied::Done(vec![true]));
@@ -595,7 +601,7 @@ async fn the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets
     };
     // The first owner lost its lease: nothing of its is applied.
     let stale = store
-        .apply_augmentations(a, &[(&first[0], &loaded[&turns[0]], &writes)], &[])
+        .apply_augmentations(a, &[(&first[0], &loaded[&turns[0]], &writes)], None)
         .await
         .unwrap();
     assert_eq!(stale, Applied::Done(vec![false]));
@@ -604,7 +610,7 @@ async fn the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets
         .map(|job| (job, &loaded[&job.turn_id], &writes))
         .collect();
     assert_eq!(
-        store.apply_augmentations(b, &items, &[]).await.unwrap(),
+        store.apply_augmentations(b, &items, None).await.unwrap(),
         Applied::Done(vec![true, true])
     );
     // Finished jobs are gone, the third still waits.
@@ -618,10 +624,11 @@ async fn the_job_queue_hands_out_oldest_first_retakes_expired_leases_and_forgets
     store.close().await;
 }
 
-/// A batch planned against an entity's memories applies only while they
-/// are at the version it planned at; after another write it writes nothing
-/// (its job stays leased, to be planned again) and names the entity.
-async fn a_batch_planned_at_a_version_that_moved_writes_nothing(backend: Backend) {
+/// A batch planned against an entity's memories is sent back when facts
+/// written since change its plan: it writes nothing (its job stays leased,
+/// to be planned again) and names the entity; unrelated writes let it
+/// apply.
+async fn a_batch_is_sent_back_only_by_related_facts_written_since(backend: Backend) {
     let (store, _dir) = open(backend).await;
     let s = scope("ns", "u1");
     let mut turn = new_turn("ns", "u1", Some("s1"), None);
@@ -658,11 +665,28 @@ async fn a_batch_planned_at_a_version_that_moved_writes_nothing(backend: Backend
         ..AugmentationWrites::default()
     };
     let items = [(&jobs[0], &turns[&jobs[0].turn_id], &writes)];
+    let versions = [(s.clone(), planned_at)];
+    let seen = std::sync::Mutex::new(Vec::new());
+    let related = |_: &Scope, written: &[memorid::domain::memory::FactRecord]| {
+        seen.lock()
+            .unwrap()
+            .extend(written.iter().map(|f| f.content.clone()));
+        true
+    };
+    let planned = PlannedAt {
+        versions: &versions,
+        changes_plan: &related,
+    };
     let moved = store
-        .apply_augmentations(owner, &items, &[(s.clone(), planned_at)])
+        .apply_augmentations(owner, &items, Some(&planned))
         .await
         .unwrap();
     assert_eq!(moved, Applied::Moved(vec![s.clone()]));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["likes tea"],
+        "the facts written since"
+    );
     let facts = store.list_facts(&s, true, None, 10).await.unwrap();
     assert_eq!(facts.len(), 1, "only the other batch's fact: {facts:?}");
     assert_eq!(
@@ -671,15 +695,14 @@ async fn a_batch_planned_at_a_version_that_moved_writes_nothing(backend: Backend
         "the job is still held"
     );
 
-    // Planned again at the version that now stands, it applies.
-    let now = store
-        .memory_versions(std::slice::from_ref(&s))
-        .await
-        .unwrap()[&s]
-        .version;
-    assert!(now > planned_at);
+    // Writes that do not change the plan do not send it back.
+    let unrelated = |_: &Scope, _: &[memorid::domain::memory::FactRecord]| false;
+    let planned = PlannedAt {
+        versions: &versions,
+        changes_plan: &unrelated,
+    };
     let applied = store
-        .apply_augmentations(owner, &items, &[(s.clone(), now)])
+        .apply_augmentations(owner, &items, Some(&planned))
         .await
         .unwrap();
     assert_eq!(applied, Applied::Done(vec![true]));

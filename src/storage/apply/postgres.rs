@@ -10,6 +10,7 @@
 //! walked all of that entity's rows for each one.
 
 use super::*;
+use crate::storage::memory::fact_from_row;
 
 const FINISH_JOBS: &str = "DELETE FROM augmentation_jobs \
      WHERE job_id = ANY($1) AND lease_owner = $2 AND status = 'running' RETURNING job_id";
@@ -100,62 +101,106 @@ const UPSERT_SUMMARIES: &str = "INSERT INTO session_summaries (namespace, entity
      DO UPDATE SET summary = excluded.summary, turn_id = excluded.turn_id, \
        updated_at = excluded.updated_at";
 
-/// Serializes planned batches per entity until commit; the key folds the
-/// scope into the 64-bit advisory lock space.
-const LOCK_ENTITIES: &str = "SELECT pg_advisory_xact_lock(hashtextextended(v.namespace \
-     || chr(31) || v.entity_id, 7283)) FROM UNNEST($1::text[], $2::text[]) AS v(namespace, entity_id)";
+/// The facts other batches wrote between the version a batch was planned
+/// at and the version it just took (its own writes carry that one), with
+/// each such entity's reset version: read after the batch's version bump,
+/// which queues it behind every batch that bumped before, so their writes
+/// are all visible here.
+const WRITTEN_MEANWHILE: &str = "SELECT v.namespace, v.entity_id, NULL::uuid AS fact_id, \
+       NULL AS content, NULL AS category, NULL::bigint AS mention_count, \
+       NULL::timestamptz AS first_seen_at, NULL::timestamptz AS last_seen_at, \
+       NULL::timestamptz AS valid_until, NULL::uuid AS superseded_by, NULL::bytea AS embedding, \
+       mv.reset_version \
+     FROM UNNEST($1::text[], $2::text[]) AS v(namespace, entity_id) \
+     JOIN memory_versions mv ON mv.namespace = v.namespace AND mv.entity_id = v.entity_id \
+     UNION ALL \
+     SELECT f.namespace, f.entity_id, f.fact_id, f.content, f.category, f.mention_count, \
+       f.first_seen_at, f.last_seen_at, f.valid_until, f.superseded_by, f.embedding, NULL \
+     FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[]) \
+       AS v(namespace, entity_id, after, taken) \
+     JOIN facts f ON f.namespace = v.namespace AND f.entity_id = v.entity_id \
+       AND f.memory_version > v.after AND f.memory_version < v.taken";
 
-/// Read after the locks are held (a statement of its own, so its snapshot
-/// includes every batch that held them before).
-const VERSIONS: &str = "SELECT mv.namespace, mv.entity_id, mv.version FROM memory_versions mv \
-     JOIN UNNEST($1::text[], $2::text[]) AS v(namespace, entity_id) \
-       ON mv.namespace = v.namespace AND mv.entity_id = v.entity_id";
-
-/// The entities of `planned_at` (sorted, so that every batch locks in one
-/// order) whose memory version moved; locks them for the transaction.
-pub(super) async fn moved(
+/// The entities of `planned_at` whose plan facts written meanwhile change
+/// (or that had memories removed meanwhile), given the versions the batch
+/// took (`versions`, by `scopes`). Only entities whose version jumped by
+/// more than the batch's own bump are read.
+async fn moved(
     tx: &mut PgConnection,
+    scopes: &[Scope],
+    versions: &[i64],
     planned_at: &[(Scope, i64)],
+    changes_plan: &(dyn Fn(&Scope, &[FactRecord]) -> bool + Sync),
 ) -> Result<Vec<Scope>> {
-    if planned_at.is_empty() {
+    let jumped: Vec<(&Scope, i64, i64)> = planned_at
+        .iter()
+        .filter_map(|(scope, planned)| {
+            let taken = versions[scopes.iter().position(|s| s == scope)?];
+            (taken != planned + 1).then_some((scope, *planned, taken))
+        })
+        .collect();
+    if jumped.is_empty() {
         return Ok(Vec::new());
     }
-    let namespaces: Vec<&str> = planned_at
-        .iter()
-        .map(|(s, _)| s.namespace.as_str())
-        .collect();
-    let entities: Vec<&str> = planned_at
-        .iter()
-        .map(|(s, _)| s.entity_id.as_str())
-        .collect();
-    sqlx::query(LOCK_ENTITIES)
-        .bind(&namespaces)
-        .bind(&entities)
-        .execute(&mut *tx)
-        .await?;
-    let current = sqlx::query(VERSIONS)
-        .bind(&namespaces)
-        .bind(&entities)
+    let rows = sqlx::query(WRITTEN_MEANWHILE)
+        .bind(
+            jumped
+                .iter()
+                .map(|(s, _, _)| s.namespace.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            jumped
+                .iter()
+                .map(|(s, _, _)| s.entity_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            jumped
+                .iter()
+                .map(|(_, planned, _)| *planned)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            jumped
+                .iter()
+                .map(|(_, _, taken)| *taken)
+                .collect::<Vec<_>>(),
+        )
         .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                row.try_get("namespace")?,
-                row.try_get("entity_id")?,
-                row.try_get("version")?,
-            ))
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(moved_from(planned_at, &current))
+        .await?;
+    let mut moved = Vec::new();
+    for (scope, planned, _) in jumped {
+        let mut written = Vec::new();
+        let mut removed = false;
+        for row in &rows {
+            let (namespace, entity_id): (String, String) =
+                (row.try_get("namespace")?, row.try_get("entity_id")?);
+            if namespace != scope.namespace || entity_id != scope.entity_id {
+                continue;
+            }
+            match row.try_get::<Option<i64>, _>("reset_version")? {
+                Some(reset) => removed |= reset > planned,
+                None => written.push(fact_from_row(row)?),
+            }
+        }
+        if removed || changes_plan(scope, &written) {
+            moved.push(scope.clone());
+        }
+    }
+    Ok(moved)
 }
 
+/// Writes the batch; `Applied::Moved` when facts written meanwhile change
+/// its plan, and then the caller must not commit.
 pub(super) async fn apply(
     tx: &mut PgConnection,
     owner: Uuid,
     items: &[JobWrites<'_>],
     scopes: &[Scope],
-) -> Result<Vec<bool>> {
+    planned_at: &[(Scope, i64)],
+    changes_plan: &(dyn Fn(&Scope, &[FactRecord]) -> bool + Sync),
+) -> Result<Applied> {
     let now = Utc::now();
     let job_ids: Vec<Uuid> = items.iter().map(|(job, _, _)| job.job_id).collect();
     let done: Vec<Uuid> = sqlx::query(FINISH_JOBS)
@@ -173,6 +218,10 @@ pub(super) async fn apply(
     // case (plus mentions and replacements when there are any).
     write_unversioned(tx, &rows, scopes, now).await?;
     let (versions, stored) = write_versioned(tx, &rows, scopes, now).await?;
+    let moved = moved(tx, scopes, &versions, planned_at, changes_plan).await?;
+    if !moved.is_empty() {
+        return Ok(Applied::Moved(moved));
+    }
 
     let ns = |scope: usize| scopes[scope].namespace.as_str();
     let entity = |scope: usize| scopes[scope].entity_id.as_str();
@@ -205,7 +254,7 @@ pub(super) async fn apply(
             .execute(&mut *tx)
             .await?;
     }
-    Ok(applied)
+    Ok(Applied::Done(applied))
 }
 
 /// Triples, process attributes and session summaries: no memory version.
@@ -310,7 +359,11 @@ async fn write_versioned(
         .bind(m.iter().map(|r| r.message_id).collect::<Vec<_>>())
         .bind(m.iter().map(|r| ns(r.scope)).collect::<Vec<_>>())
         .bind(m.iter().map(|r| entity(r.scope)).collect::<Vec<_>>())
-        .bind(m.iter().map(|r| r.vector.as_slice()).collect::<Vec<_>>())
+        .bind(
+            m.iter()
+                .map(|r| encode_vector(&r.vector))
+                .collect::<Vec<_>>(),
+        )
         .bind(m.iter().map(|r| r.dimension).collect::<Vec<_>>())
         .bind(f.iter().map(|r| r.fact_id).collect::<Vec<_>>())
         .bind(f.iter().map(|r| ns(r.scope)).collect::<Vec<_>>())
@@ -318,7 +371,11 @@ async fn write_versioned(
         .bind(f.iter().map(|r| r.content.as_str()).collect::<Vec<_>>())
         .bind(f.iter().map(|r| r.normalized.as_str()).collect::<Vec<_>>())
         .bind(f.iter().map(|r| r.category.as_str()).collect::<Vec<_>>())
-        .bind(f.iter().map(|r| r.vector.as_slice()).collect::<Vec<_>>())
+        .bind(
+            f.iter()
+                .map(|r| encode_vector(&r.vector))
+                .collect::<Vec<_>>(),
+        )
         .bind(f.iter().map(|r| r.dimension).collect::<Vec<_>>())
         .bind(f.iter().map(|r| r.mentions).collect::<Vec<_>>())
         .bind(f.iter().map(|r| r.first_seen).collect::<Vec<_>>())

@@ -2,6 +2,7 @@
 //! microseconds, not a round trip.
 
 use super::*;
+use crate::storage::memory::facts_written_since_sqlite;
 
 const BUMP_VERSION: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
      VALUES ($1, $2, 1, 0) ON CONFLICT (namespace, entity_id) \
@@ -51,27 +52,44 @@ const UPSERT_SUMMARY: &str = "INSERT INTO session_summaries (namespace, entity_i
      DO UPDATE SET summary = excluded.summary, turn_id = excluded.turn_id, \
        updated_at = excluded.updated_at";
 
-const VERSION: &str = "SELECT version FROM memory_versions WHERE namespace = $1 AND entity_id = $2";
+const VERSION: &str = "SELECT version, reset_version FROM memory_versions \
+     WHERE namespace = $1 AND entity_id = $2";
 
-/// The entities of `planned_at` whose memory version moved.
+/// The entities of `planned_at` whose facts written since change the plan
+/// (or that had memories removed since).
 pub(super) async fn moved(
     tx: &mut SqliteConnection,
     planned_at: &[(Scope, i64)],
+    changes_plan: &(dyn Fn(&Scope, &[FactRecord]) -> bool + Sync),
 ) -> Result<Vec<Scope>> {
     let mut current = Vec::new();
     for (scope, _) in planned_at {
-        let version: Option<i64> = sqlx::query(VERSION)
+        let row = sqlx::query(VERSION)
             .bind(&scope.namespace)
             .bind(&scope.entity_id)
             .fetch_optional(&mut *tx)
-            .await?
-            .map(|row| row.try_get("version"))
-            .transpose()?;
-        if let Some(version) = version {
-            current.push((scope.namespace.clone(), scope.entity_id.clone(), version));
+            .await?;
+        if let Some(row) = row {
+            current.push((
+                scope.namespace.clone(),
+                scope.entity_id.clone(),
+                row.try_get("version")?,
+                row.try_get("reset_version")?,
+            ));
         }
     }
-    Ok(moved_from(planned_at, &current))
+    let mut moved = Vec::new();
+    for (scope, planned, reset) in moved_versions(planned_at, &current) {
+        if reset > planned
+            || changes_plan(
+                &scope,
+                &facts_written_since_sqlite(tx, &scope, planned).await?,
+            )
+        {
+            moved.push(scope);
+        }
+    }
+    Ok(moved)
 }
 
 pub(super) async fn apply(
@@ -110,7 +128,7 @@ pub(super) async fn apply(
 
     for m in &rows.messages {
         sqlx::query(EMBED_MESSAGE)
-            .bind(&m.vector)
+            .bind(encode_vector(&m.vector))
             .bind(&rows.model)
             .bind(m.dimension)
             .bind(m.message_id)
@@ -129,7 +147,7 @@ pub(super) async fn apply(
             .bind(&f.content)
             .bind(&f.normalized)
             .bind(&f.category)
-            .bind(&f.vector)
+            .bind(encode_vector(&f.vector))
             .bind(&rows.model)
             .bind(f.dimension)
             .bind(f.mentions)

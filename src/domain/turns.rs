@@ -1,9 +1,11 @@
-//! Plain records that storage takes and returns; no SQL or gRPC here.
+//! Turns and sessions as stored and read back: what storing a turn
+//! returned, how a turn ended, a stored turn and session, and what
+//! forgetting an entity removed. Plain data.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::{ChatMessage, FinishReason, Metadata, TurnStatus, Usage};
+use super::{ChatMessage, FinishReason, Metadata, TurnStatus, Usage};
 
 /// The outcome of storing a new turn.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,13 +66,4 @@ pub struct ForgetCounts {
     pub messages: u64,
     pub facts: u64,
     pub jobs: u64,
-}
-
-/// How many of an entity's augmentation jobs are open, and dead (a finished
-/// job is deleted).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct JobCounts {
-    pub pending: u64,
-    pub running: u64,
-    pub dead: u64,
 }

@@ -1,8 +1,15 @@
 //! Domain types shared by the chat path, ingestion, storage and providers,
-//! and the validation of caller input against them.
+//! and the validation of caller input against them: here the chat-level
+//! types (ids, attribution, messages, usage, a new turn); in `memory` what
+//! memories are made of, in `turns` stored turns and sessions, in `jobs`
+//! augmentation jobs.
 //!
 //! Validation runs before anything is written, so a bad request leaves no
 //! trace; every error names the offending field by its request path.
+
+pub mod jobs;
+pub mod memory;
+pub mod turns;
 
 use std::collections::BTreeMap;
 
