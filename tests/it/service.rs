@@ -62,6 +62,11 @@ async fn reflection_lists_the_services_in_v1_and_v1alpha() {
         names.contains(&"memori.v1.MemoryService".to_string()),
         "{names:?}"
     );
+    // Health is described too, so grpcurl can call it by name.
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_string()),
+        "{names:?}"
+    );
 
     use tonic_reflection::pb::v1alpha::{
         ServerReflectionRequest as AlphaRequest,
