@@ -269,9 +269,13 @@ class Running:
         )
 
     def kill(self) -> None:
-        if self.alive():
-            self.process.kill()
-            self.process.wait()
+        """Kills the container's whole process group, also when its main
+        process has already exited (helpers such as the forwarder stay)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
 
 
 class Pod:
@@ -569,6 +573,9 @@ class Pod:
         process = subprocess.Popen(
             [*namespaces, sys.executable, __file__, "_inner", spec_path],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            # Its own process group: the container and its helpers (the
+            # PostgreSQL forwarder) are killed together.
+            start_new_session=True,
         )
         log.close()
         running = Running(self, container, process, log_path)
@@ -721,7 +728,6 @@ def _spawn_forwarder(listen_ip: str, listen_port: int, unix_path: str) -> None:
     os.close(ready_r)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the container
-    os.setsid()
 
     async def pipe(reader, writer):
         try:
