@@ -433,8 +433,10 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        // MEMORID_CONFIG names the file itself and is read by the CLI.
-        let env = env.split("__").ignore(&["config"]);
+        // MEMORID_CONFIG names the file itself, MEMORID_ADDRESS and
+        // MEMORID_API_KEY the server and key of the terminal client: the
+        // CLI reads them, the configuration never has them.
+        let env = env.split("__").ignore(&["config", "address", "api_key"]);
         let config: Config = figment
             .merge(env)
             .extract()

@@ -11,6 +11,7 @@
 pub mod augment;
 pub mod chat;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod embed;
 pub mod error;

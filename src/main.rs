@@ -54,6 +54,90 @@ enum Command {
         #[command(subcommand)]
         what: Jobs,
     },
+    /// Chat through a running server: prints tokens as they arrive; without
+    /// a question, reads one per line from stdin and keeps the session.
+    Chat {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[command(flatten)]
+        who: WhoArgs,
+        /// `provider/model` or an alias.
+        #[arg(long)]
+        model: String,
+        /// Print the events as JSON lines.
+        #[arg(long)]
+        json: bool,
+        /// The question; none starts a conversation on stdin.
+        question: Option<String>,
+    },
+    /// The memories of an entity that best match a query, as a table.
+    Recall {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[command(flatten)]
+        who: WhoArgs,
+        /// At most this many.
+        #[arg(long, default_value_t = 10)]
+        limit: u32,
+        /// Past messages too, not only facts.
+        #[arg(long)]
+        messages: bool,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+        query: String,
+    },
+    /// An entity's facts, newest first, as a table.
+    Facts {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        /// Whose facts.
+        #[arg(long)]
+        entity: String,
+        /// Facts replaced by newer ones too.
+        #[arg(long)]
+        superseded: bool,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where a running server is, and the key to use.
+#[derive(clap::Args)]
+struct RemoteArgs {
+    /// The server's gRPC address.
+    #[arg(
+        long,
+        env = "MEMORID_ADDRESS",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    server: String,
+    /// API key, when the server requires one.
+    #[arg(long, env = "MEMORID_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+}
+
+/// Whom a chat or recall is about.
+#[derive(clap::Args)]
+struct WhoArgs {
+    #[arg(long)]
+    entity: String,
+    #[arg(long)]
+    process: Option<String>,
+    /// Continue this session (chat).
+    #[arg(long)]
+    session: Option<String>,
+}
+
+impl WhoArgs {
+    fn who(self) -> memorid::console::Who {
+        memorid::console::Who {
+            entity_id: self.entity,
+            process_id: self.process,
+            session_id: self.session,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -104,6 +188,10 @@ enum Eval {
         #[arg(long, default_value_t = 1800)]
         wait_timeout_secs: u64,
     },
+}
+
+async fn connect(args: &RemoteArgs) -> anyhow::Result<memorid::console::Remote> {
+    memorid::console::Remote::connect(&args.server, args.api_key.as_deref()).await
 }
 
 fn init_logging(config: &Config) {
@@ -173,6 +261,36 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
+        }
+        Command::Chat {
+            remote,
+            who,
+            model,
+            json,
+            question,
+        } => {
+            let remote = connect(&remote).await?;
+            memorid::console::chat(&remote, who.who(), &model, question, json).await
+        }
+        Command::Recall {
+            remote,
+            who,
+            limit,
+            messages,
+            json,
+            query,
+        } => {
+            let remote = connect(&remote).await?;
+            memorid::console::recall(&remote, who.who(), query, limit, messages, json).await
+        }
+        Command::Facts {
+            remote,
+            entity,
+            superseded,
+            json,
+        } => {
+            let remote = connect(&remote).await?;
+            memorid::console::facts(&remote, entity, superseded, json).await
         }
         Command::Jobs { what } => {
             let store = memorid::storage::Store::connect(&config.storage).await?;

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio_stream::StreamExt;
 use tonic::Request;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
+use crate::console::Remote;
 use crate::pb;
 use crate::pb::memory_service_client::MemoryServiceClient;
 use dataset::Dataset;
@@ -46,37 +46,21 @@ const RECALL_LIMIT: u32 = 50;
 
 struct Client {
     memory: MemoryServiceClient<Channel>,
-    authorization: Option<MetadataValue<tonic::metadata::Ascii>>,
+    remote: Remote,
 }
 
 impl Client {
     fn request<T>(&self, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        if let Some(value) = &self.authorization {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        request
+        self.remote.request(message)
     }
 }
 
 pub async fn run(options: Options) -> anyhow::Result<Report> {
     let dataset = Dataset::load(&options.dataset)?;
-    let channel = Channel::from_shared(options.server.clone())
-        .with_context(|| format!("--server {:?} is not a URL", options.server))?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", options.server))?;
-    let authorization = options
-        .api_key
-        .as_deref()
-        .map(|key| format!("Bearer {key}").parse())
-        .transpose()
-        .context("--api-key must be printable ASCII")?;
+    let remote = Remote::connect(&options.server, options.api_key.as_deref()).await?;
     let mut client = Client {
-        memory: MemoryServiceClient::new(channel),
-        authorization,
+        memory: remote.memory(),
+        remote,
     };
     let entity = |conversation: &str| format!("{}-{conversation}", options.entity_prefix);
     let conversations: Vec<String> = dataset

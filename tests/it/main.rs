@@ -7,6 +7,7 @@ mod anthropic;
 mod attribute;
 mod augmentation;
 mod chat;
+mod console;
 mod durability;
 mod embedding;
 mod local_llm;
