@@ -1,0 +1,199 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Keys are the API keys the test server accepts, by namespace.
+var Keys = map[string]string{"acme": "test-key-acme", "globex": "test-key-globex"}
+
+// APIKey is the key of the "acme" namespace.
+const APIKey = "test-key-acme"
+
+// DefaultBinary is where `cargo build --release` with
+// CARGO_TARGET_DIR=/var/tmp/memorid-target puts memorid.
+const DefaultBinary = "/var/tmp/memorid-target/release/memorid"
+
+// Binary is $MEMORID_BIN or DefaultBinary.
+func Binary() string {
+	if bin := os.Getenv("MEMORID_BIN"); bin != "" {
+		return bin
+	}
+	return DefaultBinary
+}
+
+// Server is a running memorid.
+type Server struct {
+	Target string
+	Dir    string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// FreePort is a loopback port that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func config(upstream *Upstream, storageURL string, port int) string {
+	var keys []string
+	for ns, key := range Keys {
+		keys = append(keys, fmt.Sprintf(`{ namespace = "%s", key = "%s" }`, ns, key))
+	}
+	return fmt.Sprintf(`
+[server]
+listen = "127.0.0.1:%d"
+shutdown_grace_secs = 1
+
+[storage]
+url = "%s"
+
+[auth]
+keys = [%s]
+
+[routing]
+max_attempts = 2
+initial_backoff_ms = 10
+max_backoff_ms = 50
+max_retry_after_secs = 1
+
+[augmentation]
+extraction_model = "openai/extractor"
+poll_interval_ms = 100
+retry_backoff_ms = 100
+
+[embeddings]
+backend = "openai"
+base_url = "%s"
+model = "fake-bow-256"
+
+[log]
+filter = "warn"
+
+[providers.openai]
+kind = "openai"
+base_url = "%s"
+api_key_env = "FAKE_UPSTREAM_KEY"
+`, port, storageURL, strings.Join(keys, ", "), upstream.BaseURL(), upstream.BaseURL())
+}
+
+// StartMemorid starts the real memorid binary on a free port, on SQLite in
+// a fresh folder, against upstream, and waits until it is SERVING. A
+// missing binary is an error naming what to build, never a skip. port 0
+// picks a free one.
+func StartMemorid(upstream *Upstream, port int) (*Server, error) {
+	bin := Binary()
+	if info, err := os.Stat(bin); err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("no memorid binary at %s: build it with `cargo build --release` "+
+			"(CARGO_TARGET_DIR=/var/tmp/memorid-target) or point MEMORID_BIN at one", bin)
+	}
+	dir, err := os.MkdirTemp("", "memorid-go.")
+	if err != nil {
+		return nil, err
+	}
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	configPath := filepath.Join(dir, "memorid.toml")
+	storage := "sqlite://" + filepath.Join(dir, "memorid.db")
+	if err := os.WriteFile(configPath, []byte(config(upstream, storage, port)), 0o600); err != nil {
+		return nil, err
+	}
+	log, err := os.Create(filepath.Join(dir, "memorid.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	cmd := exec.Command(bin, "--config", configPath, "serve")
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = []string{"FAKE_UPSTREAM_KEY=sk-fake-upstream-key", "PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	// Its own process group, so that a test binary killed mid-run does not
+	// leave memorid's children behind, and Stop can end it whole.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s := &Server{Target: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.exited) }()
+	if err := s.waitServing(60 * time.Second); err != nil {
+		logs := s.Logs()
+		s.Stop()
+		return nil, fmt.Errorf("%w\n%s", err, tail(logs, 4000))
+	}
+	return s, nil
+}
+
+func (s *Server) waitServing(limit time.Duration) error {
+	conn, err := grpc.NewClient(s.Target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	health := healthpb.NewHealthClient(conn)
+	deadline := time.Now().Add(limit)
+	for {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("memorid exited while starting (%v)", s.cmd.ProcessState)
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+		cancel()
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("memorid was not SERVING within %v", limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Logs is what memorid printed so far.
+func (s *Server) Logs() string {
+	raw, _ := os.ReadFile(filepath.Join(s.Dir, "memorid.log"))
+	return string(raw)
+}
+
+// Stop ends memorid (SIGTERM, then SIGKILL after 10 s) and removes its folder.
+func (s *Server) Stop() {
+	if s.cmd.Process != nil {
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.exited
+		}
+	}
+	os.RemoveAll(s.Dir)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
