@@ -177,7 +177,7 @@ async fn embedder_alone(builtin: &Embedder) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    memorid::server::install_crypto_provider();
+    memorid::http::install_crypto_provider();
     let pending = env_usize("PENDING", 100_000);
 
     let extractor = FakeOpenAi::echoing_facts().await;

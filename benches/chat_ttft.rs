@@ -99,7 +99,7 @@ async fn through_memorid(server: &TestServer, n: usize) -> Vec<Duration> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    memorid::server::install_crypto_provider();
+    memorid::http::install_crypto_provider();
     let n: usize = std::env::var("ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -260,7 +260,7 @@ fn pseudo_fact(i: usize) -> Hit {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    memorid::server::install_crypto_provider();
+    memorid::http::install_crypto_provider();
     let sizes: Vec<usize> = std::env::var("SIZES")
         .unwrap_or_else(|_| "1000,10000,100000".into())
         .split(',')

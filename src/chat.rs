@@ -37,6 +37,10 @@ use crate::recall::{Hit, RecallQuery, Recaller};
 use crate::storage::Store;
 use crate::telemetry;
 
+/// The block recalled facts are injected as, one dated line per fact in
+/// place of `{memories}` (versioned beside the extraction prompt).
+const MEMORIES_PROMPT: &str = include_str!("../prompts/memories.v1.md");
+
 /// Sampling and tool parameters passed through to the provider.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerationParams {
@@ -195,18 +199,15 @@ impl ChatEngine {
         if facts.is_empty() {
             return (None, Vec::new());
         }
-        let mut block = String::from(
-            "Things you remember about the user from earlier conversations (use them when they \
-             help; do not mention this list):\n<memories>\n",
-        );
+        let mut lines = String::new();
         for fact in &facts {
-            block.push_str(&format!(
+            lines.push_str(&format!(
                 "- [{}] {}\n",
                 fact.last_seen_at.format("%Y-%m-%d"),
                 fact.content
             ));
         }
-        block.push_str("</memories>");
+        let block = MEMORIES_PROMPT.trim_end().replace("{memories}", &lines);
         let ids = facts.iter().map(|f| f.fact_id.to_string()).collect();
         (Some(ChatMessage::text(Role::System, block)), ids)
     }

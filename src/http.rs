@@ -1,5 +1,10 @@
-//! HTTP plumbing shared by the providers: the client, credentials, and the
-//! mapping of upstream HTTP failures onto [`Error`].
+//! The one HTTP layer below every upstream (chat providers and the
+//! embeddings endpoint): the client (with the process-wide TLS provider
+//! installed before it is built), credentials that never show in logs, and
+//! the one mapping of upstream HTTP and transport failures onto [`Error`].
+//!
+//! It imports nothing above `config` and `error`, so providers and
+//! embedders depend on it and never on the server.
 
 use std::time::Duration;
 
@@ -13,12 +18,19 @@ use crate::error::{Error, Result};
 /// Longest upstream error message passed on to the caller.
 const MAX_UPSTREAM_MESSAGE: usize = 300;
 
-pub(super) fn client(config: &ProviderConfig) -> anyhow::Result<reqwest::Client> {
+/// Installs the process-wide TLS provider (ring) once; later calls are
+/// no-ops.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A client for one upstream.
+pub fn client(connect_timeout: Duration) -> anyhow::Result<reqwest::Client> {
     // reqwest is built without a default TLS provider; building a client
     // without one installed would panic.
-    crate::server::install_crypto_provider();
+    install_crypto_provider();
     Ok(reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+        .connect_timeout(connect_timeout)
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
         .build()?)
@@ -27,7 +39,7 @@ pub(super) fn client(config: &ProviderConfig) -> anyhow::Result<reqwest::Client>
 /// A provider credential. Its `Debug` never shows it, and the header made
 /// from it is marked sensitive, so neither logs nor errors can carry it.
 #[derive(Clone)]
-pub struct ApiKey(pub(super) String);
+pub struct ApiKey(pub(crate) String);
 
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36,8 +48,18 @@ impl std::fmt::Debug for ApiKey {
 }
 
 impl ApiKey {
+    /// A key read from an environment variable, if it is set and can be
+    /// sent in a header.
+    pub fn from_env(var: &str) -> Option<ApiKey> {
+        std::env::var(var)
+            .ok()
+            .map(|key| key.trim().to_string())
+            .filter(|key| !key.is_empty() && reqwest::header::HeaderValue::from_str(key).is_ok())
+            .map(ApiKey)
+    }
+
     /// The key as a sensitive header value (`prefix` e.g. `"Bearer "`).
-    pub(super) fn header(&self, prefix: &str) -> reqwest::header::HeaderValue {
+    pub fn header(&self, prefix: &str) -> reqwest::header::HeaderValue {
         let mut value = reqwest::header::HeaderValue::try_from(format!("{prefix}{}", self.0))
             .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
         value.set_sensitive(true);
@@ -47,7 +69,7 @@ impl ApiKey {
 
 /// Reads the provider's API key from its file or environment variable. A
 /// provider without either has no key (fine for local servers).
-pub(super) fn read_api_key(name: &str, config: &ProviderConfig) -> anyhow::Result<Option<ApiKey>> {
+pub fn read_api_key(name: &str, config: &ProviderConfig) -> anyhow::Result<Option<ApiKey>> {
     if let Some(path) = &config.api_key_file {
         let key = std::fs::read_to_string(path).map_err(|e| {
             anyhow::anyhow!("providers.{name}.api_key_file {}: {e}", path.display())
@@ -61,17 +83,11 @@ pub(super) fn read_api_key(name: &str, config: &ProviderConfig) -> anyhow::Resul
         }
         return Ok(Some(ApiKey(key.to_string())));
     }
-    Ok(config
-        .api_key_env
-        .as_deref()
-        .and_then(|var| std::env::var(var).ok())
-        .map(|key| key.trim().to_string())
-        .filter(|key| !key.is_empty() && reqwest::header::HeaderValue::from_str(key).is_ok())
-        .map(ApiKey))
+    Ok(config.api_key_env.as_deref().and_then(ApiKey::from_env))
 }
 
 /// The delay an upstream asked for in `Retry-After` (seconds form).
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     let seconds: f64 = value.trim().parse().ok()?;
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
@@ -88,7 +104,7 @@ fn shorten(message: &str) -> String {
 /// Maps a non-success upstream response onto an error. `message` is what
 /// the provider's error body said, if it could be parsed; the raw body is
 /// only logged at debug level by the caller.
-pub(super) fn status_error(
+pub fn status_error(
     provider: &str,
     status: StatusCode,
     headers: &HeaderMap,
@@ -123,7 +139,7 @@ pub(super) fn status_error(
 /// Sends a request within `timeout` (which bounds the body too); a
 /// non-success answer becomes the matching error. The raw error body is
 /// logged at debug level only.
-pub(super) async fn send(
+pub async fn send(
     provider: &str,
     request: reqwest::RequestBuilder,
     timeout: Option<Duration>,
@@ -136,23 +152,24 @@ pub(super) async fn send(
         .send()
         .await
         .map_err(|e| transport_error(provider, &e))?;
-    let status = response.status();
-    if status.is_success() {
+    if response.status().is_success() {
         return Ok(response);
     }
+    Err(error_of(provider, response).await)
+}
+
+/// The error a non-success answer stands for; its raw body is logged at
+/// debug level only.
+pub async fn error_of(provider: &str, response: reqwest::Response) -> Error {
+    let status = response.status();
     let headers = response.headers().clone();
     let body = response.text().await.unwrap_or_default();
     tracing::debug!(provider, status = status.as_u16(), body = %body, "upstream error body");
-    Err(status_error(
-        provider,
-        status,
-        &headers,
-        error_message(&body).as_deref(),
-    ))
+    status_error(provider, status, &headers, error_message(&body).as_deref())
 }
 
 /// Reads a whole JSON answer.
-pub(super) async fn json_body<T: serde::de::DeserializeOwned>(
+pub async fn json_body<T: serde::de::DeserializeOwned>(
     provider: &str,
     response: reqwest::Response,
 ) -> Result<T> {
@@ -178,7 +195,7 @@ enum ErrorField {
 
 /// The message of an error body. OpenAI, Anthropic and Gemini all answer
 /// `{"error": {"message": …}}` (some compatible servers a bare string).
-pub(super) fn error_message(body: &str) -> Option<String> {
+pub fn error_message(body: &str) -> Option<String> {
     let parsed: ErrorBody = serde_json::from_str(body).ok()?;
     Some(match parsed.error {
         ErrorField::Object { message } | ErrorField::Text(message) => message,
@@ -186,7 +203,7 @@ pub(super) fn error_message(body: &str) -> Option<String> {
 }
 
 /// Maps a transport failure onto an error.
-pub(super) fn transport_error(provider: &str, error: &reqwest::Error) -> Error {
+pub fn transport_error(provider: &str, error: &reqwest::Error) -> Error {
     if error.is_timeout() {
         Error::DeadlineExceeded(format!("{provider} did not answer in time"))
     } else if error.is_connect() {

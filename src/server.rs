@@ -30,12 +30,6 @@ use crate::recall::Recaller;
 use crate::recall::cache::IndexCache;
 use crate::storage::Store;
 
-/// Installs the process-wide TLS provider (ring) once; later calls are
-/// no-ops.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Connects to storage and applies pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.storage)
@@ -51,7 +45,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    install_crypto_provider();
+    crate::http::install_crypto_provider();
     if let Some(listen) = config.metrics.listen {
         crate::telemetry::install(listen)?;
     }
@@ -78,7 +72,7 @@ pub async fn serve(
     // Recall and augmentation share the per-entity fact indexes.
     let recaller = Recaller::new(store.clone(), embedder.clone(), &config.recall);
     let augmenter = if config.augmentation.enabled {
-        crate::telemetry::spawn_queue_gauges(
+        crate::augment::spawn_queue_gauges(
             store.clone(),
             Duration::from_secs(5),
             background.clone(),
@@ -113,7 +107,10 @@ pub async fn serve(
     let ingestor = Ingestor::new(store.clone(), config.limits.clone(), waker);
     let chat = ChatServiceServer::with_interceptor(ChatApi::new(engine), authenticator.clone());
     let memory = MemoryServiceServer::with_interceptor(
-        MemoryApi::new(store.clone(), ingestor, recaller),
+        MemoryApi::new(
+            crate::memories::Memories::new(store.clone(), recaller),
+            ingestor,
+        ),
         authenticator,
     );
 

@@ -5,12 +5,8 @@
 //! unconditionally and tests need no exporter.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
-use tokio_util::sync::CancellationToken;
-
-use crate::storage::Store;
 
 pub const CHAT_TURNS: &str = "memorid_chat_turns_total";
 pub const CHAT_TTFT: &str = "memorid_chat_time_to_first_token_seconds";
@@ -77,28 +73,4 @@ pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
     );
     tracing::info!(%listen, "Prometheus metrics at /metrics");
     Ok(())
-}
-
-/// Refreshes the queue gauges from the database every `every`.
-pub fn spawn_queue_gauges(store: Store, every: Duration, cancel: CancellationToken) {
-    tokio::spawn(async move {
-        loop {
-            match store.queue_stats().await {
-                Ok(stats) => {
-                    metrics::gauge!(QUEUE_DEPTH).set(stats.open as f64);
-                    let lag = stats
-                        .oldest
-                        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
-                        .unwrap_or(0.0);
-                    metrics::gauge!(JOB_LAG).set(lag);
-                    metrics::gauge!(DEAD_JOBS).set(stats.dead as f64);
-                }
-                Err(error) => tracing::debug!(%error, "reading queue stats failed"),
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(every) => {}
-            }
-        }
-    });
 }

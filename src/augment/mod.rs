@@ -33,6 +33,7 @@ pub use job::JobContext;
 
 use crate::config::AugmentationConfig;
 use crate::domain::jobs::ClaimedJob;
+use crate::storage::Store;
 use crate::telemetry;
 
 /// Wakes the workers when a job was committed. Cheap to clone.
@@ -66,6 +67,31 @@ impl Augmenter {
             tracing::error!(%error, "the augmentation loop failed");
         }
     }
+}
+
+/// Refreshes the queue gauges (depth, lag, dead jobs) from the database
+/// every `every`: the stage owns its gauges, telemetry only names them.
+pub fn spawn_queue_gauges(store: Store, every: Duration, cancel: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            match store.queue_stats().await {
+                Ok(stats) => {
+                    metrics::gauge!(telemetry::QUEUE_DEPTH).set(stats.open as f64);
+                    let lag = stats
+                        .oldest
+                        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
+                        .unwrap_or(0.0);
+                    metrics::gauge!(telemetry::JOB_LAG).set(lag);
+                    metrics::gauge!(telemetry::DEAD_JOBS).set(stats.dead as f64);
+                }
+                Err(error) => tracing::debug!(%error, "reading queue stats failed"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    });
 }
 
 /// The retry delay after `attempts` failed attempts.

@@ -52,7 +52,7 @@ impl Embedder {
                 let key = config
                     .api_key_env
                     .as_deref()
-                    .and_then(|var| std::env::var(var).ok());
+                    .and_then(crate::http::ApiKey::from_env);
                 Ok(Embedder::OpenAi(openai::OpenAiEmbedder::new(
                     base_url, model, key,
                 )?))

@@ -16,13 +16,17 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::http::{self, ApiKey};
+
+/// How errors name this upstream.
+const UPSTREAM: &str = "the embeddings endpoint";
 
 #[derive(Debug, Clone)]
 pub struct OpenAiEmbedder {
     client: reqwest::Client,
     url: String,
     model: String,
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
     /// Set once the endpoint refused `encoding_format: base64`.
     floats_only: Arc<AtomicBool>,
 }
@@ -97,13 +101,9 @@ impl Encoded {
 }
 
 impl OpenAiEmbedder {
-    pub fn new(base_url: &str, model: &str, api_key: Option<String>) -> anyhow::Result<Self> {
-        crate::server::install_crypto_provider();
+    pub fn new(base_url: &str, model: &str, api_key: Option<ApiKey>) -> anyhow::Result<Self> {
         Ok(OpenAiEmbedder {
-            client: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .timeout(Duration::from_secs(60))
-                .build()?,
+            client: http::client(Duration::from_secs(10))?,
             url: format!("{}/embeddings", base_url.trim_end_matches('/')),
             model: model.to_string(),
             api_key,
@@ -132,20 +132,13 @@ impl OpenAiEmbedder {
         } else {
             response
         };
-        let status = response.status();
-        if !status.is_success() {
-            return Err(Error::UpstreamUnavailable(format!(
-                "embeddings endpoint answered HTTP {}",
-                status.as_u16()
-            )));
+        if !response.status().is_success() {
+            return Err(http::error_of(UPSTREAM, response).await);
         }
-        let mut answer: Answer = response
-            .json()
-            .await
-            .map_err(|e| Error::UpstreamUnavailable(format!("embeddings endpoint: {e}")))?;
+        let mut answer: Answer = http::json_body(UPSTREAM, response).await?;
         if answer.data.len() != texts.len() {
             return Err(Error::UpstreamUnavailable(format!(
-                "embeddings endpoint returned {} vectors for {} inputs",
+                "{UPSTREAM} returned {} vectors for {} inputs",
                 answer.data.len(),
                 texts.len()
             )));
@@ -157,7 +150,7 @@ impl OpenAiEmbedder {
             .map(|item| {
                 item.embedding
                     .decode()
-                    .map_err(|e| Error::UpstreamUnavailable(format!("embeddings endpoint: {e}")))
+                    .map_err(|e| Error::UpstreamUnavailable(format!("{UPSTREAM}: {e}")))
             })
             .collect()
     }
@@ -168,14 +161,18 @@ impl OpenAiEmbedder {
         } else {
             json!({ "model": self.model, "input": texts })
         };
-        let mut request = self.client.post(&self.url).json(&body);
+        let mut request = self
+            .client
+            .post(&self.url)
+            .timeout(Duration::from_secs(60))
+            .json(&body);
         if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key);
+            request = request.header(reqwest::header::AUTHORIZATION, key.header("Bearer "));
         }
         request
             .send()
             .await
-            .map_err(|e| Error::UpstreamUnavailable(format!("embeddings endpoint: {e}")))
+            .map_err(|e| http::transport_error(UPSTREAM, &e))
     }
 }
 

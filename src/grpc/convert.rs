@@ -640,10 +640,22 @@ pub fn recall_query(namespace: String, request: pb::RecallRequest) -> Result<(Re
     Ok((query, include_score_parts))
 }
 
-pub fn recall_response(ranked: Ranked, include_parts: bool) -> pb::RecallResponse {
+/// A fact and the turns that mentioned it.
+pub fn fact_with_sources(fact: FactRecord, sources: Vec<uuid::Uuid>) -> pb::Fact {
+    let mut fact = pb::Fact::from(fact);
+    fact.source_turn_ids = sources.iter().map(ToString::to_string).collect();
+    fact
+}
+
+/// A recall hit; a fact's `sources` are the turns that mentioned it.
+pub fn recall_response(
+    ranked: Ranked,
+    sources: Vec<uuid::Uuid>,
+    include_parts: bool,
+) -> pb::RecallResponse {
     let Ranked { hit, score } = ranked;
     let hit = match hit {
-        Hit::Fact(fact) => pb::recall_response::Hit::Fact(fact.into()),
+        Hit::Fact(fact) => pb::recall_response::Hit::Fact(fact_with_sources(fact, sources)),
         Hit::Message(message) => pb::recall_response::Hit::Message(pb::MessageHit {
             turn_id: message.turn_id.to_string(),
             session_id: message.session_id,

@@ -1,5 +1,7 @@
 //! `memori.v1.MemoryService`: Recall, Attribute, the augmentation and fact
-//! management RPCs, sessions and forgetting.
+//! management RPCs, sessions and forgetting. Each handler reads the
+//! caller's namespace, converts the request and delegates to `Memories`
+//! (or, for Attribute, the `Ingestor`).
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -10,58 +12,21 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{auth, convert};
-use crate::domain::Scope;
 use crate::error::Error;
 use crate::ingest::{AttributedTurn, Ingestor};
+use crate::memories::Memories;
 use crate::pb;
-use crate::recall::Recaller;
-use crate::storage::Store;
 
 pub struct MemoryApi {
-    store: Store,
+    memories: Memories,
     ingestor: Ingestor,
-    recaller: Recaller,
 }
 
 impl MemoryApi {
-    pub fn new(store: Store, ingestor: Ingestor, recaller: Recaller) -> Self {
-        MemoryApi {
-            store,
-            ingestor,
-            recaller,
-        }
+    pub fn new(memories: Memories, ingestor: Ingestor) -> Self {
+        MemoryApi { memories, ingestor }
     }
 }
-
-impl MemoryApi {
-    /// Fills each fact's `source_turn_ids` (one query for all of them).
-    async fn with_provenance<'a>(
-        &self,
-        scope: &Scope,
-        facts: impl Iterator<Item = &'a mut pb::Fact>,
-    ) -> Result<(), Status> {
-        let mut facts: Vec<&mut pb::Fact> = facts.collect();
-        let ids: Vec<uuid::Uuid> = facts.iter().filter_map(|f| f.id.parse().ok()).collect();
-        let mut provenance = self.store.facts_provenance(scope, &ids).await?;
-        for fact in &mut facts {
-            let turns = fact
-                .id
-                .parse()
-                .ok()
-                .and_then(|id| provenance.remove(&id))
-                .unwrap_or_default();
-            fact.source_turn_ids = turns.iter().map(ToString::to_string).collect();
-        }
-        Ok(())
-    }
-}
-
-/// WaitForAugmentation's timeout when the caller sets none, and its cap.
-const DEFAULT_WAIT: Duration = Duration::from_secs(30);
-const MAX_WAIT: Duration = Duration::from_secs(300);
-/// ListFacts' page size when the caller sets none, and its cap.
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 500;
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
@@ -78,20 +43,14 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
     ) -> Result<Response<Self::RecallStream>, Status> {
         let namespace = auth::namespace(&request)?;
         let (query, include_parts) = convert::recall_query(namespace, request.into_inner())?;
-        let scope = query.scope.clone();
-        let ranked = self.recaller.recall(query).await?;
-        let mut responses: Vec<pb::RecallResponse> = ranked
+        let responses: Vec<Result<pb::RecallResponse, Status>> = self
+            .memories
+            .recall(query)
+            .await?
             .into_iter()
-            .map(|r| convert::recall_response(r, include_parts))
+            .map(|(ranked, sources)| Ok(convert::recall_response(ranked, sources, include_parts)))
             .collect();
-        let facts = responses.iter_mut().filter_map(|r| match &mut r.hit {
-            Some(pb::recall_response::Hit::Fact(fact)) => Some(fact),
-            _ => None,
-        });
-        self.with_provenance(&scope, facts).await?;
-        Ok(Response::new(Box::pin(tokio_stream::iter(
-            responses.into_iter().map(Ok),
-        ))))
+        Ok(Response::new(Box::pin(tokio_stream::iter(responses))))
     }
 
     /// Turns are stored one after another in arrival order; each answer
@@ -133,8 +92,6 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
-    /// Polls the job table (so it sees work done by any replica) until
-    /// nothing awaited is pending, or the timeout passes.
     async fn wait_for_augmentation(
         &self,
         request: Request<pb::WaitForAugmentationRequest>,
@@ -151,28 +108,21 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
             .enumerate()
             .map(|(i, id)| convert::uuid_field(&format!("turn_ids[{i}]"), id))
             .collect::<Result<Vec<_>, Error>>()?;
-        let timeout = match timeout {
-            None => DEFAULT_WAIT,
-            Some(t) => Duration::try_from(t)
-                .map_err(|_| Error::invalid("timeout", "must not be negative"))?
-                .min(MAX_WAIT),
-        };
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut pause = Duration::from_millis(10);
-        loop {
-            let (open, dead) = self.store.open_jobs(&scope, &turn_ids).await?;
-            let now = tokio::time::Instant::now();
-            if open == 0 || now >= deadline {
-                let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-                return Ok(Response::new(pb::WaitForAugmentationResponse {
-                    completed: open == 0,
-                    pending_jobs: clamp(open),
-                    dead_jobs: clamp(dead),
-                }));
-            }
-            tokio::time::sleep(pause.min(deadline - now)).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
-        }
+        let timeout = timeout
+            .map(|t| {
+                Duration::try_from(t).map_err(|_| Error::invalid("timeout", "must not be negative"))
+            })
+            .transpose()?;
+        let awaited = self
+            .memories
+            .wait_for_augmentation(&scope, &turn_ids, timeout)
+            .await?;
+        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Response::new(pb::WaitForAugmentationResponse {
+            completed: awaited.open == 0,
+            pending_jobs: clamp(awaited.open),
+            dead_jobs: clamp(awaited.dead),
+        }))
     }
 
     async fn list_facts(
@@ -190,29 +140,17 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         let after = (!page_token.is_empty())
             .then(|| convert::uuid_field("page_token", &page_token))
             .transpose()?;
-        let size = match page_size {
-            0 => DEFAULT_PAGE,
-            n => (n as usize).min(MAX_PAGE),
-        };
-        // One more than asked tells whether another page follows.
-        let mut facts = self
-            .store
-            .list_facts(&scope, include_superseded, after, size + 1)
+        let page = self
+            .memories
+            .list_facts(&scope, include_superseded, after, page_size as usize)
             .await?;
-        let next_page_token = if facts.len() > size {
-            facts.truncate(size);
-            facts
-                .last()
-                .map(|f| f.fact_id.to_string())
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
-        let mut facts: Vec<pb::Fact> = facts.into_iter().map(pb::Fact::from).collect();
-        self.with_provenance(&scope, facts.iter_mut()).await?;
         Ok(Response::new(pb::ListFactsResponse {
-            facts,
-            next_page_token,
+            facts: page
+                .facts
+                .into_iter()
+                .map(|(fact, sources)| convert::fact_with_sources(fact, sources))
+                .collect(),
+            next_page_token: page.next_after.map(|id| id.to_string()).unwrap_or_default(),
         }))
     }
 
@@ -227,9 +165,7 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         } = request.into_inner();
         let (scope, _) = convert::entity_scope(namespace, attribution, false)?;
         let id = convert::uuid_field("fact_id", &fact_id)?;
-        if !self.store.delete_fact(&scope, id).await? {
-            return Err(Error::NotFound(format!("fact {fact_id:?} does not exist")).into());
-        }
+        self.memories.delete_fact(&scope, id).await?;
         Ok(Response::new(pb::DeleteFactResponse {}))
     }
 
@@ -240,8 +176,7 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         let namespace = auth::namespace(&request)?;
         let pb::ForgetEntityRequest { attribution } = request.into_inner();
         let (scope, _) = convert::entity_scope(namespace, attribution, false)?;
-        let counts = self.store.forget_entity(&scope).await?;
-        tracing::info!(entity_id = %scope.entity_id, ?counts, "entity forgotten");
+        let counts = self.memories.forget_entity(&scope).await?;
         Ok(Response::new(counts.into()))
     }
 
@@ -253,16 +188,7 @@ impl pb::memory_service_server::MemoryService for MemoryApi {
         let pb::GetSessionRequest { attribution } = request.into_inner();
         let (scope, session_id) = convert::entity_scope(namespace, attribution, true)?;
         let session_id = session_id.unwrap_or_default();
-        let session = self
-            .store
-            .get_session(&scope, &session_id)
-            .await?
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "session {session_id:?} of entity {:?} does not exist",
-                    scope.entity_id
-                ))
-            })?;
+        let session = self.memories.get_session(&scope, &session_id).await?;
         Ok(Response::new(session.into()))
     }
 }

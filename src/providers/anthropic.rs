@@ -18,13 +18,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::{self, ApiKey};
 use super::sse::{self, Frame, FrameParser};
 use super::{
     ChatRequest, Chunk, ChunkStream, Completion, ResponseFormat, ToolCallDelta, ToolChoice,
 };
 use crate::domain::{ChatMessage, FinishReason, Role, Usage};
 use crate::error::Result;
+use crate::http::{self, ApiKey};
 
 /// The `anthropic-version` header memorid speaks.
 pub const API_VERSION: &str = "2023-06-01";

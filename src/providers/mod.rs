@@ -6,7 +6,6 @@
 
 pub mod anthropic;
 pub mod gemini;
-pub mod http;
 pub mod openai;
 pub mod routing;
 mod sse;
@@ -23,6 +22,7 @@ use serde_json::Value;
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::domain::{ChatMessage, FinishReason, Role, ToolCall, Usage};
 use crate::error::Result;
+use crate::http;
 
 /// A tool the model may call.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,7 +186,7 @@ pub enum Provider {
 impl Provider {
     pub fn from_config(name: &str, config: &ProviderConfig) -> anyhow::Result<Provider> {
         let api_key = http::read_api_key(name, config)?;
-        let client = http::client(config)?;
+        let client = http::client(Duration::from_secs(config.connect_timeout_secs))?;
         let base_url = config.base_url.trim_end_matches('/');
         Ok(match config.kind {
             ProviderKind::Openai => {

@@ -10,13 +10,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::{self, ApiKey};
 use super::sse::{self, Frame, FrameParser};
 use super::{
     ChatRequest, Chunk, ChunkStream, Completion, ResponseFormat, ToolCallDelta, ToolChoice,
 };
 use crate::domain::{ChatMessage, FinishReason, Role, Usage};
 use crate::error::Result;
+use crate::http::{self, ApiKey};
 
 /// The Azure OpenAI `api-version` used when the config names none.
 pub const AZURE_API_VERSION: &str = "2024-10-21";
@@ -552,7 +552,7 @@ mod tests {
 
     #[test]
     fn azure_uses_the_deployment_url_and_api_key_header() {
-        crate::server::install_crypto_provider();
+        crate::http::install_crypto_provider();
         let azure = OpenAi::azure(
             "azure",
             reqwest::Client::new(),

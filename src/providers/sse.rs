@@ -8,9 +8,9 @@
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::StreamExt;
 
-use super::http::transport_error;
 use super::{Chunk, ChunkStream};
 use crate::error::Error;
+use crate::http::transport_error;
 
 /// What one SSE event meant.
 pub(super) enum Frame {

@@ -243,7 +243,7 @@ async fn a_stream_without_usage_reports_none(backend: Backend) {
 
 #[tokio::test]
 async fn every_provider_completes_without_streaming() {
-    memorid::server::install_crypto_provider();
+    memorid::http::install_crypto_provider();
     let openai = FakeOpenAi::start().await;
     let anthropic = FakeAnthropic::start().await;
     let gemini = FakeGemini::start().await;
