@@ -984,8 +984,8 @@ const file_memori_v1_chat_service_proto_rawDesc = "" +
 	" RESPONSE_FORMAT_TYPE_JSON_OBJECT\x10\x02\x12$\n" +
 	" RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x032H\n" +
 	"\vChatService\x129\n" +
-	"\x04Chat\x12\x16.memori.v1.ChatRequest\x1a\x17.memori.v1.ChatResponse0\x01B\xad\x01\n" +
-	"\rcom.memori.v1B\x10ChatServiceProtoP\x01ZEgithub.com/memorid/memorid/clients/go/internal/gen/memori/v1;memoriv1\xa2\x02\x03MXX\xaa\x02\tMemori.V1\xca\x02\tMemori\\V1\xe2\x02\x15Memori\\V1\\GPBMetadata\xea\x02\n" +
+	"\x04Chat\x12\x16.memori.v1.ChatRequest\x1a\x17.memori.v1.ChatResponse0\x01B\xc8\x01\n" +
+	"(io.memorid.client.internal.gen.memori.v1B\x10ChatServiceProtoP\x01ZEgithub.com/memorid/memorid/clients/go/internal/gen/memori/v1;memoriv1\xa2\x02\x03MXX\xaa\x02\tMemori.V1\xca\x02\tMemori\\V1\xe2\x02\x15Memori\\V1\\GPBMetadata\xea\x02\n" +
 	"Memori::V1b\x06proto3"
 
 var (

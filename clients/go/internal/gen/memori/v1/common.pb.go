@@ -550,8 +550,8 @@ const file_memori_v1_common_proto_rawDesc = "" +
 	"\x14FINISH_REASON_LENGTH\x10\x02\x12\x1c\n" +
 	"\x18FINISH_REASON_TOOL_CALLS\x10\x03\x12 \n" +
 	"\x1cFINISH_REASON_CONTENT_FILTER\x10\x04\x12\x17\n" +
-	"\x13FINISH_REASON_OTHER\x10\x05B\xa8\x01\n" +
-	"\rcom.memori.v1B\vCommonProtoP\x01ZEgithub.com/memorid/memorid/clients/go/internal/gen/memori/v1;memoriv1\xa2\x02\x03MXX\xaa\x02\tMemori.V1\xca\x02\tMemori\\V1\xe2\x02\x15Memori\\V1\\GPBMetadata\xea\x02\n" +
+	"\x13FINISH_REASON_OTHER\x10\x05B\xc3\x01\n" +
+	"(io.memorid.client.internal.gen.memori.v1B\vCommonProtoP\x01ZEgithub.com/memorid/memorid/clients/go/internal/gen/memori/v1;memoriv1\xa2\x02\x03MXX\xaa\x02\tMemori.V1\xca\x02\tMemori\\V1\xe2\x02\x15Memori\\V1\\GPBMetadata\xea\x02\n" +
 	"Memori::V1b\x06proto3"
 
 var (

@@ -1813,8 +1813,8 @@ const file_memori_v1_memory_service_proto_rawDesc = "" +
 	"DeleteFact\x12\x1c.memori.v1.DeleteFactRequest\x1a\x1d.memori.v1.DeleteFactResponse\x12O\n" +
 	"\fForgetEntity\x12\x1e.memori.v1.ForgetEntityRequest\x1a\x1f.memori.v1.ForgetEntityResponse\x12I\n" +
 	"\n" +
-	"GetSession\x12\x1c.memori.v1.GetSessionRequest\x1a\x1d.memori.v1.GetSessionResponseB\xaf\x01\n" +
-	"\rcom.memori.v1B\x12MemoryServiceProtoP\x01ZEgithub.com/memorid/memorid/clients/go/internal/gen/memori/v1;memoriv1\xa2\x02\x03MXX\xaa\x02\tMemori.V1\xca\x02\tMemori\\V1\xe2\x02\x15Memori\\V1\\GPBMetadata\xea\x02\n" +
+	"GetSession\x12\x1c.memori.v1.GetSessionRequest\x1a\x1d.memori.v1.GetSessionResponseB\xca\x01\n" +
+	"(io.memorid.client.internal.gen.memori.v1B\x12MemoryServiceProtoP\x01ZEgithub.com/memorid/memorid/clients/go/internal/gen/memori/v1;memoriv1\xa2\x02\x03MXX\xaa\x02\tMemori.V1\xca\x02\tMemori\\V1\xe2\x02\x15Memori\\V1\\GPBMetadata\xea\x02\n" +
 	"Memori::V1b\x06proto3"
 
 var (
