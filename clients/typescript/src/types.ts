@@ -1,0 +1,335 @@
+/**
+ * The plain types the client takes and returns.
+ *
+ * Nothing here is a generated protobuf type: the client converts at its edge
+ * (`convert.ts`), so user code never imports generated code, and a new proto
+ * field changes nothing here by accident. Times are `Date`s, durations are
+ * milliseconds, enums are lower-case string literals.
+ */
+
+export type Role = "system" | "user" | "assistant" | "tool";
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "other" | "unspecified";
+export type FactCategory =
+  | "preference"
+  | "attribute"
+  | "skill"
+  | "event"
+  | "relationship"
+  | "rule"
+  | "other"
+  | "unspecified";
+export type MemoryKind = "fact" | "message";
+export type TurnStatus = "streaming" | "completed" | "interrupted" | "failed" | "unspecified";
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * Whom a turn or memory belongs to: the entity (usually an end user), the
+ * process (agent or app) talking, and the session (conversation thread).
+ */
+export interface Attribution {
+  readonly entityId: string;
+  readonly processId?: string;
+  readonly sessionId?: string;
+}
+
+/** A tool (function) call the model asked for. */
+export interface ToolCall {
+  readonly id: string;
+  readonly name: string;
+  /** The arguments as JSON text, exactly as the model produced them. */
+  readonly arguments: string;
+}
+
+/** One chat message. */
+export interface Message {
+  readonly role: Role;
+  readonly content?: string;
+  /** Optional author name (OpenAI `name`). */
+  readonly name?: string;
+  /** Tool calls made by an assistant message. */
+  readonly toolCalls?: readonly ToolCall[];
+  /** On a `tool` message: the id of the call this message answers. */
+  readonly toolCallId?: string;
+}
+
+/**
+ * A message in the OpenAI SDK's shape (`ChatCompletionMessageParam`), so
+ * messages built for OpenAI can be passed as they are. `developer` is read as
+ * `system`; content parts contribute their text.
+ */
+export interface OpenAIMessage {
+  readonly role: Role | "developer" | "function";
+  readonly content?: string | null | readonly ({ readonly type: string; readonly text?: string } | string)[];
+  readonly name?: string;
+  readonly tool_calls?: readonly {
+    readonly id: string;
+    readonly type?: "function";
+    readonly function: { readonly name: string; readonly arguments: string };
+  }[];
+  readonly tool_call_id?: string;
+}
+
+export type MessageInput = Message | OpenAIMessage;
+
+/** A function the model may call. */
+export interface Tool {
+  readonly name: string;
+  readonly description?: string;
+  /** The JSON Schema of the arguments. */
+  readonly parameters?: JsonObject;
+  readonly strict?: boolean;
+}
+
+/** A tool in the OpenAI SDK's shape (`{ type: "function", function: {...} }`). */
+export interface OpenAITool {
+  readonly type: "function";
+  readonly function: Tool;
+}
+
+/** `"auto"`, `"none"`, `"required"`, or `{ function: name }` to force one call. */
+export type ToolChoice = "auto" | "none" | "required" | { readonly function: string };
+
+/** The shape of the answer. */
+export type ResponseFormat =
+  | { readonly type: "text" }
+  | { readonly type: "json_object" }
+  | { readonly type: "json_schema"; readonly name: string; readonly schema: JsonObject; readonly strict?: boolean };
+
+/** Per-chat memory switches; anything left out takes the server's default. */
+export interface MemoryOptions {
+  /** Recall memories for the last user message and inject them. */
+  readonly recall?: boolean;
+  /** How many memories to inject at most. */
+  readonly recallLimit?: number;
+  /** Prepend the session's stored history. */
+  readonly history?: boolean;
+  /** Token budget of the prepended history. */
+  readonly historyTokenBudget?: number;
+  /** Turn this turn into memories in the background. */
+  readonly augment?: boolean;
+}
+
+/** Token usage exactly as the upstream provider reported it. */
+export interface Usage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cachedInputTokens: number;
+  readonly reasoningTokens: number;
+}
+
+// --- Chat -------------------------------------------------------------------
+
+/** What to send in one chat turn. */
+export interface ChatOptions {
+  /** `provider/model` (e.g. `openai/gpt-4o-mini`) or a configured alias. */
+  readonly model: string;
+  /** The new messages of this turn, oldest first. */
+  readonly messages: readonly MessageInput[];
+  readonly temperature?: number;
+  readonly maxTokens?: number;
+  readonly topP?: number;
+  readonly stop?: readonly string[];
+  readonly tools?: readonly (Tool | OpenAITool)[];
+  readonly toolChoice?: ToolChoice;
+  readonly responseFormat?: ResponseFormat;
+  readonly memory?: MemoryOptions;
+  /** Free-form labels stored with the turn. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** Always the first event: the turn is stored and the upstream answered. */
+export interface ChatStarted {
+  readonly type: "started";
+  readonly turnId: string;
+  readonly sessionId: string;
+  /** The resolved `provider/model`. */
+  readonly model: string;
+  /** Ids of the memories recalled and injected into the prompt. */
+  readonly recalledMemoryIds: readonly string[];
+}
+
+/** A piece of a tool call; join pieces by `index`. */
+export interface ToolCallDelta {
+  readonly index: number;
+  readonly id: string;
+  readonly name: string;
+  readonly arguments: string;
+}
+
+/** A piece of the answer, as soon as the upstream sent it. */
+export interface ChatDelta {
+  readonly type: "delta";
+  readonly text: string;
+  readonly toolCalls: readonly ToolCallDelta[];
+  readonly reasoning: string;
+}
+
+/** Always the last event of a successful stream; the turn is durably stored. */
+export interface ChatCompleted {
+  readonly type: "completed";
+  readonly turnId: string;
+  readonly finishReason: FinishReason;
+  /** Absent when the provider reported none. */
+  readonly usage?: Usage;
+}
+
+export type ChatEvent = ChatStarted | ChatDelta | ChatCompleted;
+
+/** A whole chat turn, as `ChatStream.collect()` returns it. */
+export interface ChatResult {
+  readonly turnId: string;
+  readonly sessionId: string;
+  readonly model: string;
+  readonly text: string;
+  readonly reasoning: string;
+  readonly toolCalls: readonly ToolCall[];
+  readonly finishReason: FinishReason;
+  readonly usage?: Usage;
+  readonly recalledMemoryIds: readonly string[];
+}
+
+// --- Memory -----------------------------------------------------------------
+
+/** A short statement about an entity, extracted from its turns. */
+export interface Fact {
+  readonly id: string;
+  readonly content: string;
+  readonly category: FactCategory;
+  readonly firstSeenAt?: Date;
+  readonly lastSeenAt?: Date;
+  readonly mentionCount: number;
+  /** Set when a newer fact superseded this one. */
+  readonly validUntil?: Date;
+  /** Set when a newer fact superseded this one: that fact's id. */
+  readonly supersededBy: string;
+  /** The turns that mentioned the fact, oldest first. */
+  readonly sourceTurnIds: readonly string[];
+}
+
+/** A stored message of a past turn, as Recall returns it. */
+export interface MessageHit {
+  readonly turnId: string;
+  readonly sessionId: string;
+  readonly role: Role | "unspecified";
+  readonly content: string;
+  readonly occurredAt?: Date;
+}
+
+export interface ScoreParts {
+  readonly dense: number;
+  readonly lexical: number;
+  readonly recency: number;
+  readonly mentions: number;
+}
+
+/** One recall hit (best first): a fact or a past message, with its score. */
+export type RecallHit =
+  | {
+      readonly kind: "fact";
+      readonly score: number;
+      /** The fact's id. */
+      readonly id: string;
+      /** The fact's statement. */
+      readonly content: string;
+      readonly fact: Fact;
+      readonly scoreParts?: ScoreParts;
+    }
+  | {
+      readonly kind: "message";
+      readonly score: number;
+      /** The turn id of the message. */
+      readonly id: string;
+      /** The message's text. */
+      readonly content: string;
+      readonly message: MessageHit;
+      readonly scoreParts?: ScoreParts;
+    };
+
+export interface RecallOptions {
+  /** At most this many hits; 0 or absent takes the server's default. */
+  readonly limit?: number;
+  /** Which kinds of memory; absent means facts. */
+  readonly kinds?: readonly MemoryKind[];
+  readonly occurredAfter?: Date;
+  readonly occurredBefore?: Date;
+  readonly minScore?: number;
+  readonly includeScoreParts?: boolean;
+  readonly includeSuperseded?: boolean;
+}
+
+/** A finished turn that the caller ran against a model itself. */
+export interface AttributeTurn {
+  readonly attribution: Attribution;
+  readonly messages: readonly MessageInput[];
+  readonly occurredAt?: Date;
+  /**
+   * Makes the turn safe to resend. The client makes one up when absent, so
+   * that its own retries never store a turn twice.
+   */
+  readonly idempotencyKey?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** The model that produced the assistant messages, if known. */
+  readonly model?: string;
+}
+
+export interface AttributeResult {
+  readonly idempotencyKey: string;
+  readonly turnId: string;
+  readonly sessionId: string;
+  /** True when the key had been stored before and nothing was written. */
+  readonly duplicate: boolean;
+}
+
+export interface AugmentationStatus {
+  /** True when no awaited work is pending any more. */
+  readonly completed: boolean;
+  readonly pendingJobs: number;
+  /** Jobs that failed for good. */
+  readonly deadJobs: number;
+}
+
+export interface FactPage {
+  readonly facts: readonly Fact[];
+  /** Pass it as `pageToken` for the next page; empty on the last page. */
+  readonly nextPageToken: string;
+}
+
+export interface ListFactsOptions {
+  readonly pageSize?: number;
+  readonly pageToken?: string;
+  readonly includeSuperseded?: boolean;
+}
+
+export interface ForgetResult {
+  readonly sessionsDeleted: number;
+  readonly turnsDeleted: number;
+  readonly messagesDeleted: number;
+  readonly factsDeleted: number;
+  readonly jobsDeleted: number;
+}
+
+/** One stored turn of a session. */
+export interface StoredTurn {
+  readonly turnId: string;
+  readonly status: TurnStatus;
+  readonly model: string;
+  readonly finishReason: FinishReason;
+  readonly usage?: Usage;
+  readonly messages: readonly Message[];
+  readonly occurredAt?: Date;
+  /** The error that ended an interrupted or failed turn. */
+  readonly error: string;
+  readonly processId: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** A session with its turns, oldest first. */
+export interface Session {
+  readonly sessionId: string;
+  readonly entityId: string;
+  readonly processId: string;
+  readonly createdAt?: Date;
+  readonly updatedAt?: Date;
+  readonly turns: readonly StoredTurn[];
+}
