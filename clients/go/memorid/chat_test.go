@@ -341,7 +341,7 @@ func TestAChatPastItsDeadlineIsDeadlineExceeded(t *testing.T) {
 
 func TestFiftyConcurrentStreamsOnOneClient(t *testing.T) {
 	const n = 50
-	client := newClient(t)
+	client := newClient(t, memorid.WithKeepalive(10*time.Second, 5*time.Second))
 	model := newModel()
 	hold := make(chan struct{})
 	upstream.Script(model, testenv.Script{Echo: true, Hold: hold})

@@ -197,3 +197,29 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// Env is a fake upstream and a memorid in front of it.
+type Env struct {
+	Upstream *Upstream
+	Server   *Server
+}
+
+// Start starts both.
+func Start() (*Env, error) {
+	upstream, err := StartUpstream()
+	if err != nil {
+		return nil, fmt.Errorf("fake upstream: %w", err)
+	}
+	server, err := StartMemorid(upstream, 0)
+	if err != nil {
+		upstream.Close()
+		return nil, fmt.Errorf("memorid: %w", err)
+	}
+	return &Env{Upstream: upstream, Server: server}, nil
+}
+
+// Close stops both.
+func (e *Env) Close() {
+	e.Server.Stop()
+	e.Upstream.Close()
+}

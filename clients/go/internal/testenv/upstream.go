@@ -77,6 +77,13 @@ type Reject struct {
 	Headers map[string]string
 }
 
+// SlowExtractionMarker in a turn's text makes the extraction model take
+// SlowExtraction to answer it, so its augmentation stays pending that long.
+const SlowExtractionMarker = "[slow-extraction]"
+
+// SlowExtraction is how long the extraction of a marked turn takes.
+const SlowExtraction = 4 * time.Second
+
 // At is a pointer to n, for Script's optional counts.
 func At(n int) *int { return &n }
 
@@ -370,6 +377,9 @@ func (u *Upstream) chat(w http.ResponseWriter, r *http.Request, body map[string]
 	switch schemaName(body) {
 	case "memories":
 		script = Script{Pieces: []string{ExtractionAnswer(body)}}
+		if raw, _ := json.Marshal(body["messages"]); bytes.Contains(raw, []byte(SlowExtractionMarker)) {
+			script.Delay = SlowExtraction
+		}
 	case "replacements":
 		script = Script{Pieces: []string{`{"answers": []}`}}
 	default:
@@ -396,6 +406,13 @@ func (u *Upstream) chat(w http.ResponseWriter, r *http.Request, body map[string]
 		"completion_tokens_details": map[string]any{"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
 	}
 	if !stream {
+		if script.Delay > 0 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(script.Delay):
+			}
+		}
 		message := map[string]any{"role": "assistant", "content": strings.Join(script.Pieces, ""), "refusal": nil, "annotations": []any{}}
 		if len(script.ToolCalls) > 0 {
 			var calls []any
