@@ -35,6 +35,7 @@ use memorid::providers::Router;
 use memorid::recall::cache::IndexCache;
 use memorid::storage::Store;
 use support::fake_openai::FakeOpenAi;
+use tokio_util::task::TaskTracker;
 
 /// The allocator the server binary uses (see `src/main.rs`).
 #[global_allocator]
@@ -130,7 +131,7 @@ async fn drain(store: &Store, context: JobContext, workers: usize) -> Duration {
         ..AugmentationConfig::default()
     };
     let start = Instant::now();
-    let augmenter = Augmenter::start(context, config, JobWaker::default());
+    let augmenter = Augmenter::start(context, config, JobWaker::default(), &TaskTracker::new());
     // Counting the open jobs scans the queue, so it is not done too
     // often: 100 ms is about 1% of a run of 10 s or more.
     loop {
@@ -326,7 +327,12 @@ async fn main() {
         poll_interval_ms: 20,
         ..AugmentationConfig::default()
     };
-    let augmenter = Augmenter::start(context(&store, &instant), config, JobWaker::default());
+    let augmenter = Augmenter::start(
+        context(&store, &instant),
+        config,
+        JobWaker::default(),
+        &TaskTracker::new(),
+    );
     let mut peak = 0.0f64;
     for _ in 0..25 {
         tokio::time::sleep(Duration::from_millis(200)).await;

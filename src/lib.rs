@@ -24,6 +24,7 @@ pub mod memories;
 pub mod memory;
 pub mod providers;
 pub mod recall;
+pub mod retry;
 pub mod server;
 pub mod storage;
 pub mod telemetry;

@@ -29,6 +29,7 @@ use crate::providers::Router;
 use crate::recall::Recaller;
 use crate::recall::cache::IndexCache;
 use crate::storage::Store;
+use tokio_util::task::TaskTracker;
 
 /// Connects to storage and applies pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
@@ -62,24 +63,19 @@ pub async fn serve(
     let store = open_store(&config).await?;
     let waker = JobWaker::default();
     let embedder = EmbedderCell::new(config.embeddings.clone());
-    // Stops the background tasks (sweeper, gauges, job listener) at shutdown.
+    // Every background task (sweeper; augmentation's workers, gauges and
+    // job listener) runs on `tasks`, which shutdown waits for before the
+    // store closes; `background` stops the server's own.
+    let tasks = TaskTracker::new();
     let background = tokio_util::sync::CancellationToken::new();
-    spawn_sweeper(
+    tasks.spawn(sweep_abandoned_turns(
         store.clone(),
         Duration::from_secs(config.chat.abandoned_after_secs),
         background.clone(),
-    );
+    ));
     // Recall and augmentation share the per-entity fact indexes.
     let recaller = Recaller::new(store.clone(), embedder.clone(), &config.recall);
     let augmenter = if config.augmentation.enabled {
-        crate::augment::spawn_queue_gauges(
-            store.clone(),
-            Duration::from_secs(5),
-            background.clone(),
-        );
-        // Jobs committed by any replica wake this one's workers at once.
-        let wake = waker.clone();
-        store.spawn_job_listener(move || wake.wake(), background.clone());
         Some(
             start_augmentation(
                 &config,
@@ -88,6 +84,7 @@ pub async fn serve(
                 &embedder,
                 recaller.indexes(),
                 waker.clone(),
+                &tasks,
             )
             .await?,
         )
@@ -187,25 +184,30 @@ pub async fn serve(
     if let Some(augmenter) = augmenter {
         augmenter.shutdown().await;
     }
+    tasks.close();
+    tasks.wait().await;
     store.close().await;
     result.context("gRPC server failed")
 }
 
-/// Marks abandoned streaming turns interrupted, now and every minute.
-fn spawn_sweeper(store: Store, older_than: Duration, cancel: tokio_util::sync::CancellationToken) {
-    tokio::spawn(async move {
-        loop {
-            match store.sweep_abandoned_turns(older_than).await {
-                Ok(0) => {}
-                Ok(swept) => tracing::warn!(swept, "marked abandoned streaming turns interrupted"),
-                Err(error) => tracing::debug!(%error, "sweeping abandoned turns failed"),
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-            }
+/// Marks abandoned streaming turns interrupted, now and every minute,
+/// until cancelled.
+async fn sweep_abandoned_turns(
+    store: Store,
+    older_than: Duration,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match store.sweep_abandoned_turns(older_than).await {
+            Ok(0) => {}
+            Ok(swept) => tracing::warn!(swept, "marked abandoned streaming turns interrupted"),
+            Err(error) => tracing::debug!(%error, "sweeping abandoned turns failed"),
         }
-    });
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+    }
 }
 
 /// Loads the embedder (installing the built-in model on first use) and
@@ -217,6 +219,7 @@ async fn start_augmentation(
     embedder: &EmbedderCell,
     indexes: Arc<IndexCache>,
     waker: JobWaker,
+    tasks: &TaskTracker,
 ) -> anyhow::Result<Augmenter> {
     let embedder = embedder
         .get()
@@ -252,6 +255,7 @@ async fn start_augmentation(
         context,
         config.augmentation.clone(),
         waker,
+        tasks,
     ))
 }
 

@@ -20,6 +20,7 @@
 //!   `drain_timeout_secs`, and leases still held are released.
 
 mod job;
+mod queue;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,13 +28,14 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 pub use job::JobContext;
+pub use queue::{Failure, JobQueue};
 
 use crate::config::AugmentationConfig;
 use crate::domain::jobs::ClaimedJob;
-use crate::storage::Store;
 use crate::telemetry;
 
 /// Wakes the workers when a job was committed. Cheap to clone.
@@ -46,73 +48,57 @@ impl JobWaker {
     }
 }
 
-/// A running worker pool; `shutdown` drains it.
+/// A running worker pool, with the queue's gauges and wake-ups; `shutdown`
+/// drains it.
 pub struct Augmenter {
     cancel: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+    tasks: TaskTracker,
 }
 
 impl Augmenter {
-    pub fn start(context: JobContext, config: AugmentationConfig, waker: JobWaker) -> Augmenter {
+    /// Starts the workers, the queue gauges and the job listener as tasks
+    /// of `tasks`, which shutdown waits for.
+    pub fn start(
+        context: JobContext,
+        config: AugmentationConfig,
+        waker: JobWaker,
+        tasks: &TaskTracker,
+    ) -> Augmenter {
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(run(Arc::new(context), config, waker, cancel.clone()));
-        Augmenter { cancel, task }
+        let queue = JobQueue::new(context.store.clone(), context.owner, &config);
+        let gauges = queue.clone();
+        let stop = cancel.clone();
+        tasks.spawn(async move { gauges.report_gauges(Duration::from_secs(5), stop).await });
+        // Jobs committed by any replica wake this one's workers at once.
+        let listener = queue.clone();
+        let (wake, stop) = (waker.clone(), cancel.clone());
+        tasks.spawn(async move { listener.listen(move || wake.wake(), stop).await });
+        tasks.spawn(run(Arc::new(context), queue, config, waker, cancel.clone()));
+        Augmenter {
+            cancel,
+            tasks: tasks.clone(),
+        }
     }
 
     /// Stops claiming, lets in-flight jobs finish within the drain timeout,
-    /// and releases the leases of any that did not.
+    /// releases the leases of any that did not, and waits for every task of
+    /// the tracker the stage was started on.
     pub async fn shutdown(self) {
         self.cancel.cancel();
-        if let Err(error) = self.task.await {
-            tracing::error!(%error, "the augmentation loop failed");
-        }
+        self.tasks.close();
+        self.tasks.wait().await;
     }
-}
-
-/// Refreshes the queue gauges (depth, lag, dead jobs) from the database
-/// every `every`: the stage owns its gauges, telemetry only names them.
-pub fn spawn_queue_gauges(store: Store, every: Duration, cancel: CancellationToken) {
-    tokio::spawn(async move {
-        loop {
-            match store.queue_stats().await {
-                Ok(stats) => {
-                    metrics::gauge!(telemetry::QUEUE_DEPTH).set(stats.open as f64);
-                    let lag = stats
-                        .oldest
-                        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
-                        .unwrap_or(0.0);
-                    metrics::gauge!(telemetry::JOB_LAG).set(lag);
-                    metrics::gauge!(telemetry::DEAD_JOBS).set(stats.dead as f64);
-                }
-                Err(error) => tracing::debug!(%error, "reading queue stats failed"),
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(every) => {}
-            }
-        }
-    });
-}
-
-/// The retry delay after `attempts` failed attempts.
-fn backoff(config: &AugmentationConfig, attempts: i32) -> Duration {
-    let exponent = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(16);
-    Duration::from_millis(config.retry_backoff_ms)
-        .saturating_mul(2u32.pow(exponent))
-        .min(Duration::from_secs(300))
 }
 
 async fn run(
     context: Arc<JobContext>,
+    queue: JobQueue,
     config: AugmentationConfig,
     waker: JobWaker,
     cancel: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(config.workers));
     let mut running = JoinSet::new();
-    let lease = Duration::from_secs(config.lease_secs);
     let poll = Duration::from_millis(config.poll_interval_ms);
     tracing::info!(workers = config.workers, owner = %context.owner, "augmentation started");
     'outer: loop {
@@ -124,7 +110,7 @@ async fn run(
                 break;
             }
             let want = free.min(config.batch_size);
-            let jobs = match context.store.claim_jobs(context.owner, want, lease).await {
+            let jobs = match queue.claim(want).await {
                 Ok(jobs) => jobs,
                 Err(error) => {
                     tracing::warn!(%error, "claiming augmentation jobs failed; will retry");
@@ -138,10 +124,9 @@ async fn run(
             let Ok(permits) = slots.clone().try_acquire_many_owned(jobs.len() as u32) else {
                 break;
             };
-            let context = context.clone();
-            let config = config.clone();
+            let (context, queue) = (context.clone(), queue.clone());
             running.spawn(async move {
-                handle(&context, &config, jobs).await;
+                handle(&context, &queue, jobs).await;
                 drop(permits);
             });
         }
@@ -165,7 +150,7 @@ async fn run(
         );
         running.abort_all();
     }
-    match context.store.release_jobs(context.owner).await {
+    match queue.release().await {
         Ok(0) => {}
         Ok(released) => tracing::info!(released, "released augmentation leases"),
         Err(error) => tracing::warn!(%error, "releasing augmentation leases failed"),
@@ -173,35 +158,30 @@ async fn run(
     tracing::info!("augmentation stopped");
 }
 
-async fn handle(context: &JobContext, config: &AugmentationConfig, jobs: Vec<ClaimedJob>) {
+async fn handle(context: &JobContext, queue: &JobQueue, jobs: Vec<ClaimedJob>) {
     let started = std::time::Instant::now();
     let outcomes = tokio::select! {
         outcomes = context.run_batch(&jobs) => outcomes,
-        never = keep_leases(context, config, &jobs) => match never {},
+        never = keep_leases(queue, &jobs) => match never {},
     };
     metrics::histogram!(telemetry::BATCH_SECONDS).record(started.elapsed().as_secs_f64());
     for (job, outcome) in jobs.iter().zip(outcomes) {
-        record(context, config, job, outcome).await;
+        record(queue, job, outcome).await;
     }
 }
 
 /// Renews the jobs' leases every third of the lease, for as long as it is
 /// polled. A failed renewal is retried at the next tick: the lease has
 /// two more thirds to run.
-async fn keep_leases(
-    context: &JobContext,
-    config: &AugmentationConfig,
-    jobs: &[ClaimedJob],
-) -> std::convert::Infallible {
-    let lease = Duration::from_secs(config.lease_secs);
+async fn keep_leases(queue: &JobQueue, jobs: &[ClaimedJob]) -> std::convert::Infallible {
     let ids: Vec<Uuid> = jobs.iter().map(|job| job.job_id).collect();
-    let mut ticks = tokio::time::interval(lease / 3);
+    let mut ticks = tokio::time::interval(queue.lease() / 3);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is now, when the lease is fresh.
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        match context.store.renew_leases(context.owner, &ids, lease).await {
+        match queue.renew(&ids).await {
             Ok(held) if held < ids.len() as u64 => {
                 tracing::warn!(
                     held,
@@ -217,12 +197,7 @@ async fn keep_leases(
 
 /// Counts a job's outcome and, if it failed, schedules its retry or buries
 /// it.
-async fn record(
-    context: &JobContext,
-    config: &AugmentationConfig,
-    job: &ClaimedJob,
-    outcome: crate::error::Result<bool>,
-) {
+async fn record(queue: &JobQueue, job: &ClaimedJob, outcome: crate::error::Result<bool>) {
     let error = match outcome {
         Ok(applied) => {
             let outcome = if applied { "done" } else { "lost_lease" };
@@ -232,43 +207,23 @@ async fn record(
         }
         Err(error) => error.to_string(),
     };
-    let dead = job.attempts >= config.max_attempts as i32;
-    let outcome = if dead { "dead" } else { "retried" };
-    metrics::counter!(telemetry::JOBS, "outcome" => outcome).increment(1);
-    let result = if dead {
-        tracing::error!(job_id = %job.job_id, attempts = job.attempts, %error, "augmentation job is dead");
-        context.store.bury_job(job, context.owner, &error).await
-    } else {
-        let delay = backoff(config, job.attempts);
-        tracing::warn!(job_id = %job.job_id, attempts = job.attempts, ?delay, %error, "augmentation job failed; will retry");
-        context
-            .store
-            .retry_job_later(job, context.owner, &error, delay)
-            .await
-    };
-    if let Err(store_error) = result {
+    match queue.fail(job, &error).await {
+        Ok(Failure::Dead) => {
+            metrics::counter!(telemetry::JOBS, "outcome" => "dead").increment(1);
+            tracing::error!(job_id = %job.job_id, attempts = job.attempts, %error, "augmentation job is dead");
+        }
+        Ok(Failure::Retried(delay)) => {
+            metrics::counter!(telemetry::JOBS, "outcome" => "retried").increment(1);
+            tracing::warn!(job_id = %job.job_id, attempts = job.attempts, ?delay, %error, "augmentation job failed; will retry");
+        }
         // The lease runs out and another attempt happens anyway.
-        tracing::warn!(job_id = %job.job_id, %store_error, "could not record the job's failure");
+        Err(store_error) => {
+            tracing::warn!(job_id = %job.job_id, %store_error, %error, "could not record the job's failure");
+        }
     }
 }
 
 /// A fresh lease owner id for this replica's pool.
 pub fn new_owner() -> Uuid {
     Uuid::new_v4()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let config = AugmentationConfig {
-            retry_backoff_ms: 100,
-            ..AugmentationConfig::default()
-        };
-        assert_eq!(backoff(&config, 1), Duration::from_millis(100));
-        assert_eq!(backoff(&config, 3), Duration::from_millis(400));
-        assert_eq!(backoff(&config, 40), Duration::from_secs(300));
-    }
 }

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::{ChatRequest, Chunk, ChunkStream, Completion, Provider};
 use crate::config::{ProviderConfig, RoutingConfig};
 use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
 
 /// All configured providers and aliases.
 #[derive(Debug, Clone)]
@@ -227,12 +228,12 @@ impl Router {
             Error::UpstreamUnavailable(_) => None,
             _ => return None,
         };
-        let backoff = backoff(
-            Duration::from_millis(self.config.initial_backoff_ms),
-            Duration::from_millis(self.config.max_backoff_ms),
-            attempt,
-            fastrand::f64(),
-        );
+        let backoff = RetryPolicy {
+            initial: Duration::from_millis(self.config.initial_backoff_ms),
+            max: Duration::from_millis(self.config.max_backoff_ms),
+            jitter: true,
+        }
+        .next_delay(attempt);
         match asked {
             // An upstream that asks for longer than we are willing to wait
             // gets no retry; the caller sees its RetryInfo instead.
@@ -241,15 +242,6 @@ impl Router {
             None => Some(backoff),
         }
     }
-}
-
-/// Exponential backoff with "equal jitter": half the step is fixed, half is
-/// random (`unit` in [0, 1)), so retries of many callers spread out.
-fn backoff(initial: Duration, max: Duration, attempt: u32, unit: f64) -> Duration {
-    let step = initial
-        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
-        .min(max);
-    step / 2 + step.mul_f64(unit.clamp(0.0, 1.0) / 2.0)
 }
 
 /// Calls the upstream and waits for its first chunk, within the deadline;
@@ -332,17 +324,6 @@ mod tests {
             error.to_string().contains("routing.aliases.broken"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn backoff_grows_caps_and_jitters_within_bounds() {
-        let initial = Duration::from_millis(100);
-        let max = Duration::from_millis(1000);
-        assert_eq!(backoff(initial, max, 1, 0.0), Duration::from_millis(50));
-        assert_eq!(backoff(initial, max, 1, 1.0), Duration::from_millis(100));
-        assert_eq!(backoff(initial, max, 3, 0.0), Duration::from_millis(200));
-        assert_eq!(backoff(initial, max, 10, 1.0), Duration::from_millis(1000));
-        assert_eq!(backoff(initial, max, 40, 0.5), Duration::from_millis(750));
     }
 
     #[test]

@@ -346,28 +346,28 @@ impl Store {
     /// database has one process, which wakes its workers itself. Losing
     /// the connection costs nothing but latency: workers still poll, and
     /// the listener reconnects.
-    pub fn spawn_job_listener(
+    /// Calls `on_new_jobs` whenever any replica commits jobs, until
+    /// cancelled (PostgreSQL LISTEN, reconnecting after errors; SQLite has
+    /// no other replicas and returns at once).
+    pub async fn listen_for_jobs(
         &self,
-        on_new_jobs: impl Fn() + Send + Sync + 'static,
+        on_new_jobs: impl Fn() + Send + Sync,
         cancel: tokio_util::sync::CancellationToken,
     ) {
         let Backend::Postgres(pool) = &self.backend else {
             return;
         };
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            loop {
-                let error = tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    error = listen_until_error(&pool, &on_new_jobs) => error,
-                };
-                tracing::debug!(%error, "job notifications interrupted; reconnecting");
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
+        loop {
+            let error = tokio::select! {
+                _ = cancel.cancelled() => return,
+                error = listen_until_error(pool, &on_new_jobs) => error,
+            };
+            tracing::debug!(%error, "job notifications interrupted; reconnecting");
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
-        });
+        }
     }
 }
 
