@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use memorid::config::{EmbeddingBackend, EmbeddingsConfig, RecallConfig};
-use memorid::domain::memory::{AugmentationWrites, FactRecord, NewFact, normalize};
+use memorid::domain::memory::{AugmentationWrites, FactCategory, FactRecord, NewFact, normalize};
 use memorid::domain::{Attribution, ChatMessage, NewTurn, Role, Scope, TurnSource, TurnStatus};
 use memorid::embed::{Embedder, EmbedderCell};
 use memorid::memory::index::{Filter, MemoryIndex, Search, Weights, search};
@@ -155,7 +155,7 @@ async fn learn_pending(store: &Store, embedder: &Embedder) {
                     fact_id: Uuid::now_v7(),
                     normalized: normalize(&text),
                     content: text,
-                    category: "preference".into(),
+                    category: FactCategory::Preference,
                     embedding: vector,
                 }],
                 ..AugmentationWrites::default()
@@ -248,7 +248,7 @@ fn pseudo_fact(i: usize) -> Hit {
     Hit::Fact(FactRecord {
         fact_id: Uuid::nil(),
         content: turn.messages[0].content.clone(),
-        category: "preference".into(),
+        category: FactCategory::Preference,
         mention_count: 1,
         first_seen_at: turn.occurred_at,
         last_seen_at: turn.occurred_at,

@@ -29,12 +29,58 @@ pub struct TurnToAugment {
     pub summary: Option<String>,
 }
 
+/// What a fact is about; stored by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FactCategory {
+    Preference,
+    Attribute,
+    Skill,
+    Event,
+    Relationship,
+    Rule,
+    Other,
+}
+
+impl FactCategory {
+    pub const ALL: [FactCategory; 7] = [
+        FactCategory::Preference,
+        FactCategory::Attribute,
+        FactCategory::Skill,
+        FactCategory::Event,
+        FactCategory::Relationship,
+        FactCategory::Rule,
+        FactCategory::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactCategory::Preference => "preference",
+            FactCategory::Attribute => "attribute",
+            FactCategory::Skill => "skill",
+            FactCategory::Event => "event",
+            FactCategory::Relationship => "relationship",
+            FactCategory::Rule => "rule",
+            FactCategory::Other => "other",
+        }
+    }
+
+    /// The category a name (any case, surrounding space) stands for;
+    /// `Other` for a name that is none of them.
+    pub fn parse(name: &str) -> FactCategory {
+        let name = name.trim().to_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == name)
+            .unwrap_or(FactCategory::Other)
+    }
+}
+
 /// A stored fact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FactRecord {
     pub fact_id: Uuid,
     pub content: String,
-    pub category: String,
+    pub category: FactCategory,
     pub mention_count: i64,
     pub first_seen_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
@@ -118,7 +164,7 @@ pub struct NewFact {
     pub fact_id: Uuid,
     pub content: String,
     pub normalized: String,
-    pub category: String,
+    pub category: FactCategory,
     pub embedding: Vec<f32>,
 }
 
@@ -152,6 +198,18 @@ pub fn normalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn categories_round_trip_by_name_and_unknown_names_are_other() {
+        for category in FactCategory::ALL {
+            assert_eq!(FactCategory::parse(category.as_str()), category);
+        }
+        assert_eq!(
+            FactCategory::parse(" Preference "),
+            FactCategory::Preference
+        );
+        assert_eq!(FactCategory::parse("pets"), FactCategory::Other);
+    }
 
     #[test]
     fn normalization_folds_case_space_and_final_stops() {

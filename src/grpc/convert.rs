@@ -9,7 +9,7 @@ use prost_types::value::Kind;
 use serde_json::Value;
 
 use crate::chat::{ChatEvent, ChatTurn, GenerationParams, MemoryOptions};
-use crate::domain::memory::FactRecord;
+use crate::domain::memory::{FactCategory, FactRecord};
 use crate::domain::turns::{ForgetCounts, SessionRecord, TurnRecord};
 use crate::domain::{
     Attribution, ChatMessage, FinishReason, Role, Scope, ToolCall, TurnStatus, Usage,
@@ -543,15 +543,15 @@ impl From<ForgetCounts> for pb::ForgetEntityResponse {
     }
 }
 
-fn fact_category(category: &str) -> pb::FactCategory {
+fn fact_category(category: FactCategory) -> pb::FactCategory {
     match category {
-        "preference" => pb::FactCategory::Preference,
-        "attribute" => pb::FactCategory::Attribute,
-        "skill" => pb::FactCategory::Skill,
-        "event" => pb::FactCategory::Event,
-        "relationship" => pb::FactCategory::Relationship,
-        "rule" => pb::FactCategory::Rule,
-        _ => pb::FactCategory::Other,
+        FactCategory::Preference => pb::FactCategory::Preference,
+        FactCategory::Attribute => pb::FactCategory::Attribute,
+        FactCategory::Skill => pb::FactCategory::Skill,
+        FactCategory::Event => pb::FactCategory::Event,
+        FactCategory::Relationship => pb::FactCategory::Relationship,
+        FactCategory::Rule => pb::FactCategory::Rule,
+        FactCategory::Other => pb::FactCategory::Other,
     }
 }
 
@@ -571,7 +571,7 @@ impl From<FactRecord> for pb::Fact {
         pb::Fact {
             id: fact_id.to_string(),
             content,
-            category: fact_category(&category).into(),
+            category: fact_category(category).into(),
             first_seen_at: Some(timestamp(first_seen_at)),
             last_seen_at: Some(timestamp(last_seen_at)),
             mention_count: u32::try_from(mention_count).unwrap_or(u32::MAX),

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::domain::Scope;
 use crate::domain::jobs::ClaimedJob;
-use crate::domain::memory::{AugmentationWrites, TurnToAugment, normalize};
+use crate::domain::memory::{AugmentationWrites, FactCategory, TurnToAugment, normalize};
 
 /// One job's results and what they belong to.
 pub type JobWrites<'a> = (&'a ClaimedJob, &'a TurnToAugment, &'a AugmentationWrites);
@@ -72,7 +72,7 @@ pub struct FactRow {
     pub scope: usize,
     pub content: String,
     pub normalized: String,
-    pub category: String,
+    pub category: FactCategory,
     pub vector: Vec<f32>,
     pub dimension: i32,
     pub mentions: i64,
@@ -152,7 +152,7 @@ impl Rows {
                         scope,
                         content: fact.content.clone(),
                         normalized: fact.normalized.clone(),
-                        category: fact.category.clone(),
+                        category: fact.category,
                         vector: fact.embedding.clone(),
                         dimension: fact.embedding.len() as i32,
                         mentions: 0,
@@ -387,7 +387,7 @@ mod tests {
                 fact_id: Uuid::now_v7(),
                 content: fact.into(),
                 normalized: normalize(fact),
-                category: "other".into(),
+                category: FactCategory::Other,
                 embedding: vec![1.0],
             }],
             mentioned: mentioned.to_vec(),

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::domain::memory::FactRecord;
+use crate::domain::memory::{FactCategory, FactRecord};
 use crate::domain::{ChatMessage, Role};
 use crate::providers::{ChatRequest, ResponseFormat};
 
@@ -31,7 +31,7 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExtractedFact {
     pub content: String,
-    pub category: String,
+    pub category: FactCategory,
     pub action: Action,
     /// The known fact this one repeats or replaces (an index into the
     /// facts that were shown).
@@ -45,16 +45,6 @@ pub struct Extraction {
     pub process_attributes: Vec<String>,
     pub summary: Option<String>,
 }
-
-const CATEGORIES: [&str; 7] = [
-    "preference",
-    "attribute",
-    "skill",
-    "event",
-    "relationship",
-    "rule",
-    "other",
-];
 
 pub(crate) fn cut(text: &str, max: usize) -> &str {
     if text.len() <= max {
@@ -175,7 +165,6 @@ pub fn parse(answer: &str, shown: usize) -> Result<Extraction, String> {
         .into_iter()
         .filter(|f| !f.content.trim().is_empty())
         .map(|f| {
-            let category = f.category.trim().to_lowercase();
             let existing = existing(&f.existing_id);
             let action = match (f.action.trim(), existing) {
                 ("same", Some(_)) => Action::Same,
@@ -184,11 +173,7 @@ pub fn parse(answer: &str, shown: usize) -> Result<Extraction, String> {
             };
             ExtractedFact {
                 content: cut(f.content.trim(), 1000).to_string(),
-                category: if CATEGORIES.contains(&category.as_str()) {
-                    category
-                } else {
-                    "other".into()
-                },
+                category: FactCategory::parse(&f.category),
                 action,
                 existing,
             }
@@ -257,8 +242,8 @@ mod tests {
             (parsed.facts[1].action.clone(), parsed.facts[1].existing),
             (Action::New, None)
         );
-        assert_eq!(parsed.facts[1].category, "preference");
-        assert_eq!(parsed.facts[2].category, "other");
+        assert_eq!(parsed.facts[1].category, FactCategory::Preference);
+        assert_eq!(parsed.facts[2].category, FactCategory::Other);
         assert_eq!(parsed.facts[2].existing, Some(0));
     }
 
@@ -274,7 +259,7 @@ mod tests {
         let fact = FactRecord {
             fact_id: uuid::Uuid::now_v7(),
             content: "likes tea".into(),
-            category: "preference".into(),
+            category: FactCategory::Preference,
             mention_count: 1,
             first_seen_at: chrono::Utc::now(),
             last_seen_at: chrono::Utc::now(),

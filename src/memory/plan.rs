@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::extraction::{Action, Extraction};
 use super::paraphrase::{Relation, relate};
-use crate::domain::memory::{AugmentationWrites, FactRecord, NewFact, normalize};
+use crate::domain::memory::{AugmentationWrites, FactCategory, FactRecord, NewFact, normalize};
 use crate::memory::index::cosine;
 
 /// A current fact similar to a proposed one.
@@ -163,7 +163,7 @@ pub fn plan_facts(
         if let Some(old) = referenced {
             match fact.action {
                 Action::Update => {
-                    let new = push_new(writes, &fact.content, normalized, &fact.category, vector);
+                    let new = push_new(writes, &fact.content, normalized, fact.category, vector);
                     writes.superseded.push((old.fact_id, new));
                     plan.decisions.superseded += 1;
                     continue;
@@ -176,7 +176,7 @@ pub fn plan_facts(
                     continue;
                 }
                 Action::Same => {
-                    let new = push_new(writes, &fact.content, normalized, &fact.category, vector);
+                    let new = push_new(writes, &fact.content, normalized, fact.category, vector);
                     let known_at = Some(old.last_seen_at);
                     plan.questions.push(ordered(
                         (old.fact_id, &old.content, known_at),
@@ -217,7 +217,7 @@ pub fn plan_facts(
             plan.decisions.merged += 1;
             continue;
         }
-        let new = push_new(writes, &fact.content, normalized, &fact.category, vector);
+        let new = push_new(writes, &fact.content, normalized, fact.category, vector);
         match changed {
             Some((known_id, known_content, known_at)) => plan.questions.push(ordered(
                 (known_id, &known_content, known_at),
@@ -307,7 +307,7 @@ fn push_new(
     writes: &mut AugmentationWrites,
     content: &str,
     normalized: String,
-    category: &str,
+    category: FactCategory,
     vector: &[f32],
 ) -> Uuid {
     let fact_id = Uuid::now_v7();
@@ -315,7 +315,7 @@ fn push_new(
         fact_id,
         content: content.to_string(),
         normalized,
-        category: category.to_string(),
+        category,
         embedding: vector.to_vec(),
     });
     fact_id
@@ -333,7 +333,7 @@ mod tests {
         FactRecord {
             fact_id: Uuid::now_v7(),
             content: content.into(),
-            category: "preference".into(),
+            category: FactCategory::Preference,
             mention_count: 1,
             first_seen_at: Utc::now(),
             last_seen_at: Utc::now(),
@@ -346,7 +346,7 @@ mod tests {
     fn extracted(content: &str, action: Action, existing: Option<usize>) -> ExtractedFact {
         ExtractedFact {
             content: content.into(),
-            category: "preference".into(),
+            category: FactCategory::Preference,
             action,
             existing,
         }
@@ -499,14 +499,14 @@ mod tests {
             &mut earlier,
             "owns gadget 27",
             normalize("owns gadget 27"),
-            "attribute",
+            FactCategory::Attribute,
             &[1.0, 0.0],
         );
         push_new(
             &mut earlier,
             "enjoys hiking",
             normalize("enjoys hiking"),
-            "preference",
+            FactCategory::Preference,
             &[0.0, 1.0],
         );
         let index = MemoryIndex::default();
@@ -566,7 +566,7 @@ mod tests {
             &mut writes,
             "locker code is 4472",
             normalize("locker code is 4472"),
-            "other",
+            FactCategory::Other,
             &[1.0, 0.0],
         );
         let unrelated = known("has a cat", vec![-1.0, 0.0]);

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::{BeginWrite, Store, on_pool};
 use crate::domain::memory::{
-    FactRecord, IndexedMessage, Memory, MemoryKind, MemoryVersion, MessageMemory, TurnToAugment,
+    FactCategory, FactRecord, IndexedMessage, Memory, MemoryKind, MemoryVersion, MessageMemory,
+    TurnToAugment,
 };
 use crate::domain::{Role, Scope};
 use crate::error::{Error, Result};
@@ -99,7 +100,7 @@ macro_rules! fact_from_row {
         FactRecord {
             fact_id: row.try_get("fact_id")?,
             content: row.try_get("content")?,
-            category: row.try_get("category")?,
+            category: FactCategory::parse(&row.try_get::<String, _>("category")?),
             mention_count: row.try_get("mention_count")?,
             first_seen_at: row.try_get("first_seen_at")?,
             last_seen_at: row.try_get("last_seen_at")?,

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use memorid::config::StorageConfig;
 use memorid::domain::jobs::JobCounts;
-use memorid::domain::memory::{AugmentationWrites, MemoryKind, NewFact, normalize};
+use memorid::domain::memory::{AugmentationWrites, FactCategory, MemoryKind, NewFact, normalize};
 use memorid::domain::turns::TurnOutcome;
 use memorid::domain::{
     Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, TurnSource, TurnStatus,
@@ -413,7 +413,7 @@ async fn learn(store: &Store, entity: &str, fact: &str) {
             fact_id: Uuid::now_v7(),
             content: fact.into(),
             normalized: normalize(fact),
-            category: "preference".into(),
+            category: FactCategory::Preference,
             embedding: vec![1.0, 0.0],
         }],
         ..AugmentationWrites::default()
@@ -659,7 +659,7 @@ async fn a_batch_is_sent_back_only_by_related_facts_written_since(backend: Backe
             fact_id: Uuid::now_v7(),
             content: "likes coffee".into(),
             normalized: normalize("likes coffee"),
-            category: "preference".into(),
+            category: FactCategory::Preference,
             embedding: vec![0.0, 1.0],
         }],
         ..AugmentationWrites::default()

@@ -4,14 +4,14 @@ use chrono::Utc;
 use super::vector::PARALLEL_FROM;
 use super::*;
 use crate::domain::Role;
-use crate::domain::memory::{FactRecord, MessageMemory};
+use crate::domain::memory::{FactCategory, FactRecord, MessageMemory};
 
 fn fact(text: &str, days_ago: i64, mentions: i64) -> Memory {
     let seen = Utc::now() - chrono::Duration::days(days_ago);
     Memory::Fact(FactRecord {
         fact_id: Uuid::new_v4(),
         content: text.into(),
-        category: "other".into(),
+        category: FactCategory::Other,
         mention_count: mentions,
         first_seen_at: seen,
         last_seen_at: seen,

@@ -146,7 +146,7 @@ pub(super) async fn apply(
             .bind(entity(f.scope))
             .bind(&f.content)
             .bind(&f.normalized)
-            .bind(&f.category)
+            .bind(f.category.as_str())
             .bind(encode_vector(&f.vector))
             .bind(&rows.model)
             .bind(f.dimension)
