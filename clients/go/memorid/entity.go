@@ -185,7 +185,10 @@ func (e Entity) WaitForAugmentation(ctx context.Context, wait time.Duration, tur
 	}
 	if deadline, has := ctx.Deadline(); has {
 		left := time.Until(deadline)
-		if margin := min(waitMargin, left/10); wait > left-margin {
+		// Leave the answer time to arrive: a fifth of what is left, at
+		// least 250 ms, at most waitMargin, never more than half.
+		margin := min(max(left/5, 250*time.Millisecond), waitMargin, left/2)
+		if wait > left-margin {
 			wait = max(left-margin, time.Millisecond)
 		}
 	}

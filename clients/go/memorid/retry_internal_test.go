@@ -59,7 +59,8 @@ func TestRetryingStopsOnCancellationAndBeforeTheDeadline(t *testing.T) {
 	// A deadline that the next wait would pass ends the retries at once,
 	// with the last real error.
 	attempts = 0
-	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Millisecond)
+	// Every wait is at least 25 ms (the jitter keeps the upper half only).
+	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	err = c.retrying(ctx, fail)
 	if !errors.Is(err, ErrUnavailable) || attempts != 1 {
