@@ -41,18 +41,6 @@ use crate::telemetry;
 /// place of `{memories}` (versioned beside the extraction prompt).
 const MEMORIES_PROMPT: &str = include_str!("../prompts/memories.v1.md");
 
-/// Sampling and tool parameters passed through to the provider.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GenerationParams {
-    pub temperature: Option<f64>,
-    pub max_tokens: Option<u32>,
-    pub top_p: Option<f64>,
-    pub stop: Vec<String>,
-    pub tools: Vec<providers::ToolSpec>,
-    pub tool_choice: Option<providers::ToolChoice>,
-    pub response_format: Option<providers::ResponseFormat>,
-}
-
 /// Per-request memory switches; `None` takes the server's default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MemoryOptions {
@@ -69,7 +57,7 @@ pub struct ChatTurn {
     pub attribution: Attribution,
     pub model: String,
     pub messages: Vec<ChatMessage>,
-    pub params: GenerationParams,
+    pub params: providers::GenerationParams,
     pub memory: MemoryOptions,
     pub metadata: Metadata,
 }
@@ -243,13 +231,7 @@ impl ChatEngine {
                 .chain(history)
                 .chain(turn.messages.iter().cloned())
                 .collect(),
-            temperature: turn.params.temperature,
-            max_tokens: turn.params.max_tokens,
-            top_p: turn.params.top_p,
-            stop: turn.params.stop.clone(),
-            tools: turn.params.tools.clone(),
-            tool_choice: turn.params.tool_choice.clone(),
-            response_format: turn.params.response_format.clone(),
+            params: turn.params.clone(),
         };
         let inserted = self
             .store

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use prost_types::value::Kind;
 use serde_json::Value;
 
-use crate::chat::{ChatEvent, ChatTurn, GenerationParams, MemoryOptions};
+use crate::chat::{ChatEvent, ChatTurn, MemoryOptions};
 use crate::domain::memory::{FactCategory, FactRecord};
 use crate::domain::turns::{ForgetCounts, SessionRecord, TurnRecord};
 use crate::domain::{
@@ -17,7 +17,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::ingest::AttributedTurn;
 use crate::pb;
-use crate::providers::{ResponseFormat, ToolCallDelta, ToolChoice, ToolSpec};
+use crate::providers::{GenerationParams, ResponseFormat, ToolCallDelta, ToolChoice, ToolSpec};
 use crate::recall::{Hit, Ranked, RecallQuery};
 
 fn non_empty(value: String) -> Option<String> {

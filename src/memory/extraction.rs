@@ -93,9 +93,9 @@ pub fn request(
             ChatMessage::text(Role::User, context),
         ],
     );
-    request.temperature = Some(0.0);
-    request.max_tokens = Some(1024);
-    request.response_format = Some(ResponseFormat::JsonSchema {
+    request.params.temperature = Some(0.0);
+    request.params.max_tokens = Some(1024);
+    request.params.response_format = Some(ResponseFormat::JsonSchema {
         name: "memories".into(),
         schema,
         strict: true,
@@ -281,7 +281,7 @@ mod tests {
         assert!(context.contains("user: I switched to coffee"));
         assert!(context.contains("Earlier: drinks."));
         assert!(matches!(
-            request.response_format,
+            request.params.response_format,
             Some(ResponseFormat::JsonSchema { .. })
         ));
     }

@@ -53,9 +53,9 @@ pub fn request(model: &str, turn: &[(Role, String)], pairs: &[ValueChange]) -> C
             ChatMessage::text(Role::User, context),
         ],
     );
-    request.temperature = Some(0.0);
-    request.max_tokens = Some(256);
-    request.response_format = Some(ResponseFormat::JsonSchema {
+    request.params.temperature = Some(0.0);
+    request.params.max_tokens = Some(256);
+    request.params.response_format = Some(ResponseFormat::JsonSchema {
         name: "replacements".into(),
         schema: PARSED_SCHEMA.clone(),
         strict: true,
@@ -123,7 +123,7 @@ mod tests {
             context.contains("- p1: remembered: locker code is 4471 | new: locker code is 4472")
         );
         assert!(matches!(
-            request.response_format,
+            request.params.response_format,
             Some(ResponseFormat::JsonSchema { .. })
         ));
     }

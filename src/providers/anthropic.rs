@@ -97,7 +97,7 @@ pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
     body.insert("model".into(), json!(request.model));
     body.insert(
         "max_tokens".into(),
-        json!(request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
+        json!(request.params.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
     );
     let system: Vec<&str> = request
         .messages
@@ -107,11 +107,11 @@ pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
         .collect();
     let mut system = system.join("\n\n");
     if let Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. }) =
-        &request.response_format
+        &request.params.response_format
     {
         // The Messages API has no JSON mode; the instruction is the
         // documented way to ask for JSON.
-        let instruction = match &request.response_format {
+        let instruction = match &request.params.response_format {
             Some(ResponseFormat::JsonSchema { schema, .. }) => {
                 format!(
                     "Answer with a single JSON value that follows this JSON Schema, and nothing else: {schema}"
@@ -134,17 +134,18 @@ pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
     if stream {
         body.insert("stream".into(), json!(true));
     }
-    if let Some(t) = request.temperature {
+    if let Some(t) = request.params.temperature {
         body.insert("temperature".into(), json!(t));
     }
-    if let Some(p) = request.top_p {
+    if let Some(p) = request.params.top_p {
         body.insert("top_p".into(), json!(p));
     }
-    if !request.stop.is_empty() {
-        body.insert("stop_sequences".into(), json!(request.stop));
+    if !request.params.stop.is_empty() {
+        body.insert("stop_sequences".into(), json!(request.params.stop));
     }
-    if !request.tools.is_empty() {
+    if !request.params.tools.is_empty() {
         let tools: Vec<Value> = request
+            .params
             .tools
             .iter()
             .map(|tool| {
@@ -157,7 +158,7 @@ pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
             .collect();
         body.insert("tools".into(), Value::Array(tools));
     }
-    if let Some(choice) = &request.tool_choice {
+    if let Some(choice) = &request.params.tool_choice {
         let value = match choice {
             ToolChoice::Auto => json!({ "type": "auto" }),
             ToolChoice::None => json!({ "type": "none" }),

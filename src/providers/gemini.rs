@@ -110,19 +110,19 @@ pub fn request_body(request: &ChatRequest) -> Value {
     body.insert("contents".into(), Value::Array(contents(&request.messages)));
 
     let mut config = Map::new();
-    if let Some(t) = request.temperature {
+    if let Some(t) = request.params.temperature {
         config.insert("temperature".into(), json!(t));
     }
-    if let Some(p) = request.top_p {
+    if let Some(p) = request.params.top_p {
         config.insert("topP".into(), json!(p));
     }
-    if let Some(m) = request.max_tokens {
+    if let Some(m) = request.params.max_tokens {
         config.insert("maxOutputTokens".into(), json!(m));
     }
-    if !request.stop.is_empty() {
-        config.insert("stopSequences".into(), json!(request.stop));
+    if !request.params.stop.is_empty() {
+        config.insert("stopSequences".into(), json!(request.params.stop));
     }
-    match &request.response_format {
+    match &request.params.response_format {
         Some(ResponseFormat::JsonObject) => {
             config.insert("responseMimeType".into(), json!("application/json"));
         }
@@ -136,8 +136,9 @@ pub fn request_body(request: &ChatRequest) -> Value {
         body.insert("generationConfig".into(), Value::Object(config));
     }
 
-    if !request.tools.is_empty() {
+    if !request.params.tools.is_empty() {
         let declarations: Vec<Value> = request
+            .params
             .tools
             .iter()
             .map(|tool| {
@@ -153,7 +154,7 @@ pub fn request_body(request: &ChatRequest) -> Value {
             json!([{ "functionDeclarations": declarations }]),
         );
     }
-    if let Some(choice) = &request.tool_choice {
+    if let Some(choice) = &request.params.tool_choice {
         let config = match choice {
             ToolChoice::Auto => json!({ "mode": "AUTO" }),
             ToolChoice::None => json!({ "mode": "NONE" }),
@@ -452,7 +453,7 @@ mod tests {
                 result,
             ],
         );
-        request.max_tokens = Some(50);
+        request.params.max_tokens = Some(50);
         let body = request_body(&request);
         assert_eq!(body["systemInstruction"]["parts"][0]["text"], "Be brief.");
         assert_eq!(body["generationConfig"]["maxOutputTokens"], 50);

@@ -53,12 +53,9 @@ pub enum ResponseFormat {
     },
 }
 
-/// A provider-neutral chat request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatRequest {
-    /// The model name as the provider knows it (without `provider/`).
-    pub model: String,
-    pub messages: Vec<ChatMessage>,
+/// Sampling and tool parameters passed through to the provider.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GenerationParams {
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
     pub top_p: Option<f64>,
@@ -68,18 +65,21 @@ pub struct ChatRequest {
     pub response_format: Option<ResponseFormat>,
 }
 
+/// A provider-neutral chat request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    /// The model name as the provider knows it (without `provider/`).
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    pub params: GenerationParams,
+}
+
 impl ChatRequest {
     pub fn new(model: impl Into<String>, messages: Vec<ChatMessage>) -> Self {
         ChatRequest {
             model: model.into(),
             messages,
-            temperature: None,
-            max_tokens: None,
-            top_p: None,
-            stop: Vec::new(),
-            tools: Vec::new(),
-            tool_choice: None,
-            response_format: None,
+            params: GenerationParams::default(),
         }
     }
 }

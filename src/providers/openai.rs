@@ -170,20 +170,21 @@ pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
         body.insert("stream".into(), json!(true));
         body.insert("stream_options".into(), json!({ "include_usage": true }));
     }
-    if let Some(t) = request.temperature {
+    if let Some(t) = request.params.temperature {
         body.insert("temperature".into(), json!(t));
     }
-    if let Some(m) = request.max_tokens {
+    if let Some(m) = request.params.max_tokens {
         body.insert("max_tokens".into(), json!(m));
     }
-    if let Some(p) = request.top_p {
+    if let Some(p) = request.params.top_p {
         body.insert("top_p".into(), json!(p));
     }
-    if !request.stop.is_empty() {
-        body.insert("stop".into(), json!(request.stop));
+    if !request.params.stop.is_empty() {
+        body.insert("stop".into(), json!(request.params.stop));
     }
-    if !request.tools.is_empty() {
+    if !request.params.tools.is_empty() {
         let tools: Vec<Value> = request
+            .params
             .tools
             .iter()
             .map(|tool| {
@@ -202,7 +203,7 @@ pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
             .collect();
         body.insert("tools".into(), Value::Array(tools));
     }
-    if let Some(choice) = &request.tool_choice {
+    if let Some(choice) = &request.params.tool_choice {
         let value = match choice {
             ToolChoice::Auto => json!("auto"),
             ToolChoice::None => json!("none"),
@@ -213,7 +214,7 @@ pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
         };
         body.insert("tool_choice".into(), value);
     }
-    if let Some(format) = &request.response_format {
+    if let Some(format) = &request.params.response_format {
         let value = match format {
             ResponseFormat::Text => json!({ "type": "text" }),
             ResponseFormat::JsonObject => json!({ "type": "json_object" }),
@@ -536,8 +537,8 @@ mod tests {
             "gpt-x",
             vec![ChatMessage::text(Role::User, "hi"), assistant, tool],
         );
-        request.max_tokens = Some(7);
-        request.tool_choice = Some(ToolChoice::Function("f".into()));
+        request.params.max_tokens = Some(7);
+        request.params.tool_choice = Some(ToolChoice::Function("f".into()));
         let body = request_body(&request, true);
         assert_eq!(body["stream_options"]["include_usage"], json!(true));
         assert_eq!(body["max_tokens"], json!(7));
