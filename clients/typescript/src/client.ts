@@ -36,25 +36,25 @@ import type * as t from "./types.js";
 /** Per-call options. */
 export interface CallOptions {
   /** Cancels the call (and, for chat, the upstream request). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** This call's deadline in ms, instead of the client's default; `null` for none. */
-  readonly timeoutMs?: number | null;
+  readonly timeoutMs?: number | null | undefined;
   /** Extra request headers for this call. */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Who, for calls made on the client itself rather than on a scope. */
 export interface Who {
   readonly entityId: string;
-  readonly processId?: string;
-  readonly sessionId?: string;
+  readonly processId?: string | undefined;
+  readonly sessionId?: string | undefined;
 }
 
 export interface WaitOptions {
   /** Only these turns; absent means all of the entity's pending work. */
-  readonly turnIds?: readonly string[];
+  readonly turnIds?: readonly string[] | undefined;
   /** How long the server waits at most (default 30 s). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** Thrown inside a retry loop to stop it (a stream already yielded). */

@@ -5,7 +5,7 @@
  */
 
 export { MemoridClient, type CallOptions, type Who, type WaitOptions } from "./client.js";
-export { AttributionScope, type ScopeAttributeOptions } from "./scope.js";
+export { AttributionScope, type ScopeAttributeOptions, type ScopeAttribution } from "./scope.js";
 export { ChatStream } from "./chat-stream.js";
 export {
   RetryPolicy,

@@ -14,14 +14,14 @@ import { VERSION } from "./version.js";
 /** TLS settings; `tls: true` (or an `https://` target) uses the system's roots. */
 export interface TlsOptions {
   /** PEM file of the CA(s) to trust instead of the system's roots. */
-  readonly caFile?: string;
+  readonly caFile?: string | undefined;
   /** PEM text of the CA(s) to trust instead of the system's roots. */
-  readonly ca?: string | Buffer;
+  readonly ca?: string | Buffer | undefined;
   /** A client certificate (PEM) and its key, for servers that ask for one. */
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
+  readonly cert?: string | Buffer | undefined;
+  readonly key?: string | Buffer | undefined;
   /** The name to expect in the server's certificate (and send as SNI), if not the target's host. */
-  readonly serverName?: string;
+  readonly serverName?: string | undefined;
 }
 
 /** HTTP/2 PING keepalive, so a dead connection is noticed before a call hangs on it. */
@@ -29,9 +29,9 @@ export interface KeepaliveOptions {
   /** Send a PING after this long without data (like gRPC's GRPC_ARG_KEEPALIVE_TIME_MS). */
   readonly intervalMs: number;
   /** A PING unanswered this long closes the connection (default 20 s). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Also ping while no call is open (default false). */
-  readonly whenIdle?: boolean;
+  readonly whenIdle?: boolean | undefined;
 }
 
 export interface ClientOptions {
@@ -39,45 +39,45 @@ export interface ClientOptions {
    * `host:port` (plaintext), `http://host:port`, or `https://host[:port]`
    * (TLS). Default `localhost:50051`.
    */
-  readonly target?: string;
+  readonly target?: string | undefined;
   /** Sent as `authorization: Bearer <key>` on every call. */
-  readonly apiKey?: string;
+  readonly apiKey?: string | undefined;
   /** TLS on (`true` or settings) or off (`false`); default: on for `https://` targets. */
-  readonly tls?: boolean | TlsOptions;
+  readonly tls?: boolean | TlsOptions | undefined;
   /** Default deadline of every call but `chat`, in ms (default 30 000); `null` for none. */
-  readonly timeoutMs?: number | null;
+  readonly timeoutMs?: number | null | undefined;
   /** Default deadline of `chat` streams, in ms (default none). */
-  readonly chatTimeoutMs?: number | null;
+  readonly chatTimeoutMs?: number | null | undefined;
   /** HTTP/2 keepalive pings (off by default). */
-  readonly keepalive?: KeepaliveOptions;
+  readonly keepalive?: KeepaliveOptions | undefined;
   /** Time to establish the connection, TLS included (default 20 s). */
-  readonly connectTimeoutMs?: number;
+  readonly connectTimeoutMs?: number | undefined;
   /** Largest message sent or received (default 64 MiB). */
-  readonly maxMessageBytes?: number;
+  readonly maxMessageBytes?: number | undefined;
   /** Opt-in retries of unary calls; see `RetryPolicy`. `true` takes the defaults. */
-  readonly retry?: RetryPolicy | RetryPolicyOptions | boolean;
+  readonly retry?: RetryPolicy | RetryPolicyOptions | boolean | undefined;
   /** Extra request headers sent on every call. */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Prefix of the `user-agent` header (default `memorid-typescript/<version>`). */
-  readonly userAgent?: string;
+  readonly userAgent?: string | undefined;
   /**
    * Warn (`process.emitWarning`, type `MemoridInsecureApiKeyWarning`) when an
    * API key is sent without TLS. Default true; turn off for a trusted local
    * network.
    */
-  readonly warnInsecure?: boolean;
+  readonly warnInsecure?: boolean | undefined;
 }
 
 export interface RetryPolicyOptions {
   /** Attempts in all, the first included (default 4). */
-  readonly maxAttempts?: number;
-  readonly initialBackoffMs?: number;
-  readonly maxBackoffMs?: number;
-  readonly multiplier?: number;
+  readonly maxAttempts?: number | undefined;
+  readonly initialBackoffMs?: number | undefined;
+  readonly maxBackoffMs?: number | undefined;
+  readonly multiplier?: number | undefined;
   /** A server asking to wait longer than this is not retried (default 60 s). */
-  readonly maxRetryAfterMs?: number;
+  readonly maxRetryAfterMs?: number | undefined;
   /** Which codes to retry (default UNAVAILABLE and RESOURCE_EXHAUSTED). */
-  readonly retryOn?: readonly StatusCode[];
+  readonly retryOn?: readonly StatusCode[] | undefined;
 }
 
 /**

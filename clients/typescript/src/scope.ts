@@ -17,10 +17,17 @@ import type { CallOptions, MemoridClient, WaitOptions } from "./client.js";
 import type * as t from "./types.js";
 
 export interface ScopeAttributeOptions {
-  readonly occurredAt?: Date;
-  readonly idempotencyKey?: string;
-  readonly metadata?: Readonly<Record<string, string>>;
-  readonly model?: string;
+  readonly occurredAt?: Date | undefined;
+  readonly idempotencyKey?: string | undefined;
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
+  readonly model?: string | undefined;
+}
+
+/** A scope's attribution, every part set (empty when none). */
+export interface ScopeAttribution {
+  readonly entityId: string;
+  readonly processId: string;
+  readonly sessionId: string;
 }
 
 export class AttributionScope {
@@ -28,7 +35,7 @@ export class AttributionScope {
   constructor(
     private readonly client: MemoridClient,
     /** Whom this scope's calls are about. */
-    readonly attribution: Required<t.Attribution>,
+    readonly attribution: ScopeAttribution,
   ) {}
 
   get entityId(): string {

@@ -29,8 +29,8 @@ export type JsonObject = { [key: string]: JsonValue };
  */
 export interface Attribution {
   readonly entityId: string;
-  readonly processId?: string;
-  readonly sessionId?: string;
+  readonly processId?: string | undefined;
+  readonly sessionId?: string | undefined;
 }
 
 /** A tool (function) call the model asked for. */
@@ -44,13 +44,13 @@ export interface ToolCall {
 /** One chat message. */
 export interface Message {
   readonly role: Role;
-  readonly content?: string;
+  readonly content?: string | undefined;
   /** Optional author name (OpenAI `name`). */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /** Tool calls made by an assistant message. */
-  readonly toolCalls?: readonly ToolCall[];
+  readonly toolCalls?: readonly ToolCall[] | undefined;
   /** On a `tool` message: the id of the call this message answers. */
-  readonly toolCallId?: string;
+  readonly toolCallId?: string | undefined;
 }
 
 /**
@@ -60,14 +60,14 @@ export interface Message {
  */
 export interface OpenAIMessage {
   readonly role: Role | "developer" | "function";
-  readonly content?: string | null | readonly ({ readonly type: string; readonly text?: string } | string)[];
-  readonly name?: string;
+  readonly content?: string | null | readonly ({ readonly type: string; readonly text?: string } | string)[] | undefined;
+  readonly name?: string | undefined;
   readonly tool_calls?: readonly {
     readonly id: string;
-    readonly type?: "function";
+    readonly type?: "function" | undefined;
     readonly function: { readonly name: string; readonly arguments: string };
   }[];
-  readonly tool_call_id?: string;
+  readonly tool_call_id?: string | undefined;
 }
 
 export type MessageInput = Message | OpenAIMessage;
@@ -75,10 +75,10 @@ export type MessageInput = Message | OpenAIMessage;
 /** A function the model may call. */
 export interface Tool {
   readonly name: string;
-  readonly description?: string;
+  readonly description?: string | undefined;
   /** The JSON Schema of the arguments. */
-  readonly parameters?: JsonObject;
-  readonly strict?: boolean;
+  readonly parameters?: JsonObject | undefined;
+  readonly strict?: boolean | undefined;
 }
 
 /** A tool in the OpenAI SDK's shape (`{ type: "function", function: {...} }`). */
@@ -99,15 +99,15 @@ export type ResponseFormat =
 /** Per-chat memory switches; anything left out takes the server's default. */
 export interface MemoryOptions {
   /** Recall memories for the last user message and inject them. */
-  readonly recall?: boolean;
+  readonly recall?: boolean | undefined;
   /** How many memories to inject at most. */
-  readonly recallLimit?: number;
+  readonly recallLimit?: number | undefined;
   /** Prepend the session's stored history. */
-  readonly history?: boolean;
+  readonly history?: boolean | undefined;
   /** Token budget of the prepended history. */
-  readonly historyTokenBudget?: number;
+  readonly historyTokenBudget?: number | undefined;
   /** Turn this turn into memories in the background. */
-  readonly augment?: boolean;
+  readonly augment?: boolean | undefined;
 }
 
 /** Token usage exactly as the upstream provider reported it. */
@@ -126,16 +126,16 @@ export interface ChatOptions {
   readonly model: string;
   /** The new messages of this turn, oldest first. */
   readonly messages: readonly MessageInput[];
-  readonly temperature?: number;
-  readonly maxTokens?: number;
-  readonly topP?: number;
-  readonly stop?: readonly string[];
-  readonly tools?: readonly (Tool | OpenAITool)[];
-  readonly toolChoice?: ToolChoice;
-  readonly responseFormat?: ResponseFormat;
-  readonly memory?: MemoryOptions;
+  readonly temperature?: number | undefined;
+  readonly maxTokens?: number | undefined;
+  readonly topP?: number | undefined;
+  readonly stop?: readonly string[] | undefined;
+  readonly tools?: readonly (Tool | OpenAITool)[] | undefined;
+  readonly toolChoice?: ToolChoice | undefined;
+  readonly responseFormat?: ResponseFormat | undefined;
+  readonly memory?: MemoryOptions | undefined;
   /** Free-form labels stored with the turn. */
-  readonly metadata?: Readonly<Record<string, string>>;
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Always the first event: the turn is stored and the upstream answered. */
@@ -171,7 +171,7 @@ export interface ChatCompleted {
   readonly turnId: string;
   readonly finishReason: FinishReason;
   /** Absent when the provider reported none. */
-  readonly usage?: Usage;
+  readonly usage?: Usage | undefined;
 }
 
 export type ChatEvent = ChatStarted | ChatDelta | ChatCompleted;
@@ -185,7 +185,7 @@ export interface ChatResult {
   readonly reasoning: string;
   readonly toolCalls: readonly ToolCall[];
   readonly finishReason: FinishReason;
-  readonly usage?: Usage;
+  readonly usage?: Usage | undefined;
   readonly recalledMemoryIds: readonly string[];
 }
 
@@ -196,11 +196,11 @@ export interface Fact {
   readonly id: string;
   readonly content: string;
   readonly category: FactCategory;
-  readonly firstSeenAt?: Date;
-  readonly lastSeenAt?: Date;
+  readonly firstSeenAt?: Date | undefined;
+  readonly lastSeenAt?: Date | undefined;
   readonly mentionCount: number;
   /** Set when a newer fact superseded this one. */
-  readonly validUntil?: Date;
+  readonly validUntil?: Date | undefined;
   /** Set when a newer fact superseded this one: that fact's id. */
   readonly supersededBy: string;
   /** The turns that mentioned the fact, oldest first. */
@@ -213,7 +213,7 @@ export interface MessageHit {
   readonly sessionId: string;
   readonly role: Role | "unspecified";
   readonly content: string;
-  readonly occurredAt?: Date;
+  readonly occurredAt?: Date | undefined;
 }
 
 export interface ScoreParts {
@@ -233,7 +233,7 @@ export type RecallHit =
       /** The fact's statement. */
       readonly content: string;
       readonly fact: Fact;
-      readonly scoreParts?: ScoreParts;
+      readonly scoreParts?: ScoreParts | undefined;
     }
   | {
       readonly kind: "message";
@@ -243,34 +243,34 @@ export type RecallHit =
       /** The message's text. */
       readonly content: string;
       readonly message: MessageHit;
-      readonly scoreParts?: ScoreParts;
+      readonly scoreParts?: ScoreParts | undefined;
     };
 
 export interface RecallOptions {
   /** At most this many hits; 0 or absent takes the server's default. */
-  readonly limit?: number;
+  readonly limit?: number | undefined;
   /** Which kinds of memory; absent means facts. */
-  readonly kinds?: readonly MemoryKind[];
-  readonly occurredAfter?: Date;
-  readonly occurredBefore?: Date;
-  readonly minScore?: number;
-  readonly includeScoreParts?: boolean;
-  readonly includeSuperseded?: boolean;
+  readonly kinds?: readonly MemoryKind[] | undefined;
+  readonly occurredAfter?: Date | undefined;
+  readonly occurredBefore?: Date | undefined;
+  readonly minScore?: number | undefined;
+  readonly includeScoreParts?: boolean | undefined;
+  readonly includeSuperseded?: boolean | undefined;
 }
 
 /** A finished turn that the caller ran against a model itself. */
 export interface AttributeTurn {
   readonly attribution: Attribution;
   readonly messages: readonly MessageInput[];
-  readonly occurredAt?: Date;
+  readonly occurredAt?: Date | undefined;
   /**
    * Makes the turn safe to resend. The client makes one up when absent, so
    * that its own retries never store a turn twice.
    */
-  readonly idempotencyKey?: string;
-  readonly metadata?: Readonly<Record<string, string>>;
+  readonly idempotencyKey?: string | undefined;
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
   /** The model that produced the assistant messages, if known. */
-  readonly model?: string;
+  readonly model?: string | undefined;
 }
 
 export interface AttributeResult {
@@ -296,9 +296,9 @@ export interface FactPage {
 }
 
 export interface ListFactsOptions {
-  readonly pageSize?: number;
-  readonly pageToken?: string;
-  readonly includeSuperseded?: boolean;
+  readonly pageSize?: number | undefined;
+  readonly pageToken?: string | undefined;
+  readonly includeSuperseded?: boolean | undefined;
 }
 
 export interface ForgetResult {
@@ -315,9 +315,9 @@ export interface StoredTurn {
   readonly status: TurnStatus;
   readonly model: string;
   readonly finishReason: FinishReason;
-  readonly usage?: Usage;
+  readonly usage?: Usage | undefined;
   readonly messages: readonly Message[];
-  readonly occurredAt?: Date;
+  readonly occurredAt?: Date | undefined;
   /** The error that ended an interrupted or failed turn. */
   readonly error: string;
   readonly processId: string;
@@ -329,7 +329,7 @@ export interface Session {
   readonly sessionId: string;
   readonly entityId: string;
   readonly processId: string;
-  readonly createdAt?: Date;
-  readonly updatedAt?: Date;
+  readonly createdAt?: Date | undefined;
+  readonly updatedAt?: Date | undefined;
   readonly turns: readonly StoredTurn[];
 }
