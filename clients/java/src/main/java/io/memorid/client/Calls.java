@@ -23,10 +23,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -56,11 +58,27 @@ final class Calls {
   private final Channel channel;
   private final RetryPolicy retry;
   private final ScheduledExecutorService timer;
+  private volatile boolean closed;
+  /** How each retry now waiting for its timer gives up, for {@link #close()}. */
+  private final Set<Runnable> waitingRetries = ConcurrentHashMap.newKeySet();
 
   Calls(Channel channel, RetryPolicy retry, ScheduledExecutorService timer) {
     this.channel = channel;
     this.retry = retry;
     this.timer = timer;
+  }
+
+  /**
+   * No retry starts after this: a call failing from now on fails for good (the client is closing,
+   * so its channel refuses every new call).
+   */
+  void close() {
+    closed = true;
+    for (Runnable giveUp : waitingRetries) {
+      if (waitingRetries.remove(giveUp)) {
+        giveUp.run();
+      }
+    }
   }
 
   static Deadline deadline(Duration timeout) {
@@ -163,16 +181,40 @@ final class Calls {
           MemoridException error = Errors.from(failure);
           Duration delay = retry == null ? null : retry.delayAfter(n, error).orElse(null);
           if (delay == null
+              || closed
               || result.isDone()
               || (deadline != null
                   && deadline.timeRemaining(TimeUnit.NANOSECONDS) <= delay.toNanos())) {
             result.completeExceptionally(error);
             return;
           }
-          ScheduledFuture<?> next =
-              timer.schedule(
-                  () -> run(result, attempt, deadline, n + 1), delay.toNanos(), TimeUnit.NANOSECONDS);
-          result.onCancel(() -> next.cancel(false));
+          // The failure stands if the client closes before the next attempt.
+          Runnable giveUp = () -> result.completeExceptionally(error);
+          waitingRetries.add(giveUp);
+          ScheduledFuture<?> next;
+          try {
+            next =
+                timer.schedule(
+                    () -> {
+                      if (waitingRetries.remove(giveUp)) {
+                        run(result, attempt, deadline, n + 1);
+                      }
+                    },
+                    delay.toNanos(),
+                    TimeUnit.NANOSECONDS);
+          } catch (RejectedExecutionException stopped) {
+            waitingRetries.remove(giveUp);
+            giveUp.run();
+            return;
+          }
+          result.onCancel(
+              () -> {
+                next.cancel(false);
+                waitingRetries.remove(giveUp);
+              });
+          if (closed && waitingRetries.remove(giveUp)) {
+            giveUp.run(); // the client closed while this retry was being scheduled
+          }
         });
   }
 

@@ -236,11 +236,12 @@ public final class MemoridClient implements AutoCloseable {
 
   /**
    * Closes the channel: calls still running get 5 s to finish, then are cancelled (memorid stops
-   * their upstream requests). Idempotent.
+   * their upstream requests); a call waiting to retry fails at once with its last error.
+   * Idempotent.
    */
   @Override
   public void close() {
-    timer.shutdownNow();
+    calls.close();
     channel.shutdown();
     try {
       if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
@@ -250,6 +251,8 @@ public final class MemoridClient implements AutoCloseable {
     } catch (InterruptedException e) {
       channel.shutdownNow();
       Thread.currentThread().interrupt();
+    } finally {
+      timer.shutdownNow();
     }
   }
 

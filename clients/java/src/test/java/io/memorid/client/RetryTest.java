@@ -142,6 +142,22 @@ class RetryTest {
   }
 
   @Test
+  void closingTheClientEndsARetryThatWaits() throws Exception {
+    RetryPolicy slow = RetryPolicy.builder().maxAttempts(10).initialBackoff(Duration.ofSeconds(4))
+        .maxBackoff(Duration.ofSeconds(4)).build();
+    MemoridClient client = MemoridClient.builder("127.0.0.1:" + MemoridServer.freePort()).retry(slow).noTimeout().build();
+    CompletableFuture<FactPage> page = client.attribution(entity()).listFactsAsync(0, "", false);
+    Thread.sleep(500); // the first attempt failed; the next one waits 2-4 s
+    assertTrue(!page.isDone());
+    long started = System.nanoTime();
+    client.close();
+    java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+        () -> page.get(5, TimeUnit.SECONDS));
+    assertInstanceOf(UnavailableException.class, e.getCause());
+    assertTrue(System.nanoTime() - started < Duration.ofSeconds(2).toNanos(), "no wait for the backoff");
+  }
+
+  @Test
   void recallIsNotRetriedOnceAHitArrived() {
     Calls calls = new Calls(null, fast(5), Executors.newSingleThreadScheduledExecutor());
     AtomicInteger attempts = new AtomicInteger();
