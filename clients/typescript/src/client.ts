@@ -73,6 +73,8 @@ export class MemoridClient {
   private readonly chatStub: Client<typeof ChatService>;
   private readonly memory: Client<typeof MemoryService>;
   private closed = false;
+  /** Fires on close(), so that no retry waits on a closed client. */
+  private readonly closing = new AbortController();
 
   constructor(options: ClientOptions = {}) {
     this.settings = settings(options, [headerInterceptor(options)]);
@@ -152,9 +154,11 @@ export class MemoridClient {
         const delay = policy?.delayMs(n, error);
         if (delay === undefined || (deadline !== undefined && Date.now() + delay >= deadline)) throw error;
         if (signal?.aborted) throw cancelledBy(signal);
+        const wake = signal !== undefined ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
         try {
-          await sleep(delay, undefined, signal !== undefined ? { signal } : {});
+          await sleep(delay, undefined, { signal: wake });
         } catch {
+          // The call's signal fired, or the client closed: then its last error.
           throw signal?.aborted ? cancelledBy(signal) : error;
         }
       }
@@ -371,6 +375,7 @@ export class MemoridClient {
    */
   close(): void {
     this.closed = true;
+    this.closing.abort();
     this.session.abort();
   }
 

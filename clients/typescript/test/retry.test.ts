@@ -113,6 +113,19 @@ test("retries stop when the call's signal fires", async () => {
   }
 });
 
+test("closing the client ends a call waiting to retry at once, with its last error", async () => {
+  const client = new MemoridClient({
+    target: `127.0.0.1:${await freePort()}`,
+    retry: { maxAttempts: 1_000, initialBackoffMs: 5_000, maxBackoffMs: 5_000 },
+  });
+  const call = client.attribution({ entityId: entity() }).listFacts();
+  await sleep(300);
+  const closedAt = Date.now();
+  client.close();
+  await assert.rejects(call, UnavailableError);
+  assert.ok(Date.now() - closedAt < 500, `the call waited ${Date.now() - closedAt} ms after close()`);
+});
+
 test("retries stop before the call's deadline would pass", async () => {
   const client = new MemoridClient({
     target: `127.0.0.1:${await freePort()}`,
