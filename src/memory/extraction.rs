@@ -46,7 +46,7 @@ pub struct Extraction {
     pub summary: Option<String>,
 }
 
-pub(crate) fn cut(text: &str, max: usize) -> &str {
+fn cut(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
     }
@@ -74,30 +74,45 @@ pub fn request(
     context.push_str("\nPrevious session summary:\n");
     context.push_str(summary.unwrap_or("(none)"));
     context.push_str("\n\nThe turn:\n");
-    let mut turn = String::new();
-    for (role, content) in messages {
-        if matches!(role, Role::User | Role::Assistant) && !content.trim().is_empty() {
-            turn.push_str(&format!("{}: {}\n", role.as_str(), content.trim()));
-        }
-    }
-    context.push_str(cut(&turn, MAX_TURN_BYTES));
+    context.push_str(&turn_text(messages, MAX_TURN_BYTES));
     // Parsed once: every turn's request carries it.
     static PARSED_SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
         serde_json::from_str(SCHEMA).expect("the bundled schema is JSON")
     });
-    let schema = PARSED_SCHEMA.clone();
+    json_request(model, PROMPT, context, ("memories", &PARSED_SCHEMA), 1024)
+}
+
+/// A turn's user and assistant lines ("user: …"), cut at `max` bytes.
+pub(crate) fn turn_text(messages: &[(Role, String)], max: usize) -> String {
+    let mut text = String::new();
+    for (role, content) in messages {
+        if matches!(role, Role::User | Role::Assistant) && !content.trim().is_empty() {
+            text.push_str(&format!("{}: {}\n", role.as_str(), content.trim()));
+        }
+    }
+    cut(&text, max).to_string()
+}
+
+/// A deterministic request for an answer that follows `schema` (named).
+pub(crate) fn json_request(
+    model: &str,
+    prompt: &str,
+    context: String,
+    (name, schema): (&str, &Value),
+    max_tokens: u32,
+) -> ChatRequest {
     let mut request = ChatRequest::new(
         model,
         vec![
-            ChatMessage::text(Role::System, PROMPT),
+            ChatMessage::text(Role::System, prompt),
             ChatMessage::text(Role::User, context),
         ],
     );
     request.params.temperature = Some(0.0);
-    request.params.max_tokens = Some(1024);
+    request.params.max_tokens = Some(max_tokens);
     request.params.response_format = Some(ResponseFormat::JsonSchema {
-        name: "memories".into(),
-        schema,
+        name: name.into(),
+        schema: schema.clone(),
         strict: true,
     });
     request

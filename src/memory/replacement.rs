@@ -11,10 +11,10 @@
 
 use serde::Deserialize;
 
-use super::extraction::{cut, json_text};
+use super::extraction::{json_request, json_text, turn_text};
 use super::plan::ValueChange;
-use crate::domain::{ChatMessage, Role};
-use crate::providers::{ChatRequest, ResponseFormat};
+use crate::domain::Role;
+use crate::providers::ChatRequest;
 
 /// Which prompt and schema ask the question (bumped when either changes).
 pub const PROMPT_VERSION: &str = "replacement.v1";
@@ -27,13 +27,7 @@ const MAX_TURN_BYTES: usize = 8 * 1024;
 /// The question about `pairs`, with the turn that proposed the new facts.
 pub fn request(model: &str, turn: &[(Role, String)], pairs: &[ValueChange]) -> ChatRequest {
     let mut context = String::from("The turn:\n");
-    let mut text = String::new();
-    for (role, content) in turn {
-        if matches!(role, Role::User | Role::Assistant) && !content.trim().is_empty() {
-            text.push_str(&format!("{}: {}\n", role.as_str(), content.trim()));
-        }
-    }
-    context.push_str(cut(&text, MAX_TURN_BYTES));
+    context.push_str(&turn_text(turn, MAX_TURN_BYTES));
     context.push_str("\nPairs:\n");
     for (i, pair) in pairs.iter().enumerate() {
         context.push_str(&format!(
@@ -46,21 +40,13 @@ pub fn request(model: &str, turn: &[(Role, String)], pairs: &[ValueChange]) -> C
     static PARSED_SCHEMA: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
         serde_json::from_str(SCHEMA).expect("the bundled schema is JSON")
     });
-    let mut request = ChatRequest::new(
+    json_request(
         model,
-        vec![
-            ChatMessage::text(Role::System, PROMPT),
-            ChatMessage::text(Role::User, context),
-        ],
-    );
-    request.params.temperature = Some(0.0);
-    request.params.max_tokens = Some(256);
-    request.params.response_format = Some(ResponseFormat::JsonSchema {
-        name: "replacements".into(),
-        schema: PARSED_SCHEMA.clone(),
-        strict: true,
-    });
-    request
+        PROMPT,
+        context,
+        ("replacements", &PARSED_SCHEMA),
+        256,
+    )
 }
 
 #[derive(Deserialize)]
@@ -99,6 +85,7 @@ pub fn parse(answer: &str, asked: usize) -> Vec<Option<bool>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::ResponseFormat;
     use uuid::Uuid;
 
     fn pair(old: &str, new: &str) -> ValueChange {
