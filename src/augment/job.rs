@@ -11,9 +11,10 @@
 //! not those they replaced; a value change is settled (by asking the
 //! extraction model, see `memory::replacement`) before the next job of the
 //! entity is planned. The batch is applied only if no other batch wrote
-//! the entity's memories since it was planned; otherwise it is planned
-//! again against what is now known (the extraction answers and the model's
-//! replacement answers are kept, so nothing is asked twice).
+//! facts related to its plan (see `memory::plan::plan_depends_on`) since it
+//! was planned; otherwise it is planned again against what is now known
+//! (the extraction answers and the model's replacement answers are kept,
+//! so nothing is asked twice).
 
 use std::collections::HashMap;
 use std::sync::Arc;
