@@ -117,20 +117,6 @@ const FACTS_WRITTEN_SINCE: &str = "SELECT fact_id, content, category, mention_co
      first_seen_at, last_seen_at, valid_until, superseded_by, embedding FROM facts \
      WHERE namespace = $1 AND entity_id = $2 AND memory_version > $3";
 
-macro_rules! facts_written_since {
-    ($conn:expr, $scope:expr, $version:expr) => {{
-        sqlx::query(FACTS_WRITTEN_SINCE)
-            .bind(&$scope.namespace)
-            .bind(&$scope.entity_id)
-            .bind($version)
-            .fetch_all($conn)
-            .await?
-            .iter()
-            .map(|row| Ok(fact_from_row!(row)))
-            .collect::<Result<Vec<FactRecord>, sqlx::Error>>()?
-    }};
-}
-
 /// A PostgreSQL row with the fact columns, as a fact record.
 pub(super) fn fact_from_row(row: &sqlx::postgres::PgRow) -> Result<FactRecord> {
     let fact: Result<FactRecord, sqlx::Error> = (|| Ok(fact_from_row!(row)))();
@@ -143,7 +129,15 @@ pub(super) async fn facts_written_since_sqlite(
     scope: &Scope,
     version: i64,
 ) -> Result<Vec<FactRecord>> {
-    Ok(facts_written_since!(conn, scope, version))
+    Ok(sqlx::query(FACTS_WRITTEN_SINCE)
+        .bind(&scope.namespace)
+        .bind(&scope.entity_id)
+        .bind(version)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| Ok(fact_from_row!(row)))
+        .collect::<Result<Vec<FactRecord>, sqlx::Error>>()?)
 }
 
 /// A row of one of the LOAD_ queries: the memory and its vector (decoded

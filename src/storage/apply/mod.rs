@@ -115,24 +115,6 @@ impl Store {
     }
 }
 
-/// The entities of `planned_at` whose version moved, with their current
-/// (version, reset version); an entity without a version row is at 0.
-fn moved_versions(
-    planned_at: &[(Scope, i64)],
-    current: &[(String, String, i64, i64)],
-) -> Vec<(Scope, i64, i64)> {
-    planned_at
-        .iter()
-        .filter_map(|(scope, planned)| {
-            let (version, reset) = current
-                .iter()
-                .find(|(ns, entity, _, _)| *ns == scope.namespace && *entity == scope.entity_id)
-                .map_or((0, 0), |(_, _, v, r)| (*v, *r));
-            (version != *planned).then(|| (scope.clone(), *planned, reset))
-        })
-        .collect()
-}
-
 /// Keeps the items whose job is in `done`, and says which were.
 fn owned<'a>(items: &[JobWrites<'a>], done: &[Uuid]) -> (Vec<JobWrites<'a>>, Vec<bool>) {
     let applied: Vec<bool> = items

@@ -92,6 +92,24 @@ pub(super) async fn moved(
     Ok(moved)
 }
 
+/// The entities of `planned_at` whose version moved, with their current
+/// (version, reset version); an entity without a version row is at 0.
+fn moved_versions(
+    planned_at: &[(Scope, i64)],
+    current: &[(String, String, i64, i64)],
+) -> Vec<(Scope, i64, i64)> {
+    planned_at
+        .iter()
+        .filter_map(|(scope, planned)| {
+            let (version, reset) = current
+                .iter()
+                .find(|(ns, entity, _, _)| *ns == scope.namespace && *entity == scope.entity_id)
+                .map_or((0, 0), |(_, _, v, r)| (*v, *r));
+            (version != *planned).then(|| (scope.clone(), *planned, reset))
+        })
+        .collect()
+}
+
 pub(super) async fn apply(
     tx: &mut SqliteConnection,
     owner: Uuid,
