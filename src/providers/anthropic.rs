@@ -12,19 +12,19 @@
 //! blocks are numbered 0, 1, … among themselves, independent of the text
 //! blocks between them.
 
+mod request;
+
 use std::collections::HashMap;
-use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use super::sse::{self, Frame, FrameParser};
-use super::{
-    ChatRequest, Chunk, ChunkStream, Completion, ResponseFormat, ToolCallDelta, ToolChoice,
-};
-use crate::domain::{ChatMessage, FinishReason, Role, Usage};
+use super::sse::{Frame, FrameParser};
+use super::wire::Wire;
+use super::{ChatRequest, Chunk, Completion, ToolCallDelta};
+use crate::domain::{FinishReason, Usage};
 use crate::error::Result;
-use crate::http::{self, ApiKey};
+use crate::http::ApiKey;
 
 /// The `anthropic-version` header memorid speaks.
 pub const API_VERSION: &str = "2023-06-01";
@@ -54,168 +54,31 @@ impl Anthropic {
             api_key,
         }
     }
+}
 
-    fn post(&self, request: &ChatRequest, stream: bool) -> reqwest::RequestBuilder {
+impl Wire for Anthropic {
+    type Parser = EventParser;
+    type Answer = WireMessage;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn request(&self, request: &ChatRequest, stream: bool) -> reqwest::RequestBuilder {
         let http = self
             .client
             .post(&self.messages_url)
             .header("anthropic-version", API_VERSION)
-            .json(&request_body(request, stream));
+            .json(&request::body(request, stream));
         match &self.api_key {
             Some(key) => http.header("x-api-key", key.header("")),
             None => http,
         }
     }
 
-    pub async fn stream(
-        &self,
-        request: &ChatRequest,
-        timeout: Option<Duration>,
-    ) -> Result<ChunkStream> {
-        let response = http::send(&self.name, self.post(request, true), timeout).await?;
-        Ok(sse::chunk_stream(
-            &self.name,
-            response,
-            EventParser::default(),
-        ))
+    fn completion(&self, answer: WireMessage) -> Result<Completion> {
+        Ok(completion(answer))
     }
-
-    pub async fn complete(
-        &self,
-        request: &ChatRequest,
-        timeout: Option<Duration>,
-    ) -> Result<Completion> {
-        let response = http::send(&self.name, self.post(request, false), timeout).await?;
-        let message: WireMessage = http::json_body(&self.name, response).await?;
-        Ok(completion(message))
-    }
-}
-
-/// Builds the JSON body of a Messages request.
-pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
-    let mut body = Map::new();
-    body.insert("model".into(), json!(request.model));
-    body.insert(
-        "max_tokens".into(),
-        json!(request.params.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
-    );
-    let system: Vec<&str> = request
-        .messages
-        .iter()
-        .filter(|m| m.role == Role::System)
-        .map(|m| m.content.as_str())
-        .collect();
-    let mut system = system.join("\n\n");
-    if let Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. }) =
-        &request.params.response_format
-    {
-        // The Messages API has no JSON mode; the instruction is the
-        // documented way to ask for JSON.
-        let instruction = match &request.params.response_format {
-            Some(ResponseFormat::JsonSchema { schema, .. }) => {
-                format!(
-                    "Answer with a single JSON value that follows this JSON Schema, and nothing else: {schema}"
-                )
-            }
-            _ => "Answer with a single JSON object and nothing else.".to_string(),
-        };
-        if !system.is_empty() {
-            system.push_str("\n\n");
-        }
-        system.push_str(&instruction);
-    }
-    if !system.is_empty() {
-        body.insert("system".into(), json!(system));
-    }
-    body.insert(
-        "messages".into(),
-        Value::Array(messages_json(&request.messages)),
-    );
-    if stream {
-        body.insert("stream".into(), json!(true));
-    }
-    if let Some(t) = request.params.temperature {
-        body.insert("temperature".into(), json!(t));
-    }
-    if let Some(p) = request.params.top_p {
-        body.insert("top_p".into(), json!(p));
-    }
-    if !request.params.stop.is_empty() {
-        body.insert("stop_sequences".into(), json!(request.params.stop));
-    }
-    if !request.params.tools.is_empty() {
-        let tools: Vec<Value> = request
-            .params
-            .tools
-            .iter()
-            .map(|tool| {
-                let mut spec = json!({ "name": tool.name, "input_schema": tool.parameters });
-                if !tool.description.is_empty() {
-                    spec["description"] = json!(tool.description);
-                }
-                spec
-            })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
-    }
-    if let Some(choice) = &request.params.tool_choice {
-        let value = match choice {
-            ToolChoice::Auto => json!({ "type": "auto" }),
-            ToolChoice::None => json!({ "type": "none" }),
-            ToolChoice::Required => json!({ "type": "any" }),
-            ToolChoice::Function(name) => json!({ "type": "tool", "name": name }),
-        };
-        body.insert("tool_choice".into(), value);
-    }
-    Value::Object(body)
-}
-
-/// The content blocks of one message.
-fn blocks(message: &ChatMessage) -> Vec<Value> {
-    match message.role {
-        Role::Tool => vec![json!({
-            "type": "tool_result",
-            "tool_use_id": message.tool_call_id.clone().unwrap_or_default(),
-            "content": message.content,
-        })],
-        _ => {
-            let mut out = Vec::new();
-            if !message.content.is_empty() {
-                out.push(json!({ "type": "text", "text": message.content }));
-            }
-            for call in &message.tool_calls {
-                // Arguments that are not JSON are passed as a string value
-                // rather than dropped.
-                let input: Value = serde_json::from_str(&call.arguments)
-                    .unwrap_or_else(|_| json!({ "arguments": call.arguments }));
-                out.push(
-                    json!({ "type": "tool_use", "id": call.id, "name": call.name, "input": input }),
-                );
-            }
-            out
-        }
-    }
-}
-
-/// Non-system messages as alternating user/assistant turns.
-fn messages_json(messages: &[ChatMessage]) -> Vec<Value> {
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for message in messages {
-        let role = match message.role {
-            Role::System => continue,
-            Role::User | Role::Tool => "user",
-            Role::Assistant => "assistant",
-        };
-        let content = blocks(message);
-        match turns.last_mut() {
-            Some((last_role, last)) if *last_role == role => last.extend(content),
-            _ => turns.push((role, content)),
-        }
-    }
-    turns
-        .into_iter()
-        .map(|(role, content)| json!({ "role": role, "content": content }))
-        .collect()
 }
 
 #[derive(Deserialize)]
@@ -252,7 +115,7 @@ impl WireUsage {
 
 /// A non-streaming answer.
 #[derive(Deserialize)]
-struct WireMessage {
+pub(super) struct WireMessage {
     #[serde(default)]
     content: Vec<WireBlock>,
     #[serde(default)]
@@ -375,7 +238,7 @@ struct MessageDeltaBody {
 
 /// The per-stream state of the event mapping.
 #[derive(Default)]
-struct EventParser {
+pub(super) struct EventParser {
     /// Usage announced in message_start (input side).
     start_usage: Option<WireUsage>,
     /// Content block index → tool call index.
@@ -476,8 +339,10 @@ impl FrameParser for EventParser {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
-    use crate::domain::ToolCall;
+    use crate::domain::{ChatMessage, Role, ToolCall};
 
     fn parse_all(events: &[&str]) -> Vec<Chunk> {
         let mut parser = EventParser::default();
@@ -599,7 +464,7 @@ mod tests {
                 r2,
             ],
         );
-        let body = request_body(&request, true);
+        let body = serde_json::to_value(request::body(&request, true)).unwrap();
         assert_eq!(body["system"], "Be brief.");
         assert_eq!(body["max_tokens"], DEFAULT_MAX_TOKENS);
         let messages = body["messages"].as_array().unwrap();

@@ -11,19 +11,17 @@
 //! frame with a finish reason. `usageMetadata` is cumulative; the last one
 //! wins.
 
-use std::collections::HashMap;
-use std::time::Duration;
+mod request;
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use super::sse::{self, Frame, FrameParser};
-use super::{
-    ChatRequest, Chunk, ChunkStream, Completion, ResponseFormat, ToolCallDelta, ToolChoice,
-};
-use crate::domain::{ChatMessage, FinishReason, Role, Usage};
+use super::sse::{Frame, FrameParser};
+use super::wire::Wire;
+use super::{ChatRequest, Chunk, Completion, ToolCallDelta};
+use crate::domain::{FinishReason, Usage};
 use crate::error::Result;
-use crate::http::{self, ApiKey};
+use crate::http::ApiKey;
 
 #[derive(Debug, Clone)]
 pub struct Gemini {
@@ -47,8 +45,17 @@ impl Gemini {
             api_key,
         }
     }
+}
 
-    fn post(&self, request: &ChatRequest, stream: bool) -> reqwest::RequestBuilder {
+impl Wire for Gemini {
+    type Parser = FrameMapper;
+    type Answer = WireResponse;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn request(&self, request: &ChatRequest, stream: bool) -> reqwest::RequestBuilder {
         let url = if stream {
             format!(
                 "{}/v1beta/models/{}:streamGenerateContent?alt=sse",
@@ -60,169 +67,24 @@ impl Gemini {
                 self.base_url, request.model
             )
         };
-        let http = self.client.post(url).json(&request_body(request));
+        let http = self.client.post(url).json(&request::body(request));
         match &self.api_key {
             Some(key) => http.header("x-goog-api-key", key.header("")),
             None => http,
         }
     }
 
-    pub async fn stream(
-        &self,
-        request: &ChatRequest,
-        timeout: Option<Duration>,
-    ) -> Result<ChunkStream> {
-        let response = http::send(&self.name, self.post(request, true), timeout).await?;
-        Ok(sse::chunk_stream(
-            &self.name,
-            response,
-            FrameMapper::default(),
-        ))
-    }
-
-    pub async fn complete(
-        &self,
-        request: &ChatRequest,
-        timeout: Option<Duration>,
-    ) -> Result<Completion> {
-        let response = http::send(&self.name, self.post(request, false), timeout).await?;
-        let body: Value = http::json_body(&self.name, response).await?;
-        let mut mapper = FrameMapper::default();
-        let chunk = mapper.map(&body.to_string()).map_err(|message| {
+    fn completion(&self, answer: WireResponse) -> Result<Completion> {
+        let chunk = FrameMapper::default().chunk(answer).map_err(|message| {
             crate::error::Error::UpstreamUnavailable(format!("{}: {message}", self.name))
         })?;
         Ok(Completion::from_chunk(&chunk))
     }
 }
 
-/// Builds the JSON body of a generateContent request.
-pub fn request_body(request: &ChatRequest) -> Value {
-    let mut body = Map::new();
-    let system: Vec<Value> = request
-        .messages
-        .iter()
-        .filter(|m| m.role == Role::System)
-        .map(|m| json!({ "text": m.content }))
-        .collect();
-    if !system.is_empty() {
-        body.insert("systemInstruction".into(), json!({ "parts": system }));
-    }
-    body.insert("contents".into(), Value::Array(contents(&request.messages)));
-
-    let mut config = Map::new();
-    if let Some(t) = request.params.temperature {
-        config.insert("temperature".into(), json!(t));
-    }
-    if let Some(p) = request.params.top_p {
-        config.insert("topP".into(), json!(p));
-    }
-    if let Some(m) = request.params.max_tokens {
-        config.insert("maxOutputTokens".into(), json!(m));
-    }
-    if !request.params.stop.is_empty() {
-        config.insert("stopSequences".into(), json!(request.params.stop));
-    }
-    match &request.params.response_format {
-        Some(ResponseFormat::JsonObject) => {
-            config.insert("responseMimeType".into(), json!("application/json"));
-        }
-        Some(ResponseFormat::JsonSchema { schema, .. }) => {
-            config.insert("responseMimeType".into(), json!("application/json"));
-            config.insert("responseJsonSchema".into(), schema.clone());
-        }
-        Some(ResponseFormat::Text) | None => {}
-    }
-    if !config.is_empty() {
-        body.insert("generationConfig".into(), Value::Object(config));
-    }
-
-    if !request.params.tools.is_empty() {
-        let declarations: Vec<Value> = request
-            .params
-            .tools
-            .iter()
-            .map(|tool| {
-                let mut declaration = json!({ "name": tool.name, "parameters": tool.parameters });
-                if !tool.description.is_empty() {
-                    declaration["description"] = json!(tool.description);
-                }
-                declaration
-            })
-            .collect();
-        body.insert(
-            "tools".into(),
-            json!([{ "functionDeclarations": declarations }]),
-        );
-    }
-    if let Some(choice) = &request.params.tool_choice {
-        let config = match choice {
-            ToolChoice::Auto => json!({ "mode": "AUTO" }),
-            ToolChoice::None => json!({ "mode": "NONE" }),
-            ToolChoice::Required => json!({ "mode": "ANY" }),
-            ToolChoice::Function(name) => json!({ "mode": "ANY", "allowedFunctionNames": [name] }),
-        };
-        body.insert(
-            "toolConfig".into(),
-            json!({ "functionCallingConfig": config }),
-        );
-    }
-    Value::Object(body)
-}
-
-/// Non-system messages as Gemini contents, merging consecutive turns of one
-/// role.
-fn contents(messages: &[ChatMessage]) -> Vec<Value> {
-    let call_names: HashMap<&str, &str> = messages
-        .iter()
-        .flat_map(|m| &m.tool_calls)
-        .map(|call| (call.id.as_str(), call.name.as_str()))
-        .collect();
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for message in messages {
-        let (role, parts) = match message.role {
-            Role::System => continue,
-            Role::User => ("user", vec![json!({ "text": message.content })]),
-            Role::Tool => {
-                let id = message.tool_call_id.as_deref().unwrap_or_default();
-                let name = call_names.get(id).copied().unwrap_or(id);
-                // Gemini wants an object; a result that is not a JSON
-                // object is wrapped.
-                let response = match serde_json::from_str::<Value>(&message.content) {
-                    Ok(Value::Object(object)) => Value::Object(object),
-                    _ => json!({ "content": message.content }),
-                };
-                (
-                    "user",
-                    vec![json!({ "functionResponse": { "name": name, "response": response } })],
-                )
-            }
-            Role::Assistant => {
-                let mut parts = Vec::new();
-                if !message.content.is_empty() {
-                    parts.push(json!({ "text": message.content }));
-                }
-                for call in &message.tool_calls {
-                    let args: Value =
-                        serde_json::from_str(&call.arguments).unwrap_or_else(|_| json!({}));
-                    parts.push(json!({ "functionCall": { "name": call.name, "args": args } }));
-                }
-                ("model", parts)
-            }
-        };
-        match turns.last_mut() {
-            Some((last_role, last)) if *last_role == role => last.extend(parts),
-            _ => turns.push((role, parts)),
-        }
-    }
-    turns
-        .into_iter()
-        .map(|(role, parts)| json!({ "role": role, "parts": parts }))
-        .collect()
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WireResponse {
+pub(super) struct WireResponse {
     #[serde(default)]
     candidates: Vec<WireCandidate>,
     #[serde(default)]
@@ -309,7 +171,7 @@ fn finish_reason(reason: &str, called_tools: bool) -> FinishReason {
 
 /// Maps response frames to chunks, numbering function calls across frames.
 #[derive(Default)]
-struct FrameMapper {
+pub(super) struct FrameMapper {
     calls_seen: u32,
     saw_finish_reason: bool,
 }
@@ -318,6 +180,10 @@ impl FrameMapper {
     fn map(&mut self, data: &str) -> std::result::Result<Chunk, String> {
         let frame: WireResponse =
             serde_json::from_str(data).map_err(|e| format!("unparseable response frame: {e}"))?;
+        self.chunk(frame)
+    }
+
+    fn chunk(&mut self, frame: WireResponse) -> std::result::Result<Chunk, String> {
         if let Some(error) = frame.error {
             return Err(format!("error in stream: {}", error.message));
         }
@@ -381,7 +247,7 @@ impl FrameParser for FrameMapper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ToolCall;
+    use crate::domain::{ChatMessage, Role, ToolCall};
 
     #[test]
     fn text_frames_map_to_deltas_and_usage() {
@@ -454,7 +320,7 @@ mod tests {
             ],
         );
         request.params.max_tokens = Some(50);
-        let body = request_body(&request);
+        let body = serde_json::to_value(request::body(&request)).unwrap();
         assert_eq!(body["systemInstruction"]["parts"][0]["text"], "Be brief.");
         assert_eq!(body["generationConfig"]["maxOutputTokens"], 50);
         let contents = body["contents"].as_array().unwrap();

@@ -9,6 +9,7 @@ pub mod gemini;
 pub mod openai;
 pub mod routing;
 mod sse;
+mod wire;
 
 pub use routing::{Opened, Plan, Router};
 
@@ -223,9 +224,9 @@ impl Provider {
         timeout: Option<Duration>,
     ) -> Result<ChunkStream> {
         match self {
-            Provider::OpenAi(p) => p.stream(request, timeout).await,
-            Provider::Anthropic(p) => p.stream(request, timeout).await,
-            Provider::Gemini(p) => p.stream(request, timeout).await,
+            Provider::OpenAi(p) => wire::stream(p, request, timeout).await,
+            Provider::Anthropic(p) => wire::stream(p, request, timeout).await,
+            Provider::Gemini(p) => wire::stream(p, request, timeout).await,
         }
     }
 
@@ -236,9 +237,9 @@ impl Provider {
         timeout: Option<Duration>,
     ) -> Result<Completion> {
         match self {
-            Provider::OpenAi(p) => p.complete(request, timeout).await,
-            Provider::Anthropic(p) => p.complete(request, timeout).await,
-            Provider::Gemini(p) => p.complete(request, timeout).await,
+            Provider::OpenAi(p) => wire::complete(p, request, timeout).await,
+            Provider::Anthropic(p) => wire::complete(p, request, timeout).await,
+            Provider::Gemini(p) => wire::complete(p, request, timeout).await,
         }
     }
 }

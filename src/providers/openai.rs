@@ -5,18 +5,16 @@
 //! before `[DONE]` carries the usage. A stream that ends without `[DONE]`
 //! and without a finish reason was cut off and is reported as an error.
 
-use std::time::Duration;
+mod request;
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
 
-use super::sse::{self, Frame, FrameParser};
-use super::{
-    ChatRequest, Chunk, ChunkStream, Completion, ResponseFormat, ToolCallDelta, ToolChoice,
-};
-use crate::domain::{ChatMessage, FinishReason, Role, Usage};
+use super::sse::{Frame, FrameParser};
+use super::wire::Wire;
+use super::{ChatRequest, Chunk, Completion, ToolCallDelta};
+use crate::domain::{FinishReason, Usage};
 use crate::error::Result;
-use crate::http::{self, ApiKey};
+use crate::http::ApiKey;
 
 /// The Azure OpenAI `api-version` used when the config names none.
 pub const AZURE_API_VERSION: &str = "2024-10-21";
@@ -75,12 +73,23 @@ impl OpenAi {
             api_key,
         }
     }
+}
 
-    fn post(&self, request: &ChatRequest, stream: bool) -> reqwest::RequestBuilder {
-        let mut body = request_body(request, stream);
-        let http = match &self.endpoint {
+impl Wire for OpenAi {
+    type Parser = StreamParser;
+    type Answer = WireCompletion;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn request(&self, request: &ChatRequest, stream: bool) -> reqwest::RequestBuilder {
+        match &self.endpoint {
             Endpoint::Standard { completions_url } => {
-                let http = self.client.post(completions_url);
+                let http = self
+                    .client
+                    .post(completions_url)
+                    .json(&request::body(request, stream, true));
                 match &self.api_key {
                     Some(key) => http.header(reqwest::header::AUTHORIZATION, key.header("Bearer ")),
                     None => http,
@@ -91,51 +100,31 @@ impl OpenAi {
                 api_version,
             } => {
                 // The deployment in the URL names the model.
-                if let Some(body) = body.as_object_mut() {
-                    body.remove("model");
-                }
                 let url = format!(
                     "{base_url}/openai/deployments/{}/chat/completions?api-version={api_version}",
                     request.model
                 );
-                let http = self.client.post(url);
+                let http = self
+                    .client
+                    .post(url)
+                    .json(&request::body(request, stream, false));
                 match &self.api_key {
                     Some(key) => http.header("api-key", key.header("")),
                     None => http,
                 }
             }
-        };
-        http.json(&body)
+        }
     }
 
-    pub async fn stream(
-        &self,
-        request: &ChatRequest,
-        timeout: Option<Duration>,
-    ) -> Result<ChunkStream> {
-        let response = http::send(&self.name, self.post(request, true), timeout).await?;
-        Ok(sse::chunk_stream(
-            &self.name,
-            response,
-            StreamParser::default(),
-        ))
-    }
-
-    pub async fn complete(
-        &self,
-        request: &ChatRequest,
-        timeout: Option<Duration>,
-    ) -> Result<Completion> {
-        let response = http::send(&self.name, self.post(request, false), timeout).await?;
-        let body: WireCompletion = http::json_body(&self.name, response).await?;
-        Ok(completion(body))
+    fn completion(&self, answer: WireCompletion) -> Result<Completion> {
+        Ok(completion(answer))
     }
 }
 
 /// Maps the data frames of one stream; the stream is complete at `[DONE]`
 /// or, for servers that send no marker, after a finish reason.
 #[derive(Default)]
-struct StreamParser {
+pub(super) struct StreamParser {
     saw_finish_reason: bool,
 }
 
@@ -156,114 +145,6 @@ impl FrameParser for StreamParser {
     fn may_end(&self) -> bool {
         self.saw_finish_reason
     }
-}
-
-/// Builds the JSON body of a Chat Completions request.
-pub fn request_body(request: &ChatRequest, stream: bool) -> Value {
-    let mut body = Map::new();
-    body.insert("model".into(), json!(request.model));
-    body.insert(
-        "messages".into(),
-        Value::Array(request.messages.iter().map(message_json).collect()),
-    );
-    if stream {
-        body.insert("stream".into(), json!(true));
-        body.insert("stream_options".into(), json!({ "include_usage": true }));
-    }
-    if let Some(t) = request.params.temperature {
-        body.insert("temperature".into(), json!(t));
-    }
-    if let Some(m) = request.params.max_tokens {
-        body.insert("max_tokens".into(), json!(m));
-    }
-    if let Some(p) = request.params.top_p {
-        body.insert("top_p".into(), json!(p));
-    }
-    if !request.params.stop.is_empty() {
-        body.insert("stop".into(), json!(request.params.stop));
-    }
-    if !request.params.tools.is_empty() {
-        let tools: Vec<Value> = request
-            .params
-            .tools
-            .iter()
-            .map(|tool| {
-                let mut function = json!({
-                    "name": tool.name,
-                    "parameters": tool.parameters,
-                });
-                if !tool.description.is_empty() {
-                    function["description"] = json!(tool.description);
-                }
-                if tool.strict {
-                    function["strict"] = json!(true);
-                }
-                json!({ "type": "function", "function": function })
-            })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
-    }
-    if let Some(choice) = &request.params.tool_choice {
-        let value = match choice {
-            ToolChoice::Auto => json!("auto"),
-            ToolChoice::None => json!("none"),
-            ToolChoice::Required => json!("required"),
-            ToolChoice::Function(name) => {
-                json!({ "type": "function", "function": { "name": name } })
-            }
-        };
-        body.insert("tool_choice".into(), value);
-    }
-    if let Some(format) = &request.params.response_format {
-        let value = match format {
-            ResponseFormat::Text => json!({ "type": "text" }),
-            ResponseFormat::JsonObject => json!({ "type": "json_object" }),
-            ResponseFormat::JsonSchema {
-                name,
-                schema,
-                strict,
-            } => json!({
-                "type": "json_schema",
-                "json_schema": { "name": name, "schema": schema, "strict": strict },
-            }),
-        };
-        body.insert("response_format".into(), value);
-    }
-    Value::Object(body)
-}
-
-fn message_json(message: &ChatMessage) -> Value {
-    let mut out = Map::new();
-    out.insert("role".into(), json!(message.role.as_str()));
-    if message.role == Role::Assistant
-        && message.content.is_empty()
-        && !message.tool_calls.is_empty()
-    {
-        out.insert("content".into(), Value::Null);
-    } else {
-        out.insert("content".into(), json!(message.content));
-    }
-    if let Some(name) = &message.name {
-        out.insert("name".into(), json!(name));
-    }
-    if !message.tool_calls.is_empty() {
-        let calls: Vec<Value> = message
-            .tool_calls
-            .iter()
-            .map(|call| {
-                json!({
-                    "id": call.id,
-                    "type": "function",
-                    "function": { "name": call.name, "arguments": call.arguments },
-                })
-            })
-            .collect();
-        out.insert("tool_calls".into(), Value::Array(calls));
-    }
-    if let Some(id) = &message.tool_call_id {
-        out.insert("tool_call_id".into(), json!(id));
-    }
-    Value::Object(out)
 }
 
 #[derive(Deserialize)]
@@ -340,7 +221,7 @@ impl WireUsage {
 
 /// A non-streaming answer.
 #[derive(Deserialize)]
-struct WireCompletion {
+pub(super) struct WireCompletion {
     #[serde(default)]
     choices: Vec<WireChoice>,
     #[serde(default)]
@@ -470,8 +351,11 @@ fn parse_chunk(data: &str) -> std::result::Result<Option<Chunk>, String> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
-    use crate::domain::ToolCall;
+    use crate::domain::{ChatMessage, Role, ToolCall};
+    use crate::providers::ToolChoice;
 
     #[test]
     fn text_delta_frames_map_to_chunks() {
@@ -539,7 +423,7 @@ mod tests {
         );
         request.params.max_tokens = Some(7);
         request.params.tool_choice = Some(ToolChoice::Function("f".into()));
-        let body = request_body(&request, true);
+        let body = serde_json::to_value(request::body(&request, true, true)).unwrap();
         assert_eq!(body["stream_options"]["include_usage"], json!(true));
         assert_eq!(body["max_tokens"], json!(7));
         assert_eq!(body["messages"][1]["content"], Value::Null);
@@ -562,7 +446,7 @@ mod tests {
             Some(ApiKey("k".into())),
         );
         let request = ChatRequest::new("my-deployment", vec![ChatMessage::text(Role::User, "hi")]);
-        let built = azure.post(&request, true).build().unwrap();
+        let built = azure.request(&request, true).build().unwrap();
         assert_eq!(
             built.url().as_str(),
             "https://example.openai.azure.com/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"
