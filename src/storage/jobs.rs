@@ -101,6 +101,7 @@ const ENTITY_JOB_COUNTS: &str = "SELECT \
      SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead \
      FROM augmentation_jobs WHERE namespace = ";
 
+#[cfg(feature = "test-support")]
 const LAST_ERROR: &str = "SELECT last_error FROM augmentation_jobs \
      WHERE namespace = $1 AND entity_id = $2 AND turn_id = $3";
 
@@ -323,6 +324,7 @@ impl Store {
         Ok((count(open), count(dead)))
     }
 
+    #[cfg(feature = "test-support")]
     /// The last error of a turn's job, if it failed.
     pub async fn job_error(&self, scope: &Scope, turn_id: Uuid) -> Result<Option<String>> {
         let error = on_pool!(self, pool => {

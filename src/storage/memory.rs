@@ -43,6 +43,7 @@ const SELECT_SUMMARIES: &str =
 const FACT_COLUMNS: &str = "fact_id, content, category, mention_count, first_seen_at, \
      last_seen_at, valid_until, superseded_by, embedding";
 
+#[cfg(feature = "test-support")]
 const SELECT_CURRENT_FACTS: &str = "SELECT fact_id, content, category, mention_count, first_seen_at, \
      last_seen_at, valid_until, superseded_by, embedding \
      FROM facts WHERE namespace = $1 AND entity_id = $2 AND valid_until IS NULL";
@@ -172,6 +173,7 @@ macro_rules! memory_from_row {
 }
 
 impl Store {
+    #[cfg(feature = "test-support")]
     /// A turn with its messages and its session's summary, or `None` if it
     /// is gone (e.g. the entity was forgotten).
     pub async fn turn_to_augment(
@@ -300,6 +302,7 @@ impl Store {
         Ok(turns)
     }
 
+    #[cfg(feature = "test-support")]
     /// The entity's current facts, with their embeddings.
     pub async fn current_facts(&self, scope: &Scope) -> Result<Vec<FactRecord>> {
         let facts = on_pool!(self, pool => {
@@ -353,6 +356,7 @@ impl Store {
         Ok(models)
     }
 
+    #[cfg(feature = "test-support")]
     /// The turns that mentioned a fact, oldest first.
     pub async fn fact_provenance(&self, scope: &Scope, fact_id: Uuid) -> Result<Vec<Uuid>> {
         let mut all = self.facts_provenance(scope, &[fact_id]).await?;

@@ -9,6 +9,12 @@
 //! Invariants: every statement that touches memory filters by namespace and
 //! entity; a write that spans rows runs in one transaction, so a failure
 //! leaves nothing half-written.
+//!
+//! A few reads exist only so tests and benches can check what was written
+//! (`turn_to_augment`, `current_facts`, `fact_provenance`, `job_error`,
+//! `count_jobs`); they are compiled with the `test-support` feature, which
+//! the crate's own dev-dependency turns on, and are not part of the
+//! service's API.
 
 mod apply;
 pub mod jobs;

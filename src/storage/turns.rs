@@ -13,6 +13,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{BeginWrite, Store, on_pool};
+#[cfg(feature = "test-support")]
 use crate::domain::jobs::JobCounts;
 use crate::domain::turns::{ForgetCounts, InsertedTurn, SessionRecord, TurnOutcome, TurnRecord};
 use crate::domain::{
@@ -87,6 +88,7 @@ const SELECT_SESSION_MESSAGES: &str = "SELECT turn_id, role, content, name, tool
      FROM messages WHERE namespace = $1 AND entity_id = $2 AND session_id = $3 \
      ORDER BY turn_id, position";
 
+#[cfg(feature = "test-support")]
 const COUNT_JOBS: &str = "SELECT status, COUNT(*) AS n FROM augmentation_jobs \
      WHERE namespace = $1 AND entity_id = $2 GROUP BY status";
 
@@ -524,6 +526,7 @@ impl Store {
         })
     }
 
+    #[cfg(feature = "test-support")]
     /// How many of the entity's augmentation jobs are in each state.
     pub async fn count_jobs(&self, scope: &Scope) -> Result<JobCounts> {
         let rows: Vec<(String, i64)> = on_pool!(self, pool => {
