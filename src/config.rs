@@ -38,6 +38,13 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// How long in-flight calls may run on after a shutdown signal.
     pub shutdown_grace_secs: u64,
+    /// memori.v1 calls (Chat streams included) in flight at once, over all
+    /// callers; one more is answered RESOURCE_EXHAUSTED at once (load
+    /// shedding) rather than queued. 0 = no limit.
+    pub max_concurrent_calls: usize,
+    /// Largest request message accepted, in bytes; a larger one is
+    /// answered RESOURCE_EXHAUSTED.
+    pub max_request_bytes: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,22 +70,55 @@ pub struct LimitsConfig {
     pub max_metadata_entries: usize,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// API keys and the namespace each one opens. With no keys at all, auth
-    /// is off and every caller uses the namespace `default`.
+    /// API keys and the namespace each one opens. Auth is on when any key
+    /// is configured here, in `keys_file`, or was ever created in storage
+    /// (`memorid keys create`); with none, every caller uses the namespace
+    /// `default`.
     pub keys: Vec<ApiKeyConfig>,
-    /// A file of `namespace:key` lines (blank lines and `#` comments
-    /// skipped), e.g. a mounted Kubernetes secret.
+    /// A file of `namespace:sha256:<hex>` lines (or, deprecated,
+    /// `namespace:<key>`), blank lines and `#` comments skipped, e.g. a
+    /// mounted Kubernetes secret. Re-read on every reload.
     pub keys_file: Option<PathBuf>,
+    /// How often the keys (file and storage) are re-read, and when key use
+    /// is recorded for `memorid keys list`.
+    pub reload_secs: u64,
+    /// Limits of keys that set none (configured, file and stored keys).
+    pub requests_per_second: Option<f64>,
+    pub max_concurrent_calls: Option<u32>,
 }
 
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            keys: Vec::new(),
+            keys_file: None,
+            reload_secs: 5,
+            requests_per_second: None,
+            max_concurrent_calls: None,
+        }
+    }
+}
+
+/// A key in the config: its SHA-256 (`key_sha256`, what `memorid keys
+/// hash` prints), or, deprecated, the key itself (`key`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyConfig {
     pub namespace: String,
-    pub key: String,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub key_sha256: Option<String>,
+    /// Shown in logs instead of the key.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub requests_per_second: Option<f64>,
+    #[serde(default)]
+    pub max_concurrent_calls: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -346,6 +386,8 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             shutdown_grace_secs: 30,
+            max_concurrent_calls: 2048,
+            max_request_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -524,9 +566,36 @@ impl Config {
             }
         }
         for (i, key) in self.auth.keys.iter().enumerate() {
-            if key.namespace.is_empty() || key.key.is_empty() {
-                anyhow::bail!("auth.keys[{i}]: namespace and key must both be non-empty");
+            if key.namespace.is_empty() {
+                anyhow::bail!("auth.keys[{i}].namespace must be non-empty");
             }
+            match (&key.key, &key.key_sha256) {
+                (Some(k), None) if !k.is_empty() => {}
+                (None, Some(h)) if crate::keys::secret::parse_sha256(h).is_some() => {}
+                (None, Some(_)) => anyhow::bail!(
+                    "auth.keys[{i}].key_sha256 must be 64 hex digits (what `memorid keys hash` prints)"
+                ),
+                _ => anyhow::bail!("auth.keys[{i}]: set exactly one of key_sha256 and key"),
+            }
+            if key
+                .requests_per_second
+                .is_some_and(|rate| !(rate.is_finite() && rate > 0.0))
+            {
+                anyhow::bail!("auth.keys[{i}].requests_per_second must be a positive number");
+            }
+        }
+        if self
+            .auth
+            .requests_per_second
+            .is_some_and(|rate| !(rate.is_finite() && rate > 0.0))
+        {
+            anyhow::bail!("auth.requests_per_second must be a positive number");
+        }
+        if self.auth.reload_secs == 0 {
+            anyhow::bail!("auth.reload_secs must be at least 1");
+        }
+        if self.server.max_request_bytes < 1024 {
+            anyhow::bail!("server.max_request_bytes must be at least 1024");
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ pub mod eval;
 pub mod grpc;
 pub mod http;
 pub mod ingest;
+pub mod keys;
 pub mod lru;
 pub mod memories;
 pub mod memory;

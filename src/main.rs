@@ -54,6 +54,12 @@ enum Command {
         #[command(subcommand)]
         what: Jobs,
     },
+    /// API keys in storage (works while servers run; they pick changes up
+    /// within auth.reload_secs).
+    Keys {
+        #[command(subcommand)]
+        what: Keys,
+    },
     /// Chat through a running server: prints tokens as they arrive; without
     /// a question, reads one per line from stdin and keeps the session.
     Chat {
@@ -166,6 +172,34 @@ enum Jobs {
 }
 
 #[derive(Subcommand)]
+enum Keys {
+    /// Create a key for a namespace and print it, once: only its SHA-256
+    /// is stored.
+    Create {
+        #[arg(long)]
+        namespace: String,
+        /// Unique among active keys (default: NAMESPACE-TIMESTAMP).
+        #[arg(long)]
+        name: Option<String>,
+        /// Calls a second this key may make (default: auth.requests_per_second).
+        #[arg(long)]
+        requests_per_second: Option<f64>,
+        /// Calls this key may have in flight (default: auth.max_concurrent_calls).
+        #[arg(long)]
+        max_concurrent_calls: Option<u32>,
+    },
+    /// Every key: name, namespace, created, last used, revoked, limits;
+    /// never the key.
+    List,
+    /// Revoke the active key of that name: new calls with it are refused
+    /// within auth.reload_secs; calls already running finish.
+    Revoke { name: String },
+    /// Read a key on stdin and print its SHA-256, for auth.keys[].key_sha256
+    /// or a keys file line `namespace:sha256:<hash>`.
+    Hash,
+}
+
+#[derive(Subcommand)]
 enum Eval {
     /// Store a dataset's conversations, ask its questions through Recall,
     /// print recall@5/10/25 and MRR per question category.
@@ -257,7 +291,9 @@ async fn main() -> anyhow::Result<()> {
             let mut shown = config.clone();
             shown.storage.url = redact(&shown.storage.url);
             for key in &mut shown.auth.keys {
-                key.key = "<redacted>".into();
+                if key.key.is_some() {
+                    key.key = Some("<redacted>".into());
+                }
             }
             println!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
@@ -292,6 +328,7 @@ async fn main() -> anyhow::Result<()> {
             let remote = connect(&remote).await?;
             memorid::console::facts(&remote, entity, superseded, json).await
         }
+        Command::Keys { what } => run_keys(&config, what).await,
         Command::Jobs { what } => {
             let store = memorid::storage::Store::connect(&config.storage).await?;
             match what {
@@ -359,6 +396,51 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn run_keys(config: &Config, what: Keys) -> anyhow::Result<()> {
+    use memorid::keys::admin;
+    if let Keys::Hash = what {
+        // Needs no storage.
+        let mut key = String::new();
+        std::io::stdin().read_line(&mut key)?;
+        println!("{}", admin::hash(&key)?);
+        return Ok(());
+    }
+    let store = memorid::server::open_store(config).await?;
+    let result = run_key_command(&store, what).await;
+    store.close().await;
+    result
+}
+
+async fn run_key_command(store: &memorid::storage::Store, what: Keys) -> anyhow::Result<()> {
+    use memorid::keys::admin;
+    match what {
+        Keys::Create {
+            namespace,
+            name,
+            requests_per_second,
+            max_concurrent_calls,
+        } => {
+            let limits = memorid::domain::keys::KeyLimits {
+                requests_per_second,
+                max_concurrent_calls,
+            };
+            let created = admin::create(store, &namespace, name, limits).await?;
+            eprintln!(
+                "created key {:?} for namespace {:?}; it is shown only now:",
+                created.stored.name, created.stored.namespace
+            );
+            println!("{}", created.key);
+        }
+        Keys::List => print!("{}", admin::table(&store.list_keys().await?)),
+        Keys::Revoke { name } => {
+            admin::revoke(store, &name).await?;
+            println!("revoked {name:?}; servers refuse it within auth.reload_secs");
+        }
+        Keys::Hash => {} // answered without storage, above
+    }
+    Ok(())
 }
 
 /// A storage URL without its password.

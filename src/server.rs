@@ -18,10 +18,11 @@ use crate::augment::{self, Augmenter, JobContext, JobWaker};
 use crate::chat::ChatEngine;
 use crate::config::Config;
 use crate::embed::EmbedderCell;
-use crate::grpc::auth::Authenticator;
+use crate::grpc::admission::AdmissionLayer;
 use crate::grpc::chat::ChatApi;
 use crate::grpc::memory::MemoryApi;
 use crate::ingest::Ingestor;
+use crate::keys::KeyRing;
 use crate::pb;
 use crate::pb::chat_service_server::ChatServiceServer;
 use crate::pb::memory_service_server::MemoryServiceServer;
@@ -50,17 +51,17 @@ pub async fn serve(
     if let Some(listen) = config.metrics.listen {
         crate::telemetry::install(listen)?;
     }
-    let authenticator = Authenticator::from_config(&config.auth)?;
-    if !authenticator.is_enabled() {
-        tracing::warn!(
-            "no API keys configured: auth is off, every caller uses namespace \"default\""
-        );
-    }
     let router = Arc::new(Router::from_config(
         &config.providers,
         config.routing.clone(),
     )?);
     let store = open_store(&config).await?;
+    let keys = KeyRing::load(&config.auth, store.clone()).await?;
+    if !keys.is_enabled() {
+        tracing::warn!(
+            "no API keys configured: auth is off, every caller uses namespace \"default\""
+        );
+    }
     let waker = JobWaker::default();
     let embedder = EmbedderCell::new(config.embeddings.clone());
     // Every background task (sweeper; augmentation's workers, gauges and
@@ -73,6 +74,7 @@ pub async fn serve(
         Duration::from_secs(config.chat.abandoned_after_secs),
         background.clone(),
     ));
+    keys.spawn_reloader(&tasks, background.clone());
     // Recall and augmentation share the per-entity fact indexes.
     let recaller = Recaller::new(store.clone(), embedder.clone(), &config.recall);
     let augmenter = if config.augmentation.enabled {
@@ -102,14 +104,13 @@ pub async fn serve(
         recaller.clone(),
     );
     let ingestor = Ingestor::new(store.clone(), config.limits.clone(), waker);
-    let chat = ChatServiceServer::with_interceptor(ChatApi::new(engine), authenticator.clone());
-    let memory = MemoryServiceServer::with_interceptor(
-        MemoryApi::new(
-            crate::memories::Memories::new(store.clone(), recaller),
-            ingestor,
-        ),
-        authenticator,
-    );
+    let max_request = config.server.max_request_bytes;
+    let chat = ChatServiceServer::new(ChatApi::new(engine)).max_decoding_message_size(max_request);
+    let memory = MemoryServiceServer::new(MemoryApi::new(
+        crate::memories::Memories::new(store.clone(), recaller),
+        ingestor,
+    ))
+    .max_decoding_message_size(max_request);
 
     let (health, health_service) = tonic_health::server::health_reporter();
     // Health is described too, so grpcurl and friends can call it.
@@ -157,6 +158,10 @@ pub async fn serve(
     });
     let server = Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(AdmissionLayer::new(
+            keys,
+            config.server.max_concurrent_calls,
+        ))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -24,6 +24,10 @@ pub const RECALL_CACHE_BYTES: &str = "memorid_recall_index_cache_bytes";
 pub const QUERY_VECTOR_CACHE: &str = "memorid_recall_query_vector_cache_total";
 pub const FACT_DECISIONS: &str = "memorid_augmentation_fact_decisions_total";
 pub const REPLANS: &str = "memorid_augmentation_replans_total";
+pub const RPC_REQUESTS: &str = "memorid_grpc_requests_total";
+pub const RPC_DURATION: &str = "memorid_grpc_request_duration_seconds";
+pub const RPC_IN_FLIGHT: &str = "memorid_grpc_requests_in_flight";
+pub const RPC_REJECTED: &str = "memorid_grpc_rejected_total";
 
 /// Starts the exporter's HTTP listener and installs the recorder.
 pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
@@ -70,6 +74,16 @@ pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
     metrics::describe_counter!(
         REPLANS,
         "Augmentation batches planned again because another batch wrote the same entity's memories meanwhile"
+    );
+    metrics::describe_counter!(RPC_REQUESTS, "gRPC calls by method and status code");
+    metrics::describe_histogram!(
+        RPC_DURATION,
+        "gRPC call duration by method, until the last response message (a Chat stream counts whole)"
+    );
+    metrics::describe_gauge!(RPC_IN_FLIGHT, "gRPC calls in flight by method");
+    metrics::describe_counter!(
+        RPC_REJECTED,
+        "Calls turned away with RESOURCE_EXHAUSTED: overloaded (server.max_concurrent_calls), rate or concurrency (a key's limits)"
     );
     tracing::info!(%listen, "Prometheus metrics at /metrics");
     Ok(())

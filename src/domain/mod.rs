@@ -2,12 +2,13 @@
 //! and the validation of caller input against them: here the chat-level
 //! types (ids, attribution, messages, usage, a new turn); in `memory` what
 //! memories are made of, in `turns` stored turns and sessions, in `jobs`
-//! augmentation jobs.
+//! augmentation jobs, in `keys` stored API keys.
 //!
 //! Validation runs before anything is written, so a bad request leaves no
 //! trace; every error names the offending field by its request path.
 
 pub mod jobs;
+pub mod keys;
 pub mod memory;
 pub mod turns;
 

@@ -1,9 +1,12 @@
 //! The gRPC surface: one file per service with thin handlers, plus the
-//! codec, auth interceptor, deadline reading and proto ↔ domain conversion.
+//! codec, the admission layer (auth, limits, per-RPC metrics), deadline
+//! reading and proto ↔ domain conversion.
 
+pub mod admission;
 pub mod auth;
 pub mod chat;
 pub mod codec;
 pub mod convert;
 pub mod deadline;
 pub mod memory;
+pub mod metered;

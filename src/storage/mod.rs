@@ -18,6 +18,7 @@
 
 mod apply;
 pub mod jobs;
+mod keys;
 pub mod memory;
 mod turns;
 
@@ -123,6 +124,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "message indexes",
         include_str!("../../migrations/postgres/0007_message_indexes.sql"),
     ),
+    (
+        8,
+        "api keys",
+        include_str!("../../migrations/postgres/0008_api_keys.sql"),
+    ),
 ];
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -153,6 +159,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "message indexes",
         include_str!("../../migrations/sqlite/0007_message_indexes.sql"),
+    ),
+    (
+        8,
+        "api keys",
+        include_str!("../../migrations/sqlite/0008_api_keys.sql"),
     ),
 ];
 

@@ -6,7 +6,6 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use memorid::config::ApiKeyConfig;
 use memorid::pb;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -243,10 +242,7 @@ async fn a_server_down_or_a_wrong_key_is_one_clear_line() {
 
     let upstream = FakeOpenAi::start().await;
     let (mut config, dir) = test_config(Backend::Sqlite, Some(upstream.base_url())).await;
-    config.auth.keys = vec![ApiKeyConfig {
-        namespace: "acme".into(),
-        key: "key-acme".into(),
-    }];
+    config.auth.keys = vec![hashed_key("acme", "key-acme")];
     let server = TestServer::start(config, dir).await;
     let url = server.url();
     let refused = run(&[

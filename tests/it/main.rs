@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admission;
 mod anthropic;
 mod attribute;
 mod augmentation;

@@ -411,10 +411,7 @@ async fn recall_never_crosses_namespaces() {
     enable_augmentation(&mut config, &extractor);
     config.auth.keys = ["acme", "globex"]
         .into_iter()
-        .map(|namespace| memorid::config::ApiKeyConfig {
-            namespace: namespace.into(),
-            key: format!("key-{namespace}"),
-        })
+        .map(|namespace| hashed_key(namespace, &format!("key-{namespace}")))
         .collect();
     let server = TestServer::start(config, dir).await;
     fn keyed<T>(key: &str, message: T) -> tonic::Request<T> {

@@ -1,7 +1,6 @@
 //! The service as operators and tooling see it: health, reflection, auth,
 //! namespaces, and honest UNIMPLEMENTED answers.
 
-use memorid::config::ApiKeyConfig;
 use memorid::pb;
 use tokio_stream::StreamExt;
 use tonic::Code;
@@ -151,14 +150,8 @@ async fn api_keys_select_isolated_namespaces() {
     let upstream = FakeOpenAi::start().await;
     let (mut config, dir) = test_config(Backend::Sqlite, Some(upstream.base_url())).await;
     config.auth.keys = vec![
-        ApiKeyConfig {
-            namespace: "acme".into(),
-            key: "key-acme".into(),
-        },
-        ApiKeyConfig {
-            namespace: "globex".into(),
-            key: "key-globex".into(),
-        },
+        hashed_key("acme", "key-acme"),
+        hashed_key("globex", "key-globex"),
     ];
     let server = TestServer::start(config, dir).await;
     let mut chat = server.chat().await;
@@ -271,6 +264,24 @@ async fn prometheus_metrics_are_served_when_configured() {
         .unwrap();
     assert!(
         body.contains("memorid_chat_turns_total{status=\"completed\"}"),
+        "{body}"
+    );
+    // Per-RPC metrics from the admission layer, a Chat stream counted once
+    // it ended.
+    assert!(
+        body.contains(
+            "memorid_grpc_requests_total{method=\"memori.v1.ChatService/Chat\",code=\"OK\"} 1"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "memorid_grpc_request_duration_seconds_bucket{method=\"memori.v1.MemoryService/Attribute\""
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("memorid_grpc_requests_in_flight{method=\"memori.v1.ChatService/Chat\"} 0"),
         "{body}"
     );
     assert!(

@@ -187,6 +187,18 @@ impl TestServer {
     }
 }
 
+/// A configured key for `namespace`, given as the hash of `key`.
+pub fn hashed_key(namespace: &str, key: &str) -> memorid::config::ApiKeyConfig {
+    memorid::config::ApiKeyConfig {
+        namespace: namespace.into(),
+        key: None,
+        key_sha256: Some(memorid::keys::secret::KeyHash::of(key).hex()),
+        name: Some(format!("{namespace}-key")),
+        requests_per_second: None,
+        max_concurrent_calls: None,
+    }
+}
+
 pub fn attribution(entity: &str, session: &str) -> Option<pb::Attribution> {
     Some(pb::Attribution {
         entity_id: entity.into(),
