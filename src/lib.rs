@@ -16,6 +16,8 @@ pub mod domain;
 pub mod embed;
 pub mod error;
 pub mod eval;
+#[cfg(test)]
+mod fuzz;
 pub mod grpc;
 pub mod http;
 pub mod ingest;

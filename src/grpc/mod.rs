@@ -7,6 +7,8 @@ pub mod auth;
 pub mod chat;
 pub mod codec;
 pub mod convert;
+#[cfg(test)]
+mod convert_fuzz;
 pub mod deadline;
 pub mod memory;
 pub mod metered;

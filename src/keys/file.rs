@@ -85,3 +85,37 @@ mod tests {
         assert!(parse("\n:key").unwrap_err().starts_with("line 2:"));
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::fuzz::config;
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any text: keys or an error that names a line and quotes none of
+        /// the file.
+        #[test]
+        fn any_keys_file_parses_or_names_a_line(lines in prop::collection::vec(any::<String>(), 0..6)) {
+            let text = lines.join("\n");
+            match parse(&text) {
+                Ok(keys) => {
+                    for key in keys {
+                        prop_assert!(!key.namespace.is_empty());
+                        prop_assert!(key.line >= 1 && key.line <= text.lines().count());
+                    }
+                }
+                Err(error) => {
+                    prop_assert!(error.starts_with("line "), "{}", error);
+                    let secret_part = |l: &str| l.split_once(':').map(|(_, k)| k.trim().to_string()).filter(|k| k.len() >= 8);
+                    for secret in text.lines().filter_map(secret_part) {
+                        prop_assert!(!error.contains(&secret), "{} quotes {}", error, secret);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -301,3 +301,59 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests {
+    //! Arbitrary model answers to the extraction parser: the expected
+    //! facts or an error, never a panic, and nothing out of range.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::fuzz::{config, text};
+
+    const KEYS: &[&str] = &[
+        "facts",
+        "content",
+        "category",
+        "action",
+        "existing_id",
+        "triples",
+        "subject",
+        "predicate",
+        "object",
+        "summary",
+    ];
+    const WORDS: &[&str] = &[
+        "new",
+        "same",
+        "update",
+        "f0",
+        "f1",
+        "f2",
+        "f99",
+        "preference",
+        "fact",
+        "event",
+        "relationship",
+        "skill",
+        "rule",
+        "```json",
+        " ",
+    ];
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn extraction_answers_never_panic(answer in text(KEYS, WORDS), shown in 0usize..4) {
+            if let Ok(extraction) = parse(&answer, shown) {
+                for fact in &extraction.facts {
+                    prop_assert!(!fact.content.is_empty());
+                    prop_assert!(fact.content.chars().count() <= 1000);
+                    prop_assert!(fact.existing.is_none_or(|i| i < shown));
+                }
+            }
+        }
+    }
+}

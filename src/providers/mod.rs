@@ -11,6 +11,9 @@ pub mod routing;
 mod sse;
 mod wire;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use routing::{Opened, Plan, Router};
 
 use std::collections::BTreeMap;
