@@ -173,7 +173,7 @@ impl ChatEngine {
         let ranked = match self.recaller.recall(query).await {
             Ok(ranked) => ranked,
             Err(error) => {
-                tracing::warn!(%error, "recall failed; answering without memories");
+                tracing::warn!(error = %error.for_log(), "recall failed; answering without memories");
                 return (None, Vec::new());
             }
         };
@@ -353,7 +353,7 @@ impl Drop for AbandonGuard {
                 enqueue_augmentation: false,
             };
             if let Err(error) = store.finish_turn(&scope, turn_id, &outcome).await {
-                tracing::warn!(%turn_id, %error, "could not mark an abandoned turn");
+                tracing::warn!(%turn_id, error = %error.for_log(), "could not mark an abandoned turn");
             }
         });
     }
@@ -456,7 +456,7 @@ impl Pump {
             Ok(()) if outcome.status == TurnStatus::Completed && self.augment => self.waker.wake(),
             Ok(()) => {}
             Err(error) => {
-                tracing::error!(turn_id = %self.turn_id, %error, "could not store the end of a turn")
+                tracing::error!(turn_id = %self.turn_id, error = %error.for_log(), "could not store the end of a turn")
             }
         }
         metrics::counter!(telemetry::CHAT_TURNS, "status" => status.as_str()).increment(1);

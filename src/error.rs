@@ -14,6 +14,12 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The `ErrorInfo.domain` of every error memorid returns.
 pub const ERROR_DOMAIN: &str = "memorid";
 
+/// Separates memorid's own words in an error message from what an
+/// upstream said. The caller gets both; logs get only the first part
+/// ([`Error::for_log`]), because an upstream's words may quote a key or
+/// the caller's content.
+pub const UPSTREAM_SAID: &str = "; the upstream said: ";
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request is malformed; `field` is its path, e.g. `messages[2].role`.
@@ -57,12 +63,25 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An error message as logs may carry it: cut before what an upstream said.
+pub fn loggable(message: &str) -> String {
+    match message.find(UPSTREAM_SAID) {
+        Some(at) => format!("{} (the upstream's words are not logged)", &message[..at]),
+        None => message.to_string(),
+    }
+}
+
 impl Error {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::InvalidArgument {
             field: field.into(),
             message: message.into(),
         }
+    }
+
+    /// The error as logs may carry it: without anything an upstream said.
+    pub fn for_log(&self) -> String {
+        loggable(&self.to_string())
     }
 
     /// The stable `ErrorInfo.reason` of this error.

@@ -113,7 +113,11 @@ pub fn status_error(
     let said = message
         .map(shorten)
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_string());
-    let described = format!("{provider} answered HTTP {}: {said}", status.as_u16());
+    let described = format!(
+        "{provider} answered HTTP {}{}{said}",
+        status.as_u16(),
+        crate::error::UPSTREAM_SAID
+    );
     match status.as_u16() {
         // Never echo the upstream's words here: they may quote the key.
         401 | 403 => Error::UpstreamUnauthenticated {

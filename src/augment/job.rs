@@ -414,7 +414,7 @@ impl JobContext {
         match answer {
             Ok(answer) => replacement::parse(&answer.text, pairs.len()),
             Err(error) => {
-                tracing::warn!(%error, pairs = pairs.len(), "the replacement question failed; keeping both facts");
+                tracing::warn!(error = %error.for_log(), pairs = pairs.len(), "the replacement question failed; keeping both facts");
                 vec![None; pairs.len()]
             }
         }

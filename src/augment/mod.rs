@@ -113,7 +113,7 @@ async fn run(
             let jobs = match queue.claim(want).await {
                 Ok(jobs) => jobs,
                 Err(error) => {
-                    tracing::warn!(%error, "claiming augmentation jobs failed; will retry");
+                    tracing::warn!(error = %error.for_log(), "claiming augmentation jobs failed; will retry");
                     break;
                 }
             };
@@ -153,7 +153,9 @@ async fn run(
     match queue.release().await {
         Ok(0) => {}
         Ok(released) => tracing::info!(released, "released augmentation leases"),
-        Err(error) => tracing::warn!(%error, "releasing augmentation leases failed"),
+        Err(error) => {
+            tracing::warn!(error = %error.for_log(), "releasing augmentation leases failed")
+        }
     }
     tracing::info!("augmentation stopped");
 }
@@ -190,7 +192,9 @@ async fn keep_leases(queue: &JobQueue, jobs: &[ClaimedJob]) -> std::convert::Inf
                 );
             }
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "renewing augmentation leases failed; will retry"),
+            Err(error) => {
+                tracing::warn!(error = %error.for_log(), "renewing augmentation leases failed; will retry")
+            }
         }
     }
 }
@@ -210,15 +214,15 @@ async fn record(queue: &JobQueue, job: &ClaimedJob, outcome: crate::error::Resul
     match queue.fail(job, &error).await {
         Ok(Failure::Dead) => {
             metrics::counter!(telemetry::JOBS, "outcome" => "dead").increment(1);
-            tracing::error!(job_id = %job.job_id, attempts = job.attempts, %error, "augmentation job is dead");
+            tracing::error!(job_id = %job.job_id, attempts = job.attempts, error = %crate::error::loggable(&error), "augmentation job is dead");
         }
         Ok(Failure::Retried(delay)) => {
             metrics::counter!(telemetry::JOBS, "outcome" => "retried").increment(1);
-            tracing::warn!(job_id = %job.job_id, attempts = job.attempts, ?delay, %error, "augmentation job failed; will retry");
+            tracing::warn!(job_id = %job.job_id, attempts = job.attempts, ?delay, error = %crate::error::loggable(&error), "augmentation job failed; will retry");
         }
         // The lease runs out and another attempt happens anyway.
         Err(store_error) => {
-            tracing::warn!(job_id = %job.job_id, %store_error, %error, "could not record the job's failure");
+            tracing::warn!(job_id = %job.job_id, %store_error, error = %crate::error::loggable(&error), "could not record the job's failure");
         }
     }
 }

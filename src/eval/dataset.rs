@@ -24,6 +24,10 @@ use serde::Deserialize;
 pub struct Message {
     pub role: String,
     pub content: String,
+    /// The speaker, in conversations between people (sent as the
+    /// message's `name`).
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -173,6 +173,7 @@ async fn ingest(
                         }
                         .into(),
                         content: m.content.clone(),
+                        name: m.name.clone().unwrap_or_default(),
                         ..Default::default()
                     })
                     .collect(),

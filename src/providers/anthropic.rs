@@ -327,7 +327,13 @@ impl FrameParser for EventParser {
                 self.stopped = true;
                 return Ok(Frame::End);
             }
-            Event::Error { error } => return Err(format!("error in stream: {}", error.message)),
+            Event::Error { error } => {
+                return Err(format!(
+                    "error in stream{}{}",
+                    crate::error::UPSTREAM_SAID,
+                    error.message
+                ));
+            }
             Event::ContentBlockStart { .. }
             | Event::ContentBlockStop {}
             | Event::Ping {}

@@ -185,7 +185,11 @@ impl FrameMapper {
 
     fn chunk(&mut self, frame: WireResponse) -> std::result::Result<Chunk, String> {
         if let Some(error) = frame.error {
-            return Err(format!("error in stream: {}", error.message));
+            return Err(format!(
+                "error in stream{}{}",
+                crate::error::UPSTREAM_SAID,
+                error.message
+            ));
         }
         let mut chunk = Chunk {
             usage: frame.usage_metadata.map(|u| Usage {

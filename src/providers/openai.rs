@@ -309,7 +309,11 @@ fn parse_chunk(data: &str) -> std::result::Result<Option<Chunk>, String> {
     let frame: StreamFrame =
         serde_json::from_str(data).map_err(|e| format!("unparseable stream frame: {e}"))?;
     if let Some(error) = frame.error {
-        return Err(format!("error in stream: {}", error.message));
+        return Err(format!(
+            "error in stream{}{}",
+            crate::error::UPSTREAM_SAID,
+            error.message
+        ));
     }
     let mut chunk = Chunk {
         usage: frame.usage.map(|u| Usage {

@@ -158,7 +158,7 @@ impl Router {
                 // Out of time: no other route can do better.
                 Err(error @ Error::DeadlineExceeded(_)) => return Err(error),
                 Err(error) => {
-                    tracing::warn!(model = %route.qualified_name(), %error, "route failed");
+                    tracing::warn!(model = %route.qualified_name(), error = %error.for_log(), "route failed");
                     last_error = Some(error);
                 }
             }
@@ -182,7 +182,7 @@ impl Router {
             match provider.complete(&request, Some(timeout)).await {
                 Ok(completion) => return Ok(completion),
                 Err(error) => {
-                    tracing::warn!(model = %route.qualified_name(), %error, "route failed");
+                    tracing::warn!(model = %route.qualified_name(), error = %error.for_log(), "route failed");
                     last_error = Some(error);
                 }
             }
@@ -212,7 +212,7 @@ impl Router {
             {
                 return Err(error);
             }
-            tracing::info!(%error, attempt, ?delay, "retrying the upstream");
+            tracing::info!(error = %error.for_log(), attempt, ?delay, "retrying the upstream");
             tokio::time::sleep(delay).await;
         }
     }

@@ -12,6 +12,7 @@ mod console;
 mod durability;
 mod embedding;
 mod local_llm;
+mod logs;
 mod providers;
 mod recall;
 mod service;

@@ -15,16 +15,34 @@ impl ServerProcess {
     /// Starts `memorid serve` with these `MEMORID_*` settings and waits
     /// until it reports SERVING.
     pub async fn start(env: &[(String, String)]) -> ServerProcess {
+        ServerProcess::start_logging_to(env, None).await
+    }
+
+    /// Like `start`, with the process's standard output and error (its
+    /// logs) written to `log`. `env` may set `RUST_LOG` (default `warn`).
+    pub async fn start_logging_to(
+        env: &[(String, String)],
+        log: Option<&std::path::Path>,
+    ) -> ServerProcess {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
+        let (stdout, stderr) = match log {
+            Some(path) => {
+                let file = std::fs::File::create(path).unwrap();
+                (Stdio::from(file.try_clone().unwrap()), Stdio::from(file))
+            }
+            None => (Stdio::inherit(), Stdio::inherit()),
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_memorid"))
             .arg("serve")
             .env("MEMORID_SERVER__LISTEN", addr.to_string())
             .env("RUST_LOG", "warn")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("starting memorid");
         let mut process = ServerProcess { addr, child };
