@@ -59,7 +59,7 @@ pub async fn serve(
     let keys = KeyRing::load(&config.auth, store.clone()).await?;
     if !keys.is_enabled() {
         tracing::warn!(
-            "no API keys configured: auth is off, every caller uses namespace \"default\""
+            "no API keys (config, keys file or `memorid keys create`): auth is off, every caller uses namespace \"default\""
         );
     }
     let waker = JobWaker::default();

@@ -151,40 +151,36 @@ fn named(error: Error) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn check_chat(request: pb::ChatRequest) -> Result<(), TestCaseError> {
+/// Runs the validation a handler runs on a converted turn.
+fn check_turn(
+    attribution: &domain::Attribution,
+    messages: &[domain::ChatMessage],
+    metadata: &domain::Metadata,
+) -> Result<(), TestCaseError> {
     let limits = LimitsConfig::default();
-    match crate::chat::ChatTurn::try_from(request) {
-        Ok(turn) => {
-            for result in [
-                domain::validate_attribution(&turn.attribution),
-                domain::validate_messages("messages", &turn.messages, &limits),
-                domain::validate_metadata("metadata", &turn.metadata, &limits),
-            ] {
-                if let Err(error) = result {
-                    return named(error);
-                }
-            }
-            Ok(())
+    let checks = [
+        domain::validate_attribution(attribution),
+        domain::validate_messages("messages", messages, &limits),
+        domain::validate_metadata("metadata", metadata, &limits),
+    ];
+    for result in checks {
+        if let Err(error) = result {
+            return named(error);
         }
+    }
+    Ok(())
+}
+
+fn check_chat(request: pb::ChatRequest) -> Result<(), TestCaseError> {
+    match crate::chat::ChatTurn::try_from(request) {
+        Ok(turn) => check_turn(&turn.attribution, &turn.messages, &turn.metadata),
         Err(error) => named(error),
     }
 }
 
 fn check_attribute(request: pb::AttributeRequest) -> Result<(), TestCaseError> {
-    let limits = LimitsConfig::default();
     match crate::ingest::AttributedTurn::try_from(request) {
-        Ok(turn) => {
-            for result in [
-                domain::validate_attribution(&turn.attribution),
-                domain::validate_messages("messages", &turn.messages, &limits),
-                domain::validate_metadata("metadata", &turn.metadata, &limits),
-            ] {
-                if let Err(error) = result {
-                    return named(error);
-                }
-            }
-            Ok(())
-        }
+        Ok(turn) => check_turn(&turn.attribution, &turn.messages, &turn.metadata),
         Err(error) => named(error),
     }
 }

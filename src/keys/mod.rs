@@ -315,19 +315,6 @@ impl KeyRing {
         self.current().enabled
     }
 
-    /// The namespaces the keys in force open.
-    pub fn namespaces(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .current()
-            .keys
-            .values()
-            .map(|k| k.namespace.clone())
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-    }
-
     /// Lets a call in, or says why not. `presented` is the key the call
     /// carried, if any.
     pub fn admit(&self, presented: Option<&str>, now: Instant) -> Result<Admitted, Denied> {

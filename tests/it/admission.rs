@@ -12,22 +12,11 @@ use memorid::keys::admin;
 use memorid::pb;
 use tokio::sync::Semaphore;
 use tonic::Code;
-use tonic::metadata::MetadataValue;
 use tonic_types::StatusExt;
 
 use crate::on_both_backends;
 use crate::support::fake_openai::{FakeOpenAi, Script};
 use crate::support::*;
-
-/// `message` carrying `key`.
-fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        MetadataValue::try_from(format!("Bearer {key}")).unwrap(),
-    );
-    request
-}
 
 fn list_facts(entity: &str) -> pb::ListFactsRequest {
     pb::ListFactsRequest {

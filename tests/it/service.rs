@@ -4,7 +4,6 @@
 use memorid::pb;
 use tokio_stream::StreamExt;
 use tonic::Code;
-use tonic::metadata::MetadataValue;
 
 use crate::support::fake_openai::FakeOpenAi;
 use crate::support::*;
@@ -134,15 +133,6 @@ async fn bad_recall_requests_name_the_field() {
         assert!(status.message().contains(field), "{field}: {status:?}");
     }
     server.stop().await;
-}
-
-fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        MetadataValue::try_from(format!("Bearer {key}")).unwrap(),
-    );
-    request
 }
 
 #[tokio::test]

@@ -187,6 +187,16 @@ impl TestServer {
     }
 }
 
+/// `message` carrying `authorization: Bearer <key>`.
+pub fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        tonic::metadata::MetadataValue::try_from(format!("Bearer {key}")).unwrap(),
+    );
+    request
+}
+
 /// A configured key for `namespace`, given as the hash of `key`.
 pub fn hashed_key(namespace: &str, key: &str) -> memorid::config::ApiKeyConfig {
     memorid::config::ApiKeyConfig {
