@@ -45,6 +45,33 @@ pub struct ServerConfig {
     /// Largest request message accepted, in bytes; a larger one is
     /// answered RESOURCE_EXHAUSTED.
     pub max_request_bytes: usize,
+    /// A second, plaintext port that serves grpc.health.v1 only: for the
+    /// kubelet, whose gRPC probes cannot speak TLS. Unset = none.
+    pub health_listen: Option<SocketAddr>,
+    /// TLS on `listen`; unset serves plaintext.
+    pub tls: Option<TlsConfig>,
+}
+
+/// Certificate and key from PEM files, re-read when they change (a renewed
+/// cert-manager Secret); with `client_ca_file`, callers must present a
+/// certificate that CA signed (mTLS).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+    /// CA certificates that sign client certificates; set = mTLS.
+    #[serde(default)]
+    pub client_ca_file: Option<PathBuf>,
+    /// How often the files are checked for changes.
+    #[serde(default = "default_tls_reload_secs")]
+    pub reload_secs: u64,
+}
+
+fn default_tls_reload_secs() -> u64 {
+    10
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -388,6 +415,8 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 30,
             max_concurrent_calls: 2048,
             max_request_bytes: 4 * 1024 * 1024,
+            health_listen: None,
+            tls: None,
         }
     }
 }
@@ -495,6 +524,14 @@ impl Config {
             || url.starts_with("sqlite:"))
         {
             anyhow::bail!("storage.url must start with postgres:// or sqlite:, got {url:?}");
+        }
+        if let Some(tls) = &self.server.tls
+            && tls.reload_secs == 0
+        {
+            anyhow::bail!("server.tls.reload_secs must be at least 1");
+        }
+        if self.server.health_listen == Some(self.server.listen) {
+            anyhow::bail!("server.health_listen must differ from server.listen");
         }
         if self.storage.max_connections == 0 {
             anyhow::bail!("storage.max_connections must be at least 1");

@@ -31,6 +31,7 @@ pub mod retry;
 pub mod server;
 pub mod storage;
 pub mod telemetry;
+pub mod tls;
 
 /// The generated `memori.v1` API: messages, servers and clients.
 pub mod pb {

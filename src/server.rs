@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -48,6 +49,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     crate::http::install_crypto_provider();
+    // Unusable certificate files stop the start, before storage is touched.
+    let tls = config
+        .server
+        .tls
+        .as_ref()
+        .map(crate::tls::ReloadingTls::load)
+        .transpose()?;
     if let Some(listen) = config.metrics.listen {
         crate::telemetry::install(listen)?;
     }
@@ -130,7 +138,7 @@ pub async fn serve(
         .await;
 
     let address = listener.local_addr()?;
-    tracing::info!(%address, storage = store.kind(), "memorid serving");
+    tracing::info!(%address, storage = store.kind(), tls = tls.is_some(), "memorid serving");
 
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let health_on_shutdown = health.clone();
@@ -150,13 +158,28 @@ pub async fn serve(
             .await;
     };
 
-    let incoming = TcpListenerStream::new(listener).map(|stream| {
-        // Deltas are small writes; Nagle would hold them back.
-        stream.inspect(|s| {
-            let _ = s.set_nodelay(true);
-        })
-    });
-    let server = Server::builder()
+    // The plaintext health-only port runs until the main server has
+    // drained, so probes see NOT_SERVING meanwhile.
+    let health_stop = tokio_util::sync::CancellationToken::new();
+    if let Some(listen) = config.server.health_listen {
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("server.health_listen {listen}"))?;
+        tracing::info!(address = %listen, "grpc.health.v1 in plaintext");
+        let server = Server::builder()
+            .add_service(health_service.clone())
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(listener),
+                health_stop.clone().cancelled_owned(),
+            );
+        tasks.spawn(async move {
+            if let Err(error) = server.await {
+                tracing::warn!(%error, "the health port failed");
+            }
+        });
+    }
+
+    let router = Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(AdmissionLayer::new(
             keys,
@@ -166,8 +189,22 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(chat)
-        .add_service(memory)
-        .serve_with_incoming_shutdown(incoming, signal);
+        .add_service(memory);
+    let server: BoxFuture<'static, Result<(), tonic::transport::Error>> = match tls {
+        Some(tls) => {
+            tls.spawn_reloader(&tasks, background.clone());
+            Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), signal))
+        }
+        None => {
+            let incoming = TcpListenerStream::new(listener).map(|stream| {
+                // Deltas are small writes; Nagle would hold them back.
+                stream.inspect(|s| {
+                    let _ = s.set_nodelay(true);
+                })
+            });
+            Box::pin(router.serve_with_incoming_shutdown(incoming, signal))
+        }
+    };
 
     // The server drains in-flight calls on its own; the grace period caps
     // how long a stuck stream can hold the process.
@@ -185,6 +222,7 @@ pub async fn serve(
             Ok(())
         }
     };
+    health_stop.cancel();
     background.cancel();
     if let Some(augmenter) = augmenter {
         augmenter.shutdown().await;

@@ -17,5 +17,6 @@ mod providers;
 mod recall;
 mod service;
 mod storage;
+mod tls;
 mod validation;
 mod value_changes;
