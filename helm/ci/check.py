@@ -13,8 +13,11 @@ Every check raises Failure with what went wrong; nothing is skipped.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -76,6 +79,10 @@ def hook(doc: dict) -> str | None:
 # Keys memorid reads that the chart does not take as `config` values, and why.
 CHART_WRITES = {
     "server.listen": "from ports.grpc and listenHost",
+    "server.health_listen": "from ports.health and listenHost, with tls.enabled",
+    "server.tls.cert_file": "tls.crt of the mounted tls.existingSecret",
+    "server.tls.key_file": "tls.key of the mounted tls.existingSecret",
+    "server.tls.client_ca_file": "ca.crt of the mounted tls.existingSecret, with tls.clientAuth",
     "metrics.listen": "from ports.metrics",
     "embeddings.model_dir": "from model",
     "embeddings.auto_install": "always false in a pod",
@@ -173,14 +180,68 @@ def toml_dump(tree: dict, prefix: str = "") -> str:
     return text
 
 
+def _schema_offers(config_schema: dict, key: str) -> bool:
+    node = config_schema
+    for part in key.split("."):
+        node = node.get("properties", {}).get(part)
+        if node is None:
+            return False
+    return True
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _only(tree: dict, keys) -> dict:
+    """The sub-tree of `tree` holding just the dotted `keys` present in it."""
+    out: dict = {}
+    for key in keys:
+        node, parts = tree, key.split(".")
+        for part in parts:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            continue
+        target = out
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = node
+    return out
+
+
 def config_parity() -> None:
     binary = tool("MEMORID_BIN")
     with open(os.path.join(CHART, "values.schema.json")) as f:
         config_schema = json.load(f)["properties"]["config"]
 
-    say("every key of config in values.schema.json is one memorid accepts")
+    say("the chart writes every key it owns: a render with every feature that adds one")
+    # The TLS set turns on health_listen and every server.tls file; the API
+    # keys Secret adds auth.keys_file.
+    docs = render([os.path.join(REPO, "helm", "ci", "values", "tls.yaml")], "memorid",
+                  ["--set", "auth.existingSecret=memorid-api-keys"])
+    cm = tomllib.loads(find(docs, "ConfigMap", "server")[0]["data"]["memorid.toml"])
+    written = set(_leaves(cm))
+    for key in CHART_WRITES:
+        if key not in written:
+            raise Failure(f"the chart should write {key} ({CHART_WRITES[key]}) but the render has no such key")
+    # What only the chart writes, as it writes it: memorid refuses a
+    # [server.tls] without its files, so the schema's keys are checked
+    # together with them.
+    chart_keys = sorted(k for k in written if not _schema_offers(config_schema, k))
+    unexplained = [k for k in chart_keys if k not in CHART_WRITES]
+    if unexplained:
+        raise Failure(f"the chart writes {unexplained}, which the schema does not offer and CHART_WRITES does not explain")
+    chart_written = _only(cm, chart_keys)
+
+    say("every key of config in values.schema.json is one memorid accepts (with the chart's own keys)")
     full = _schema_config_tree(config_schema)
-    printed = memorid_config(binary, toml_dump(full))
+    printed = memorid_config(binary, toml_dump(_merge(full, chart_written)))
     schema_keys = set(_leaves(full))
 
     say("every key memorid accepts is reachable: in the schema, written by the chart, or a secret")
@@ -191,23 +252,12 @@ def config_parity() -> None:
     unknown = sorted(schema_keys - binary_keys)
     if unknown:
         raise Failure(f"the schema offers keys memorid did not print back: {unknown}")
-
-    say("the keys the chart writes itself are in the rendered ConfigMap")
-    docs = render([], "memorid")
-    cm = tomllib.loads(find(docs, "ConfigMap", "server")[0]["data"]["memorid.toml"])
-    written = set(_leaves(cm))
-    for key in CHART_WRITES:
-        if key == "auth.keys_file":
-            continue  # only with auth.existingSecret; unit-tested
-        if key not in written:
-            raise Failure(f"the chart should write {key} ({CHART_WRITES[key]}) but the default render has no such key")
     for key in list(CHART_WRITES) + list(NOT_OFFERED):
-        section, _, name = key.partition(".")
-        if name in config_schema["properties"].get(section, {}).get("properties", {}):
+        if _schema_offers(config_schema, key):
             raise Failure(f"values.schema.json lets users set config.{key}, which the chart owns")
 
-    say("the schema's documented defaults are memorid's defaults")
-    actual = _leaves(memorid_config(binary, ""))
+    say("the schema's documented defaults are memorid's defaults (server.tls's with the chart's files)")
+    actual = _leaves(memorid_config(binary, toml_dump(chart_written)))
     for key, documented in _defaults_only(config_schema).items():
         if key not in actual:
             continue
@@ -402,6 +452,195 @@ def image_run() -> None:
             pod.stop_all()
 
 
+# --- TLS material -------------------------------------------------------------------
+
+
+def _openssl(*args: str, cwd: str) -> None:
+    result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise Failure(f"openssl {args[0]} failed: {result.stderr.strip()}")
+
+
+class ThrowawayCA:
+    """A CA made for one run and the certificates it signs (the openssl
+    CLI), standing in for cert-manager's CA issuer: a Secret of tls.crt,
+    tls.key and the CA as ca.crt. P-256 keys written as SEC1 ("EC PRIVATE
+    KEY"), which is what cert-manager writes for ECDSA with its default
+    encoding; valid for two days, so a clock a little off does not matter."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        os.makedirs(folder, mode=0o700)
+        self._write("ca.cnf", """
+[req]
+prompt = no
+distinguished_name = dn
+x509_extensions = ca
+[dn]
+CN = memorid ci-helm throwaway CA
+[ca]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+""")
+        _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=folder)
+        _openssl("req", "-x509", "-new", "-key", "ca.key", "-out", "ca.crt", "-days", "2", "-config", "ca.cnf",
+                 cwd=folder)
+        self.ca_file = os.path.join(folder, "ca.crt")
+
+    def _write(self, name: str, text: str) -> str:
+        path = os.path.join(self.folder, name)
+        with open(path, "w") as f:
+            f.write(text.lstrip())
+        return path
+
+    def issue(self, name: str, dns_names: list[str], usages: str) -> tuple[str, str]:
+        """A certificate for `dns_names` with the extended key `usages`
+        (e.g. "serverAuth, clientAuth"); returns (cert path, key path)."""
+        sans = ", ".join(f"DNS:{n}" for n in dns_names)
+        self._write(f"{name}.cnf", f"""
+[req]
+prompt = no
+distinguished_name = dn
+[dn]
+CN = {dns_names[0]}
+[leaf]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = {usages}
+subjectAltName = {sans}
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+""")
+        _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key", cwd=self.folder)
+        _openssl("req", "-new", "-key", f"{name}.key", "-out", f"{name}.csr", "-config", f"{name}.cnf",
+                 cwd=self.folder)
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                 "-set_serial", f"0x{random.getrandbits(120):x}", "-days", "2",
+                 "-extfile", f"{name}.cnf", "-extensions", "leaf", "-out", f"{name}.crt", cwd=self.folder)
+        return os.path.join(self.folder, f"{name}.crt"), os.path.join(self.folder, f"{name}.key")
+
+    def secret(self, cert: str, key: str) -> dict[str, str]:
+        """A kubernetes.io/tls Secret's data, as cert-manager writes it."""
+        data = {}
+        for name, path in (("tls.crt", cert), ("tls.key", key), ("ca.crt", self.ca_file)):
+            with open(path) as f:
+                data[name] = f.read()
+        return data
+
+
+def fingerprint(cert_path: str) -> str:
+    import ssl
+
+    with open(cert_path) as f:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+
+# What a TLS client sees: the SHA-256 of the certificate it was served
+# (verified against the CA for the name given), then what the server sends
+# first. An HTTP/2 server starts with its SETTINGS frame; a server that
+# refuses the client's certificate sends an alert instead, which TLS 1.3
+# can only do after the client's side of the handshake is done. Only
+# reading (writing nothing) makes that alert arrive before the connection
+# is torn down.
+TLS_CLIENT = """
+import hashlib, json, socket, ssl, sys
+host, port, name, ca, cert, key = sys.argv[1:7]
+context = ssl.create_default_context(cafile=ca)
+context.set_alpn_protocols(["h2"])
+if cert:
+    context.load_cert_chain(cert, key)
+with socket.create_connection((host, int(port)), timeout=5) as raw:
+    with context.wrap_socket(raw, server_hostname=name) as tls:
+        served = hashlib.sha256(tls.getpeercert(binary_form=True)).hexdigest()
+        try:
+            first = "data" if tls.recv(9) else "closed"
+        except (ssl.SSLError, OSError) as e:
+            first = f"error: {e}"
+print(json.dumps({"served": served, "first": first}))
+"""
+
+
+@dataclasses.dataclass
+class ServedTls:
+    """TLS as the rendered pods serve it, and how this check calls them."""
+
+    ca: ThrowawayCA
+    secret: str  # the Secret's name
+    volume: str  # the pod volume it is mounted from
+    sans: list[str]  # what the server certificate names: the Services
+    authority: str  # the Service name callers verify the certificate for
+    headless: str | None  # the headless Service's name, for client-side balancing
+    client_auth: bool
+    client_cert: tuple[str, str] | None  # this check's own client certificate
+    reload_secs: int
+
+    def transport(self, with_client_cert: bool = True, authority: str | None = None) -> list[str]:
+        flags = ["-cacert", self.ca.ca_file, "-authority", authority or self.authority]
+        if self.client_cert and with_client_cert:
+            flags += ["-cert", self.client_cert[0], "-key", self.client_cert[1]]
+        return flags
+
+    def connect(self, running, address: str, with_client_cert: bool = True) -> dict:
+        host, _, port = address.rpartition(":")
+        cert, key = (self.client_cert if with_client_cert else None) or ("", "")
+        result = running.in_netns([sys.executable, "-c", TLS_CLIENT, host, port, self.authority,
+                                   self.ca.ca_file, cert, key], timeout=20)
+        if result.returncode != 0:
+            raise Failure(f"TLS to {address} as {self.authority}: {result.stderr.strip().splitlines()[-1:]}")
+        return json.loads(result.stdout)
+
+    def served(self, running, address: str) -> str:
+        return self.connect(running, address)["served"]
+
+
+def served_tls(docs: list[dict], raw: dict, fixtures, work: str, namespace: str, binary: str) -> ServedTls | None:
+    """Issues the "@tls" fixture Secrets for this render's Services; None
+    when the rendered memorid serves no TLS."""
+    cm_text = find(docs, "ConfigMap", "server")[0]["data"]["memorid.toml"]
+    files = (tomllib.loads(cm_text).get("server") or {}).get("tls")
+    spec = find(docs, "Deployment")[0]["spec"]["template"]["spec"]
+    issued = [s["metadata"]["name"] for s in raw["secrets"] if s.get("stringData") == "@tls"]
+    if not files:
+        # A chart that mounts the certificate but forgot to configure it
+        # would pass every check below in plaintext.
+        mounted = [v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v]
+        if set(mounted) & set(issued):
+            raise Failure(f"the pods mount the TLS Secret {sorted(set(mounted) & set(issued))}, "
+                          "but memorid.toml has no [server.tls]")
+        return None
+    effective = memorid_config(binary, cm_text)["server"]["tls"]
+    container = next(c for c in spec["containers"] if c["name"] == "memorid")
+    folder = os.path.dirname(files["cert_file"])
+    mount = next((m for m in container.get("volumeMounts", []) if m["mountPath"] == folder), None)
+    if mount is None:
+        raise Failure(f"memorid reads server.tls.cert_file {files['cert_file']}, but nothing is mounted at {folder}")
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    secret = (volume.get("secret") or {}).get("secretName")
+    if secret not in issued:
+        raise Failure(f"server.tls comes from volume {mount['name']} ({volume}), not a TLS Secret ci-helm issues ({issued})")
+    services = find(docs, "Service")
+    sans = [f"{s['metadata']['name']}{suffix}" for s in services
+            for suffix in ("", f".{namespace}", f".{namespace}.svc", f".{namespace}.svc.cluster.local")]
+    main = next(s for s in services if s["metadata"]["labels"].get("memorid.io/service") != "headless")
+    headless = [s for s in services if s["metadata"]["labels"].get("memorid.io/service") == "headless"]
+    ca = ThrowawayCA(os.path.join(work, "tls"))
+    # Server and client usage: the `helm test` pod presents the Secret's
+    # own certificate when client certificates are required.
+    cert, key = ca.issue("server", sans, "serverAuth, clientAuth")
+    for name in issued:
+        fixtures.secrets[name] = ca.secret(cert, key)
+    client_auth = "client_ca_file" in files
+    return ServedTls(
+        ca=ca, secret=secret, volume=mount["name"], sans=sans,
+        authority=f"{main['metadata']['name']}.{namespace}.svc",
+        headless=f"{headless[0]['metadata']['name']}.{namespace}.svc" if headless else None,
+        client_auth=client_auth,
+        client_cert=ca.issue("client", ["ci-helm-client"], "clientAuth") if client_auth else None,
+        reload_secs=int(effective["reload_secs"]),
+    )
+
+
 # --- the rendered chart, started ---------------------------------------------------
 
 
@@ -410,14 +649,38 @@ def load_fixtures(namespace_override: str | None = None):
         raw = yaml.safe_load(f)
     secrets = {}
     for s in raw["secrets"]:
+        if s.get("stringData") == "@tls":
+            continue  # issued per run by served_tls()
         data = {k: v for k, v in (s.get("stringData") or {}).items()}
         secrets[s["metadata"]["name"]] = data
     claims = {k: (tool("MODEL_DIR") if v == "@model" else v) for k, v in raw["claims"].items()}
     return raw, podsim.Fixtures(secrets, {}, claims, {}, namespace_override or raw["namespace"])
 
 
-def grpcurl(running, address: str, method: str, payload: dict | None, api_key: str | None, timeout: float = 30):
-    argv = [tool("GRPCURL"), "-plaintext", "-max-time", str(int(timeout))]
+def grpcurl_raw(running, argv: list[str], timeout: float = 15) -> subprocess.CompletedProcess:
+    return running.in_netns([tool("GRPCURL"), "-max-time", str(int(timeout)), *argv], timeout=timeout + 10)
+
+
+def grpcurl_hung_up(running, argv: list[str], what: str) -> str:
+    """A call whose connection the server must hang up on before HTTP/2
+    starts. grpcurl itself only says the dial timed out; grpc-go's
+    transport log says why."""
+    result = running.in_netns([tool("GRPCURL"), "-max-time", "3", *argv], timeout=15, env=dict(
+        os.environ, GRPC_GO_LOG_SEVERITY_LEVEL="info", GRPC_GO_LOG_VERBOSITY_LEVEL="2"))
+    if result.returncode == 0:
+        raise Failure(f"{what} was answered: {result.stdout.strip()}")
+    # The server closed on what it could not read as TLS: the client sees
+    # EOF, or a reset / broken pipe when its own bytes were still unread.
+    reasons = ("error reading server preface", "broken pipe", "connection reset")
+    why = re.search(r'(?:connection error: desc = "|Err: )([^"}]*)', result.stderr)
+    if not why or not any(r in why.group(1) for r in reasons):
+        raise Failure(f"{what} failed, but not because the server hung up:\n{result.stderr.strip()[-2000:]}")
+    return why.group(1)
+
+
+def grpcurl(running, address: str, method: str, payload: dict | None, api_key: str | None, timeout: float = 30,
+            transport: list[str] = ("-plaintext",)):
+    argv = [tool("GRPCURL"), *transport, "-max-time", str(int(timeout))]
     if api_key:
         argv += ["-H", f"authorization: Bearer {api_key}"]
     if payload is not None:
@@ -436,6 +699,64 @@ def grpcurl(running, address: str, method: str, payload: dict | None, api_key: s
         while i < len(text) and text[i].isspace():
             i += 1
     return out
+
+
+def tls_checks(tls: ServedTls, first, address: str, container: dict) -> None:
+    """TLS on the gRPC port and nothing else; health in plaintext on its
+    own port and nothing else there."""
+    say(f"TLS on {address}: the certificate verifies against the Secret's CA as {tls.authority}"
+        + ("; client certificates required" if tls.client_auth else ""))
+    listed = grpcurl_raw(first, [*tls.transport(), address, "list"])
+    if listed.returncode != 0 or "memori.v1.MemoryService" not in listed.stdout:
+        raise Failure(f"reflection over TLS on {address} failed: {listed.stderr.strip() or listed.stdout.strip()}")
+    # An h2c server would answer with its SETTINGS frame; a TLS one hangs up.
+    why = grpcurl_hung_up(first, ["-plaintext", address, "list"], f"plaintext gRPC on {address}, with TLS on,")
+    say(f"   plaintext on the gRPC port is refused: {why}")
+    with_cert = tls.connect(first, address)
+    if with_cert["first"] != "data":
+        raise Failure(f"TLS with a valid client setup on {address}: the server sent no HTTP/2 preface ({with_cert['first']})")
+    if tls.client_auth:
+        anonymous = tls.connect(first, address, with_client_cert=False)
+        if "certificate required" not in anonymous["first"].lower().replace("_", " "):
+            raise Failure(f"TLS without a client certificate on {address}, with client certificates required: "
+                          f"expected the certificate_required alert, the server sent {anonymous['first']!r}")
+        say(f"   TLS without a client certificate gets the certificate_required alert ({anonymous['first']})")
+    health = f"{first.pod.ip}:{container['readinessProbe']['grpc']['port']}"
+    # grpc.health.v1 answers there (the probes passed); memori.v1 must not.
+    proto = os.path.join(REPO, "proto")
+    other = grpcurl_raw(first, ["-plaintext", "-import-path", proto, "-proto", "memori/v1/memory_service.proto",
+                                "-d", json.dumps({"attribution": {"entity_id": "ci-user"}}), health,
+                                "memori.v1.MemoryService/ListFacts"], timeout=10)
+    if "Unimplemented" not in other.stdout + other.stderr:
+        raise Failure(f"the plaintext health port {health} should answer memori.v1 UNIMPLEMENTED: "
+                      f"{other.stderr.strip() or other.stdout.strip()}")
+    say(f"   the plaintext port {health} serves grpc.health.v1 only (memori.v1 is UNIMPLEMENTED there)")
+
+
+def tls_rotation(tls: ServedTls, runs: list, container: dict) -> None:
+    """A renewed certificate in the Secret is served without a restart."""
+    cert, key = tls.ca.issue("renewed", tls.sans, "serverAuth, clientAuth")
+    renewed = fingerprint(cert)
+    data = tls.ca.secret(cert, key)
+    say(f"the Secret {tls.secret} is renewed (a new key and certificate, as cert-manager does): "
+        f"served within server.tls.reload_secs ({tls.reload_secs} s), no restart")
+    for r in runs:
+        r.pod.update_secret(tls.volume, {"tls.key": data["tls.key"], "tls.crt": data["tls.crt"]})
+    for r in runs:
+        address = f"{r.pod.ip}:{container['ports'][0]['containerPort']}"
+        deadline = time.monotonic() + tls.reload_secs + 10
+        started = time.monotonic()
+        while tls.served(r, address) != renewed:
+            if time.monotonic() > deadline:
+                raise Failure(f"{r.pod.name} still serves the old certificate {tls.reload_secs + 10} s after the "
+                              f"Secret was renewed:\n{r.log()}")
+            time.sleep(0.5)
+        if not r.alive():
+            raise Failure(f"{r.pod.name} exited after the renewal:\n{r.log()}")
+        listed = grpcurl_raw(r, [*tls.transport(), address, "list"])
+        if listed.returncode != 0:
+            raise Failure(f"a call to {address} after the renewal failed: {listed.stderr.strip()}")
+        say(f"   {r.pod.name}: serves the renewed certificate after {time.monotonic() - started:.1f} s, and calls pass")
 
 
 def run(name: str, values_files: list[str]) -> None:
@@ -462,6 +783,8 @@ def run(name: str, values_files: list[str]) -> None:
         pg_conf = raw["postgres"]
         postgres = podsim.Postgres(tool("PG_BIN"), work, pg_conf["user"], pg_conf["password"], pg_conf["database"])
         pods: list[podsim.Pod] = []
+        tls = served_tls(docs, raw, fixtures, work, namespace, tool("MEMORID_BIN"))
+        transport = tls.transport() if tls else ["-plaintext"]
         try:
             for job in [d for d in find(docs, "Job") if hook(d)]:
                 spec = job["spec"]["template"]["spec"]
@@ -523,10 +846,13 @@ def run(name: str, values_files: list[str]) -> None:
 
             first = runs[0]
             address = f"{first.pod.ip}:{container['ports'][0]['containerPort']}"
+            if tls:
+                tls_checks(tls, first, address, container)
             if api_key:
                 say("auth is on: a call without the API key is refused")
                 try:
-                    grpcurl(first, address, "memori.v1.MemoryService/ListFacts", {"attribution": {"entity_id": "ci-user"}}, None)
+                    grpcurl(first, address, "memori.v1.MemoryService/ListFacts", {"attribution": {"entity_id": "ci-user"}}, None,
+                            transport=transport)
                 except Failure as e:
                     if "Unauthenticated" not in str(e):
                         raise
@@ -540,19 +866,25 @@ def run(name: str, values_files: list[str]) -> None:
                     {"role": "ROLE_ASSISTANT", "content": "Noted: Lisbon, green tea."},
                 ],
                 "idempotency_key": f"ci-{name}",
-            }, api_key)
+            }, api_key, transport=transport)
             if not stored or not stored[0].get("turnId"):
                 raise Failure(f"Attribute returned {stored}")
             waited = grpcurl(first, address, "memori.v1.MemoryService/WaitForAugmentation",
-                             {"attribution": {"entity_id": "ci-user"}, "timeout": "60s"}, api_key, timeout=90)
+                             {"attribution": {"entity_id": "ci-user"}, "timeout": "60s"}, api_key, timeout=90,
+                             transport=transport)
             if not waited or not waited[0].get("completed"):
                 raise Failure(f"augmentation did not complete: {waited}\n{first.log()}")
-            # Recall from the other replica when there is one: state lives in PostgreSQL.
+            # Recall from the other replica when there is one: state lives in
+            # PostgreSQL. With TLS, as a client balancing over the headless
+            # Service would: the certificate must name that Service too.
             other = runs[-1]
+            if tls and tls.headless:
+                say(f"Recall on the other replica verifies the certificate as {tls.headless}")
+                transport = tls.transport(authority=tls.headless)
             hits = grpcurl(other, f"{other.pod.ip}:{container['ports'][0]['containerPort']}",
                            "memori.v1.MemoryService/Recall",
                            {"attribution": {"entity_id": "ci-user"}, "query": "which city do I live in",
-                            "kinds": ["MEMORY_KIND_MESSAGE"]}, api_key)
+                            "kinds": ["MEMORY_KIND_MESSAGE"]}, api_key, transport=transport)
             if not any("Lisbon" in json.dumps(h) for h in hits):
                 raise Failure(f"Recall on {other.pod.name} did not find the stored turn: {hits}")
             for r in runs:
@@ -590,6 +922,9 @@ def run(name: str, values_files: list[str]) -> None:
                 if r.process.returncode != 0:
                     raise Failure(f"the test pod failed (exit {r.process.returncode}):\n{r.log()}")
                 say("   it passed: " + " ".join(line.strip() for line in r.log().splitlines() if line.strip()))
+
+            if tls:
+                tls_rotation(tls, runs, container)
 
             budget = grace - pre_stop
             say(f"SIGTERM (after the {pre_stop} s preStop sleep): NOT_SERVING, exit 0 within the "

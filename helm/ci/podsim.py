@@ -582,6 +582,25 @@ class Pod:
         self.running.append(running)
         return running
 
+    def update_secret(self, volume: str, data: dict[str, str]) -> None:
+        """What the kubelet does when a mounted Secret changes: the files of
+        an already prepared Secret volume get the new contents, keeping
+        their mode and owner. The kubelet swaps its ..data symlink, so all
+        keys change at once; here each key is renamed into place, one right
+        after another (not emulated: the symlink layout)."""
+        folder = os.path.join(self.dir, "volumes", volume)
+        if not os.path.isdir(folder):
+            raise Failure(f"{self.name}: no prepared volume {volume!r} to update")
+        for key, value in data.items():
+            path = os.path.join(folder, key)
+            st = os.stat(path)
+            partial = os.path.join(folder, f".{key}.partial")
+            with open(partial, "w") as f:
+                f.write(value)
+            os.chown(partial, st.st_uid, st.st_gid)
+            os.chmod(partial, st.st_mode & 0o7777)
+            os.replace(partial, path)
+
     def stop_all(self) -> None:
         for running in self.running:
             running.kill()

@@ -121,6 +121,24 @@ numbers are written as integers (memorid's float settings accept those).
 {{- $config := deepCopy (.Values.config | default dict) }}
 {{- $server := get $config "server" | default dict }}
 {{- $_ := set $server "listen" (printf "%s:%d" (include "memorid.host" .) (int .Values.ports.grpc)) }}
+{{- if .Values.tls.enabled }}
+{{- if or (eq (int .Values.ports.health) (int .Values.ports.grpc)) (and .Values.metrics.enabled (eq (int .Values.ports.health) (int .Values.ports.metrics))) }}
+{{- fail (printf "ports.health %d: with tls.enabled it is a port of its own (plaintext health for the kubelet), not ports.grpc or ports.metrics" (int .Values.ports.health)) }}
+{{- end }}
+{{- /* The kubelet's gRPC probes cannot speak TLS: health gets a plaintext
+port of its own, the gRPC port serves TLS from the mounted Secret. */}}
+{{- $_ := set $server "health_listen" (printf "%s:%d" (include "memorid.host" .) (int .Values.ports.health)) }}
+{{- $tls := get $server "tls" | default dict }}
+{{- $_ := set $tls "cert_file" (printf "%s/tls.crt" (include "memorid.tlsDir" .)) }}
+{{- $_ := set $tls "key_file" (printf "%s/tls.key" (include "memorid.tlsDir" .)) }}
+{{- if .Values.tls.clientAuth }}
+{{- $_ := set $tls "client_ca_file" (printf "%s/ca.crt" (include "memorid.tlsDir" .)) }}
+{{- end }}
+{{- $_ := set $server "tls" $tls }}
+{{- else if hasKey $server "tls" }}
+{{- /* [server.tls] without its files would stop memorid at start. */}}
+{{- fail "config.server.tls: set tls.enabled (and tls.existingSecret) for memorid to serve TLS; its settings are read only then" }}
+{{- end }}
 {{- $_ := set $config "server" $server }}
 {{- if .Values.metrics.enabled }}
 {{- $_ := set $config "metrics" (dict "listen" (printf "%s:%d" (include "memorid.host" .) (int .Values.ports.metrics))) }}
@@ -207,8 +225,8 @@ from Secrets, then extraEnv (plain values for secrets refused). */}}
 {{- end }}
 {{- range .Values.extraEnv }}
 {{- $name := .name | toString }}
-{{- if regexMatch "^MEMORID_(CONFIG|SERVER__LISTEN|METRICS__LISTEN|EMBEDDINGS__MODEL_DIR|EMBEDDINGS__AUTO_INSTALL)$" $name }}
-{{- fail (printf "extraEnv %s: the chart sets this itself (see ports, model, listenHost)" $name) }}
+{{- if regexMatch "^MEMORID_(CONFIG|SERVER__LISTEN|SERVER__HEALTH_LISTEN|SERVER__TLS__(CERT_FILE|KEY_FILE|CLIENT_CA_FILE)|METRICS__LISTEN|EMBEDDINGS__MODEL_DIR|EMBEDDINGS__AUTO_INSTALL)$" $name }}
+{{- fail (printf "extraEnv %s: the chart sets this itself (see ports, tls, model, listenHost)" $name) }}
 {{- end }}
 {{- if and (hasKey . "value") (regexMatch "(?i)(^MEMORID_STORAGE__URL$|^MEMORID_AUTH__|KEY|PASSWORD|SECRET|TOKEN|CREDENTIAL)" $name) }}
 {{- fail (printf "extraEnv %s: looks like a secret; give it with valueFrom.secretKeyRef, not a plain value" $name) }}
