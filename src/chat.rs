@@ -311,6 +311,7 @@ impl ChatEngine {
             waker: self.waker.clone(),
             // Stored only when a fallback answered instead of the primary.
             model: (opened.model != primary).then_some(opened.model),
+            upstream_span: opened.span,
         };
         tokio::spawn(pump.run(opened.stream, opened.first).instrument(span));
         Ok(ReceiverStream::new(rx))
@@ -389,6 +390,8 @@ struct Pump {
     augment: bool,
     waker: JobWaker,
     model: Option<String>,
+    /// The upstream call's span, ended with the stream.
+    upstream_span: tracing::Span,
 }
 
 impl Pump {
@@ -437,6 +440,12 @@ impl Pump {
             Ending::Deadline => (TurnStatus::Interrupted, Some(deadline_error().to_string())),
             Ending::Upstream(error) => (TurnStatus::Interrupted, Some(error.to_string())),
         };
+        providers::record_completion(&self.upstream_span, &reply);
+        match &ending {
+            Ending::Upstream(error) => providers::record_failure(&self.upstream_span, error),
+            Ending::Deadline => providers::record_failure(&self.upstream_span, &deadline_error()),
+            Ending::Completed | Ending::ClientGone => {}
+        }
         let stored_reply =
             (status == TurnStatus::Completed || !reply.is_empty()).then(|| reply.message());
         let outcome = TurnOutcome {

@@ -26,6 +26,7 @@ pub struct Config {
     pub recall: RecallConfig,
     pub embeddings: EmbeddingsConfig,
     pub metrics: MetricsConfig,
+    pub telemetry: TelemetryConfig,
     pub log: LogConfig,
     /// Upstream providers by name; a model `name/model` goes to `name`.
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -308,6 +309,39 @@ pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
 }
 
+/// OpenTelemetry traces (see `traces`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// An OTLP/gRPC collector, e.g. `http://otel-collector:4317`; unset
+    /// exports no traces.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
+    /// Share of traces memorid starts that are sampled (0–1); a caller's
+    /// `traceparent` decides for its own calls.
+    pub sampling_ratio: f64,
+    /// Finished spans held for export at most; more are dropped.
+    pub max_queued_spans: usize,
+    /// How often queued spans are sent.
+    pub export_interval_ms: u64,
+    /// How long one export may take.
+    pub export_timeout_secs: u64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            otlp_endpoint: None,
+            service_name: "memorid".into(),
+            sampling_ratio: 1.0,
+            max_queued_spans: 2048,
+            export_interval_ms: 1000,
+            export_timeout_secs: 10,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
@@ -402,6 +436,7 @@ impl Default for Config {
             recall: RecallConfig::default(),
             embeddings: EmbeddingsConfig::default(),
             metrics: MetricsConfig::default(),
+            telemetry: TelemetryConfig::default(),
             log: LogConfig::default(),
             providers,
         }
@@ -532,6 +567,23 @@ impl Config {
         }
         if self.server.health_listen == Some(self.server.listen) {
             anyhow::bail!("server.health_listen must differ from server.listen");
+        }
+        let telemetry = &self.telemetry;
+        if !(0.0..=1.0).contains(&telemetry.sampling_ratio) {
+            anyhow::bail!("telemetry.sampling_ratio must be between 0 and 1");
+        }
+        if let Some(endpoint) = &telemetry.otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            anyhow::bail!("telemetry.otlp_endpoint must be an http(s) URL, got {endpoint:?}");
+        }
+        if telemetry.max_queued_spans == 0
+            || telemetry.export_interval_ms == 0
+            || telemetry.export_timeout_secs == 0
+        {
+            anyhow::bail!(
+                "telemetry.max_queued_spans, telemetry.export_interval_ms and telemetry.export_timeout_secs must be at least 1"
+            );
         }
         if self.storage.max_connections == 0 {
             anyhow::bail!("storage.max_connections must be at least 1");

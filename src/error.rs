@@ -72,6 +72,23 @@ pub fn loggable(message: &str) -> String {
 }
 
 impl Error {
+    /// The kind of error as a short name, for span attributes (`error.type`)
+    /// where the message, which may quote an upstream, must not go.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::NotFound(_) => "not_found",
+            Error::Unauthenticated(_) => "unauthenticated",
+            Error::UpstreamRateLimited { .. } => "upstream_rate_limited",
+            Error::UpstreamUnavailable(_) => "upstream_unavailable",
+            Error::UpstreamUnauthenticated { .. } => "upstream_unauthenticated",
+            Error::UpstreamRejected { .. } => "upstream_rejected",
+            Error::DeadlineExceeded(_) => "deadline_exceeded",
+            Error::StorageUnavailable(_) => "storage_unavailable",
+            Error::Internal(_) => "internal",
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::InvalidArgument {
             field: field.into(),

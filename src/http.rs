@@ -152,6 +152,10 @@ pub async fn send(
         Some(timeout) => request.timeout(timeout),
         None => request,
     };
+    // An upstream that traces continues memorid's trace.
+    let mut trace = HeaderMap::new();
+    crate::traces::inject_current(&mut trace);
+    let request = request.headers(trace);
     let response = request
         .send()
         .await

@@ -32,6 +32,7 @@ pub mod server;
 pub mod storage;
 pub mod telemetry;
 pub mod tls;
+pub mod traces;
 
 /// The generated `memori.v1` API: messages, servers and clients.
 pub mod pb {

@@ -228,15 +228,31 @@ async fn connect(args: &RemoteArgs) -> anyhow::Result<memorid::console::Remote> 
     memorid::console::Remote::connect(&args.server, args.api_key.as_deref()).await
 }
 
-fn init_logging(config: &Config) {
+/// Logs to stdout (text or JSON, each line inside a call carrying its
+/// `trace_id`) and, with `telemetry.otlp_endpoint`, spans to the collector.
+/// Only `serve` exports: the other commands are short and local.
+fn init_logging(
+    config: &Config,
+    export: bool,
+) -> anyhow::Result<Option<memorid::traces::Exporter>> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if config.log.format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    let (traces, exporter) = match export {
+        true => memorid::traces::layer(&config.telemetry)?.unzip(),
+        false => (None, None),
+    };
+    let json = (config.log.format == "json").then(|| tracing_subscriber::fmt::layer().json());
+    let text = (config.log.format != "json").then(tracing_subscriber::fmt::layer);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(traces)
+        .with(json)
+        .with(text)
+        .init();
+    Ok(exporter)
 }
 
 async fn shutdown_signal() {
@@ -258,7 +274,7 @@ async fn shutdown_signal() {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref())?;
-    init_logging(&config);
+    let exporter = init_logging(&config, matches!(cli.command, Command::Serve { .. }))?;
     match cli.command {
         Command::Serve { listen } => {
             if let Some(listen) = listen {
@@ -267,7 +283,12 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.server.listen)
                 .await
                 .with_context(|| format!("binding {}", config.server.listen))?;
-            memorid::server::serve(config, listener, shutdown_signal()).await
+            let served = memorid::server::serve(config, listener, shutdown_signal()).await;
+            if let Some(exporter) = exporter {
+                // The SDK's shutdown blocks until the last batch is sent.
+                tokio::task::spawn_blocking(move || exporter.shutdown()).await?;
+            }
+            served
         }
         Command::Migrate => {
             memorid::server::open_store(&config).await?;

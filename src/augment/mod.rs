@@ -36,7 +36,10 @@ pub use queue::{Failure, JobQueue};
 
 use crate::config::AugmentationConfig;
 use crate::domain::jobs::ClaimedJob;
-use crate::telemetry;
+use crate::{telemetry, traces};
+use opentelemetry::trace::TraceContextExt;
+use tracing::{Instrument, Span};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Wakes the workers when a job was committed. Cheap to clone.
 #[derive(Clone, Default)]
@@ -160,16 +163,46 @@ async fn run(
     tracing::info!("augmentation stopped");
 }
 
+/// Runs one batch. Traced as a batch span linked to every turn's trace,
+/// and a span per job inside the trace of the call that stored its turn
+/// (linked back to the batch), so a turn's extraction shows in its trace.
 async fn handle(context: &JobContext, queue: &JobQueue, jobs: Vec<ClaimedJob>) {
     let started = std::time::Instant::now();
+    let batch =
+        tracing::info_span!(parent: None, "augmentation_batch", memorid.jobs = jobs.len() as i64);
+    for job in &jobs {
+        if let Some(turn) = job
+            .trace_parent
+            .as_deref()
+            .and_then(traces::parse_traceparent)
+        {
+            batch.add_link(turn);
+        }
+    }
+    let job_spans: Vec<Span> = jobs.iter().map(|job| job_span(job, &batch)).collect();
     let outcomes = tokio::select! {
-        outcomes = context.run_batch(&jobs) => outcomes,
+        outcomes = context.run_batch(&jobs).instrument(batch.clone()) => outcomes,
         never = keep_leases(queue, &jobs) => match never {},
     };
     metrics::histogram!(telemetry::BATCH_SECONDS).record(started.elapsed().as_secs_f64());
-    for (job, outcome) in jobs.iter().zip(outcomes) {
-        record(queue, job, outcome).await;
+    for ((job, outcome), span) in jobs.iter().zip(outcomes).zip(job_spans) {
+        record(queue, job, outcome).instrument(span).await;
     }
+}
+
+/// A job's span: a child of the stored turn's trace when it has one.
+fn job_span(job: &ClaimedJob, batch: &Span) -> Span {
+    let span = tracing::info_span!(
+        parent: None,
+        "augmentation_job",
+        memorid.turn_id = %job.turn_id,
+        memorid.job.attempt = job.attempts,
+        memorid.job.outcome = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    traces::continue_stored(&span, job.trace_parent.as_deref());
+    span.add_link(batch.context().span().span_context().clone());
+    span
 }
 
 /// Renews the jobs' leases every third of the lease, for as long as it is
@@ -205,6 +238,7 @@ async fn record(queue: &JobQueue, job: &ClaimedJob, outcome: crate::error::Resul
     let error = match outcome {
         Ok(applied) => {
             let outcome = if applied { "done" } else { "lost_lease" };
+            Span::current().record("memorid.job.outcome", outcome);
             metrics::counter!(telemetry::JOBS, "outcome" => outcome).increment(1);
             tracing::debug!(job_id = %job.job_id, applied, "augmentation job done");
             return;
@@ -213,10 +247,12 @@ async fn record(queue: &JobQueue, job: &ClaimedJob, outcome: crate::error::Resul
     };
     match queue.fail(job, &error).await {
         Ok(Failure::Dead) => {
+            Span::current().record("memorid.job.outcome", "dead");
             metrics::counter!(telemetry::JOBS, "outcome" => "dead").increment(1);
             tracing::error!(job_id = %job.job_id, attempts = job.attempts, error = %crate::error::loggable(&error), "augmentation job is dead");
         }
         Ok(Failure::Retried(delay)) => {
+            Span::current().record("memorid.job.outcome", "retried");
             metrics::counter!(telemetry::JOBS, "outcome" => "retried").increment(1);
             tracing::warn!(job_id = %job.job_id, attempts = job.attempts, ?delay, error = %crate::error::loggable(&error), "augmentation job failed; will retry");
         }

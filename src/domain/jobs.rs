@@ -14,6 +14,8 @@ pub struct ClaimedJob {
     pub scope: Scope,
     /// Attempts so far, this one included.
     pub attempts: i32,
+    /// The traceparent of the call that stored the turn, if traced.
+    pub trace_parent: Option<String>,
 }
 
 /// How many of an entity's augmentation jobs are open, and dead (a finished

@@ -30,6 +30,7 @@ use tonic::body::Body;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
+use tracing::Instrument;
 
 use super::auth::Namespace;
 use super::metered::{Call, MeteredBody, method_label, oversized_as_exhausted};
@@ -207,7 +208,8 @@ where
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let method = method_label(request.uri().path());
-        let call = Call::start(method);
+        let call = Call::start(method, request.headers());
+        let span = call.span().clone();
         let permits = if request.uri().path().starts_with("/memori.v1.") {
             match self.layer.admit(&mut request) {
                 Ok(permits) => permits,
@@ -222,10 +224,13 @@ where
         // The service that was polled ready is the one called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let mut response = inner.call(request).await?;
-            oversized_as_exhausted(response.headers_mut());
-            Ok(metered(response, call, permits))
-        })
+        Box::pin(
+            async move {
+                let mut response = inner.call(request).await?;
+                oversized_as_exhausted(response.headers_mut());
+                Ok(metered(response, call, permits))
+            }
+            .instrument(span),
+        )
     }
 }

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use tonic::body::Body;
 use tonic::{Code, Status};
+use tracing::Span;
 
 use super::admission::Permits;
 use crate::telemetry::{RPC_DURATION, RPC_IN_FLIGHT, RPC_REQUESTS};
@@ -46,23 +47,66 @@ pub fn method_label(path: &str) -> String {
     }
 }
 
-/// One call being measured.
+/// One call being measured and traced.
 #[derive(Debug)]
 pub struct Call {
     method: String,
     started: Instant,
+    /// The call's span: open until the response body ends.
+    span: Span,
 }
 
 impl Call {
-    pub fn start(method: String) -> Call {
+    /// Starts measuring a call; memori.v1 calls get a span that continues
+    /// the caller's trace (health probes and reflection would only be
+    /// noise in traces).
+    pub fn start(method: String, headers: &http::HeaderMap) -> Call {
         metrics::gauge!(RPC_IN_FLIGHT, "method" => method.clone()).increment(1.0);
+        let span = match method.split_once('/') {
+            Some((service, name)) if service.starts_with("memori.v1.") => {
+                let span = tracing::info_span!(
+                    "rpc",
+                    otel.name = %method,
+                    otel.kind = "server",
+                    otel.status_code = tracing::field::Empty,
+                    rpc.system = "grpc",
+                    rpc.service = service,
+                    rpc.method = name,
+                    rpc.grpc.status_code = tracing::field::Empty,
+                    trace_id = tracing::field::Empty,
+                );
+                crate::traces::continue_caller_trace(&span, headers);
+                span
+            }
+            _ => Span::none(),
+        };
         Call {
             method,
             started: Instant::now(),
+            span,
         }
     }
 
+    /// The span the call's work runs in.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
     fn finish(self, code: Code) {
+        self.span.record("rpc.grpc.status_code", code as i32);
+        // Server errors by the gRPC semantic conventions; the others are
+        // the caller's (a bad argument, a missing key, a limit).
+        if matches!(
+            code,
+            Code::Unknown
+                | Code::DeadlineExceeded
+                | Code::Unimplemented
+                | Code::Internal
+                | Code::Unavailable
+                | Code::DataLoss
+        ) {
+            self.span.record("otel.status_code", "ERROR");
+        }
         metrics::gauge!(RPC_IN_FLIGHT, "method" => self.method.clone()).decrement(1.0);
         // The router's answer to a method it does not serve.
         let method = if code == Code::Unimplemented && !self.method.starts_with("memori.v1.") {

@@ -366,6 +366,7 @@ mod tests {
                 entity_id: entity.into(),
             },
             attempts: 1,
+            trace_parent: None,
         }
     }
 

@@ -14,7 +14,7 @@ mod wire;
 #[cfg(test)]
 mod fuzz_tests;
 
-pub use routing::{Opened, Plan, Router};
+pub use routing::{Opened, Plan, Router, record_completion, record_failure};
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -216,6 +216,16 @@ impl Provider {
                 Provider::Gemini(gemini::Gemini::new(name, client, base_url, api_key))
             }
         })
+    }
+
+    /// `gen_ai.system` of the OpenTelemetry GenAI conventions.
+    pub fn system(&self) -> &'static str {
+        match self {
+            Provider::OpenAi(p) if p.is_azure() => "az.ai.openai",
+            Provider::OpenAi(_) => "openai",
+            Provider::Anthropic(_) => "anthropic",
+            Provider::Gemini(_) => "gcp.gemini",
+        }
     }
 
     /// Starts a streamed answer. `timeout` bounds the whole upstream

@@ -56,6 +56,11 @@ impl OpenAi {
         }
     }
 
+    /// Whether this is an Azure OpenAI deployment.
+    pub fn is_azure(&self) -> bool {
+        matches!(self.endpoint, Endpoint::Azure { .. })
+    }
+
     pub fn azure(
         name: &str,
         client: reqwest::Client,

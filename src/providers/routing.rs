@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::time::Instant;
+use tracing::{Instrument, Span};
 
 use super::{ChatRequest, Chunk, ChunkStream, Completion, Provider};
 use crate::config::{ProviderConfig, RoutingConfig};
@@ -59,6 +60,50 @@ pub struct Opened {
     pub model: String,
     pub stream: ChunkStream,
     pub first: Chunk,
+    /// The upstream call's span (see [`gen_ai_span`]), for the caller to
+    /// record how the stream ended and to drop when it has.
+    pub span: Span,
+}
+
+/// A client span for one call to one model, by the OpenTelemetry GenAI
+/// conventions; usage and finish reasons are recorded when known.
+fn gen_ai_span(provider: &Provider, route: &Route) -> Span {
+    tracing::info_span!(
+        "gen_ai",
+        otel.name = format!("chat {}", route.model),
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        gen_ai.operation.name = "chat",
+        gen_ai.system = provider.system(),
+        gen_ai.request.model = %route.model,
+        gen_ai.response.model = tracing::field::Empty,
+        gen_ai.response.finish_reasons = tracing::field::Empty,
+        gen_ai.usage.input_tokens = tracing::field::Empty,
+        gen_ai.usage.output_tokens = tracing::field::Empty,
+        memorid.provider = %route.provider_name,
+        memorid.time_to_first_token_ms = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    )
+}
+
+/// Records a finished call's usage and finish reason on its span.
+/// (Counts go in as i64: OpenTelemetry has no unsigned integers, and a
+/// u64 would be exported as a string.)
+pub fn record_completion(span: &Span, completion: &Completion) {
+    if let Some(usage) = completion.usage {
+        span.record("gen_ai.usage.input_tokens", i64::from(usage.input_tokens));
+        span.record("gen_ai.usage.output_tokens", i64::from(usage.output_tokens));
+    }
+    if let Some(reason) = completion.finish_reason {
+        span.record("gen_ai.response.finish_reasons", reason.as_str());
+    }
+}
+
+/// Marks a call's span failed, naming the kind of error (never its text,
+/// which may quote the upstream).
+pub fn record_failure(span: &Span, error: &Error) {
+    span.record("otel.status_code", "ERROR");
+    span.record("error.type", error.kind());
 }
 
 impl Router {
@@ -147,12 +192,27 @@ impl Router {
             let provider = &self.providers[&route.provider_name];
             let mut request = request.clone();
             request.model.clone_from(&route.model);
-            match self.open_route(provider, &request, deadline).await {
+            let span = gen_ai_span(provider, route);
+            let started = std::time::Instant::now();
+            let opened = self
+                .open_route(provider, &request, deadline)
+                .instrument(span.clone())
+                .await;
+            if let Err(error) = &opened {
+                record_failure(&span, error);
+            }
+            match opened {
                 Ok((stream, first)) => {
+                    span.record("gen_ai.response.model", route.model.as_str());
+                    span.record(
+                        "memorid.time_to_first_token_ms",
+                        started.elapsed().as_secs_f64() * 1e3,
+                    );
                     return Ok(Opened {
                         model: route.qualified_name(),
                         stream,
                         first,
+                        span,
                     });
                 }
                 // Out of time: no other route can do better.
@@ -179,9 +239,19 @@ impl Router {
             let provider = &self.providers[&route.provider_name];
             let mut request = request.clone();
             request.model.clone_from(&route.model);
-            match provider.complete(&request, Some(timeout)).await {
-                Ok(completion) => return Ok(completion),
+            let span = gen_ai_span(provider, route);
+            let answered = provider
+                .complete(&request, Some(timeout))
+                .instrument(span.clone())
+                .await;
+            match answered {
+                Ok(completion) => {
+                    span.record("gen_ai.response.model", route.model.as_str());
+                    record_completion(&span, &completion);
+                    return Ok(completion);
+                }
                 Err(error) => {
+                    record_failure(&span, &error);
                     tracing::warn!(model = %route.qualified_name(), error = %error.for_log(), "route failed");
                     last_error = Some(error);
                 }

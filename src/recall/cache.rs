@@ -53,7 +53,7 @@ pub enum Freshness {
 }
 
 impl Freshness {
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Freshness::Cached => "hit",
             Freshness::Refreshed => "refresh",

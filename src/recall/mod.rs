@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::memory::index::{Filter, MemoryIndex, Score, Search, Weights, search};
 use crate::storage::Store;
 use crate::telemetry;
+use tracing::Instrument;
 
 pub use crate::domain::memory::Memory as Hit;
 use cache::IndexCache;
@@ -98,6 +99,18 @@ impl Recaller {
     }
 
     pub async fn recall(&self, query: RecallQuery) -> Result<Vec<Ranked>> {
+        let span = tracing::info_span!(
+            "recall",
+            memorid.recall.memories = tracing::field::Empty,
+            memorid.recall.hits = tracing::field::Empty,
+            memorid.recall.indexes = tracing::field::Empty,
+        );
+        self.ranked(query, &span).instrument(span.clone()).await
+    }
+
+    /// The recall itself; `span` gets what it found and how the indexes
+    /// were had (hit, refresh or load, per kind).
+    async fn ranked(&self, query: RecallQuery, span: &tracing::Span) -> Result<Vec<Ranked>> {
         domain::validate_id("attribution.entity_id", &query.scope.entity_id, true)?;
         if query.query.trim().is_empty() {
             return Err(Error::invalid("query", "must not be empty"));
@@ -109,18 +122,21 @@ impl Recaller {
         let model = self.embedder.model_name()?;
         let version = self.store.memory_version(&query.scope).await?;
         let mut parts: Vec<Arc<MemoryIndex>> = Vec::with_capacity(2);
-        for (wanted, kind) in [
-            (query.facts, MemoryKind::Facts),
-            (query.messages, MemoryKind::Messages),
+        let mut indexes = Vec::with_capacity(2);
+        for (wanted, kind, name) in [
+            (query.facts, MemoryKind::Facts, "facts"),
+            (query.messages, MemoryKind::Messages, "messages"),
         ] {
             if wanted {
-                let (index, _) = self
+                let (index, freshness) = self
                     .indexes
                     .index(&query.scope, kind, model, version)
                     .await?;
+                indexes.push(format!("{name}:{}", freshness.label()));
                 parts.push(index);
             }
         }
+        span.record("memorid.recall.indexes", indexes.join(",").as_str());
         if parts.iter().all(|part| part.is_empty()) {
             return Ok(Vec::new());
         }
@@ -166,6 +182,8 @@ impl Recaller {
             rank()
         };
         metrics::histogram!(telemetry::RECALL_SECONDS).record(started.elapsed().as_secs_f64());
+        span.record("memorid.recall.memories", memories as i64);
+        span.record("memorid.recall.hits", ranked.len() as i64);
         Ok(ranked)
     }
 }

@@ -22,8 +22,8 @@ use crate::error::Result;
 
 /// Expires the leases that ran out (their replica died or stalled), then
 /// claims, in one statement: see migration 0006 for the function.
-const CLAIM_POSTGRES: &str = "SELECT job_id, turn_id, namespace, entity_id, attempts \
-     FROM memorid_claim_jobs($1, $2, $3, $4)";
+const CLAIM_POSTGRES: &str = "SELECT job_id, turn_id, namespace, entity_id, attempts, \
+     trace_parent FROM memorid_claim_jobs($1, $2, $3, $4)";
 
 /// The same as `memorid_claim_jobs` in two statements, for SQLite: jobs
 /// whose lease ran out go back to the queue, to be claimed like any pending
@@ -38,7 +38,7 @@ const CLAIM_SQLITE: &str = "UPDATE augmentation_jobs SET status = 'running', \
      WHERE job_id IN ( \
        SELECT job_id FROM augmentation_jobs WHERE status = 'pending' AND run_after <= $3 \
        ORDER BY run_after LIMIT $4) \
-     RETURNING job_id, turn_id, namespace, entity_id, attempts";
+     RETURNING job_id, turn_id, namespace, entity_id, attempts, trace_parent";
 
 const RENEW_LEASES: &str = "UPDATE augmentation_jobs SET lease_until = $1 \
      WHERE job_id = ANY($2) AND lease_owner = $3 AND status = 'running'";
@@ -129,6 +129,7 @@ impl Store {
                                 entity_id: row.try_get("entity_id")?,
                             },
                             attempts: row.try_get("attempts")?,
+                            trace_parent: row.try_get("trace_parent")?,
                         })
                     })
                     .collect::<Result<Vec<_>, sqlx::Error>>()?

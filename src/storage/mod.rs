@@ -129,6 +129,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "api keys",
         include_str!("../../migrations/postgres/0008_api_keys.sql"),
     ),
+    (
+        9,
+        "job trace context",
+        include_str!("../../migrations/postgres/0009_job_trace_context.sql"),
+    ),
 ];
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -164,6 +169,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "api keys",
         include_str!("../../migrations/sqlite/0008_api_keys.sql"),
+    ),
+    (
+        9,
+        "job trace context",
+        include_str!("../../migrations/sqlite/0009_job_trace_context.sql"),
     ),
 ];
 

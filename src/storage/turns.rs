@@ -70,9 +70,11 @@ const FINISH_TURN: &str = "UPDATE turns SET status = $1, finish_reason = $2, inp
      completed_at = $8, model = COALESCE($12, model) \
      WHERE turn_id = $9 AND namespace = $10 AND entity_id = $11 AND status = 'streaming'";
 
+/// `$6` is the storing call's traceparent (`traces::current_traceparent`).
 const INSERT_JOB: &str = "INSERT INTO augmentation_jobs \
-     (job_id, turn_id, namespace, entity_id, status, attempts, run_after, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5) \
+     (job_id, turn_id, namespace, entity_id, status, attempts, run_after, created_at, updated_at, \
+      trace_parent) \
+     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5, $6) \
      ON CONFLICT (turn_id) DO NOTHING";
 
 const SELECT_SESSION: &str = "SELECT session_id, entity_id, process_id, created_at, updated_at \
@@ -210,7 +212,7 @@ impl Store {
                 if enqueue {
                     sqlx::query(INSERT_JOB)
                         .bind(Uuid::now_v7()).bind(turn_id).bind(&turn.namespace)
-                        .bind(&attribution.entity_id).bind(now)
+                        .bind(&attribution.entity_id).bind(now).bind(crate::traces::current_traceparent())
                         .execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
@@ -280,7 +282,7 @@ impl Store {
             if enqueue {
                 sqlx::query(INSERT_JOB)
                     .bind(Uuid::now_v7()).bind(turn_id).bind(&scope.namespace)
-                    .bind(&scope.entity_id).bind(now)
+                    .bind(&scope.entity_id).bind(now).bind(crate::traces::current_traceparent())
                     .execute(&mut *tx).await?;
             }
             tx.commit().await?;

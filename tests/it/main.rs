@@ -18,5 +18,6 @@ mod recall;
 mod service;
 mod storage;
 mod tls;
+mod traces;
 mod validation;
 mod value_changes;

@@ -315,6 +315,7 @@ built-in providers are https, 443). A JSON list, sorted, without repeats. */}}
 {{- if $provider.base_url }}{{ $urls = append $urls $provider.base_url }}{{ end }}
 {{- end }}
 {{- with (.Values.config.embeddings | default dict).base_url }}{{ $urls = append $urls . }}{{ end }}
+{{- with (.Values.config.telemetry | default dict).otlp_endpoint }}{{ $urls = append $urls . }}{{ end }}
 {{- range $urls }}
 {{- $url := urlParse . }}
 {{- $hostPort := splitList ":" $url.host }}

@@ -178,6 +178,15 @@ impl FakeOpenAi {
     }
 
     /// The `authorization` header of the last request.
+    /// The header `name` of every chat request so far, in order.
+    pub fn header_of_each(&self, name: &str) -> Vec<Option<String>> {
+        let requests = self.state.requests.lock().unwrap();
+        requests
+            .iter()
+            .map(|(headers, _)| headers.get(name).map(|v| v.to_str().unwrap().to_string()))
+            .collect()
+    }
+
     pub fn last_authorization(&self) -> Option<String> {
         let requests = self.state.requests.lock().unwrap();
         let (headers, _) = requests.last()?;
