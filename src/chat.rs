@@ -2,7 +2,11 @@
 //! back as it arrives, and record how the turn ended.
 //!
 //! Invariants:
-//! - the user's messages are stored before the upstream is called;
+//! - nothing of the answer reaches the caller before the caller's messages
+//!   are durable: they are written while the upstream is asked (history and
+//!   recall, which shape the prompt, are read before, concurrently), and
+//!   the first delta waits for the commit. A write that fails fails the
+//!   call, and an upstream stream already opened is dropped;
 //! - a failure before the first upstream chunk is returned as an error (a
 //!   clean gRPC status), never as a started stream;
 //! - each delta is handed to the caller as soon as it arrives; a caller that
@@ -24,7 +28,7 @@ use uuid::Uuid;
 
 use crate::augment::JobWaker;
 use crate::config::{ChatConfig, LimitsConfig};
-use crate::domain::turns::TurnOutcome;
+use crate::domain::turns::{InsertedTurn, TurnOutcome};
 use crate::domain::{
     self, Attribution, ChatMessage, FinishReason, Metadata, NewTurn, Role, Scope, TurnSource,
     TurnStatus, Usage,
@@ -233,41 +237,47 @@ impl ChatEngine {
                 .collect(),
             params: turn.params.clone(),
         };
-        let inserted = self
-            .store
-            .insert_turn(
-                &NewTurn {
-                    namespace,
-                    attribution: turn.attribution,
-                    source: TurnSource::Chat,
-                    messages: new_messages,
-                    model: Some(primary.clone()),
-                    metadata: turn.metadata,
-                    occurred_at: Utc::now(),
-                    idempotency_key: None,
-                    augment,
-                },
-                TurnStatus::Streaming,
-            )
-            .await?;
-        let turn_id = inserted.turn_id;
-        let span = tracing::info_span!("chat", %turn_id, model = %primary);
-        // If the caller goes away while we wait for the first token, this
-        // future is dropped; the guard then records the turn as interrupted.
+        // The caller's message is written while the upstream is asked
+        // (the first delta is released only once both are done, so nothing
+        // reaches the caller before its message is durable). The write
+        // runs as its own task: a caller hanging up cannot cut it short,
+        // and the guard then marks the stored turn interrupted.
+        let span = tracing::info_span!("chat", turn_id = tracing::field::Empty, model = %primary);
+        let new_turn = NewTurn {
+            namespace,
+            attribution: turn.attribution,
+            source: TurnSource::Chat,
+            messages: new_messages,
+            model: Some(primary.clone()),
+            metadata: turn.metadata,
+            occurred_at: Utc::now(),
+            idempotency_key: None,
+            augment,
+        };
+        let store = self.store.clone();
+        let writing = tokio::spawn(
+            async move { store.insert_turn(&new_turn, TurnStatus::Streaming).await }
+                .instrument(span.clone()),
+        );
         let mut guard = AbandonGuard {
             store: self.store.clone(),
             scope: scope.clone(),
-            turn_id,
-            armed: true,
+            turn: GuardedTurn::Writing(writing),
         };
 
         let opening = std::time::Instant::now();
-        let opened = self
-            .router
-            .open(&plan, &upstream_request, deadline)
-            .instrument(span.clone())
-            .await;
-        guard.armed = false;
+        let (written, opened) = tokio::join!(
+            guard.written(),
+            self.router
+                .open(&plan, &upstream_request, deadline)
+                .instrument(span.clone())
+        );
+        // Not written: nothing to mark, and an opened stream is dropped
+        // here, which closes its upstream connection.
+        let inserted = written?;
+        let turn_id = inserted.turn_id;
+        span.record("turn_id", tracing::field::display(turn_id));
+        guard.turn = GuardedTurn::Disarmed;
         let opened = match opened {
             Ok(opened) => {
                 metrics::histogram!(telemetry::CHAT_TTFT).record(opening.elapsed().as_secs_f64());
@@ -326,24 +336,60 @@ fn validate(turn: &ChatTurn, limits: &LimitsConfig) -> Result<()> {
 }
 
 /// Marks a turn interrupted if the call is dropped before the upstream
-/// answered (the caller hung up while memorid waited for the first token).
+/// answered (the caller hung up while memorid waited for the first token),
+/// also when that happens while the turn is still being written.
 struct AbandonGuard {
     store: Store,
     scope: Scope,
-    turn_id: Uuid,
-    armed: bool,
+    turn: GuardedTurn,
+}
+
+enum GuardedTurn {
+    /// The write is running on its own task.
+    Writing(tokio::task::JoinHandle<Result<InsertedTurn>>),
+    Written(Uuid),
+    /// The call owns the turn's end from here (or there is no turn).
+    Disarmed,
+}
+
+impl AbandonGuard {
+    /// Waits for the write; the guard then holds the stored turn.
+    async fn written(&mut self) -> Result<InsertedTurn> {
+        let GuardedTurn::Writing(writing) = &mut self.turn else {
+            return Err(Error::Internal("the turn was awaited twice".into()));
+        };
+        let written = match writing.await {
+            Ok(written) => written,
+            Err(error) => Err(Error::Internal(format!("storing the turn: {error}"))),
+        };
+        self.turn = match &written {
+            Ok(inserted) => GuardedTurn::Written(inserted.turn_id),
+            Err(_) => GuardedTurn::Disarmed,
+        };
+        written
+    }
 }
 
 impl Drop for AbandonGuard {
     fn drop(&mut self) {
-        if !self.armed {
+        let turn = std::mem::replace(&mut self.turn, GuardedTurn::Disarmed);
+        if matches!(turn, GuardedTurn::Disarmed) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let (store, scope, turn_id) = (self.store.clone(), self.scope.clone(), self.turn_id);
+        let (store, scope) = (self.store.clone(), self.scope.clone());
         runtime.spawn(async move {
+            let turn_id = match turn {
+                GuardedTurn::Writing(writing) => match writing.await {
+                    Ok(Ok(inserted)) => inserted.turn_id,
+                    // Not written: nothing to mark.
+                    _ => return,
+                },
+                GuardedTurn::Written(turn_id) => turn_id,
+                GuardedTurn::Disarmed => return,
+            };
             let outcome = TurnOutcome {
                 status: TurnStatus::Interrupted,
                 model: None,
