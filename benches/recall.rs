@@ -25,6 +25,8 @@
 //! SIZES (default "1000,10000,100000"), QUERIES (default 200) and CHAT_AT
 //! change the run.
 
+#[path = "common/facts.rs"]
+mod facts;
 #[allow(dead_code)]
 #[path = "../tests/it/support/mod.rs"]
 mod support;
@@ -32,14 +34,14 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use facts::{ENTITY, TOPICS, fact_turn, learn_pending, scope};
 use memorid::config::{EmbeddingBackend, EmbeddingsConfig, RecallConfig};
-use memorid::domain::memory::{AugmentationWrites, FactCategory, FactRecord, NewFact, normalize};
-use memorid::domain::{Attribution, ChatMessage, NewTurn, Role, Scope, TurnSource, TurnStatus};
+use memorid::domain::TurnStatus;
+use memorid::domain::memory::{FactCategory, FactRecord};
 use memorid::embed::{Embedder, EmbedderCell};
 use memorid::memory::index::{Filter, MemoryIndex, Search, Weights, search};
 use memorid::pb;
 use memorid::recall::{Hit, RecallQuery, Recaller};
-use memorid::storage::Store;
 use support::fake_openai::FakeOpenAi;
 use support::{Backend, TestServer, chat_request};
 use uuid::Uuid;
@@ -52,55 +54,9 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1e3)
 }
 
-const TOPICS: [&str; 10] = [
-    "sailing",
-    "tax law",
-    "jazz piano",
-    "rust compilers",
-    "green tea",
-    "marathons",
-    "bonsai",
-    "chess openings",
-    "sourdough",
-    "astronomy",
-];
-
 fn summary(mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
     (percentile(&samples, 0.5), percentile(&samples, 0.99))
-}
-
-fn scope() -> Scope {
-    Scope {
-        namespace: NAMESPACE.into(),
-        entity_id: ENTITY.into(),
-    }
-}
-
-/// The namespace a server without API keys uses, so Chat reaches the facts.
-const NAMESPACE: &str = "default";
-const ENTITY: &str = "u";
-
-fn fact_turn(i: usize) -> NewTurn {
-    let topic = TOPICS[i % TOPICS.len()];
-    NewTurn {
-        namespace: NAMESPACE.into(),
-        attribution: Attribution {
-            entity_id: ENTITY.into(),
-            process_id: None,
-            session_id: Some(format!("s{}", i % 50)),
-        },
-        source: TurnSource::Attribute,
-        messages: vec![ChatMessage::text(
-            Role::User,
-            format!("fact {i}: the user cares about {topic} (note {})", i * 31),
-        )],
-        model: None,
-        metadata: Default::default(),
-        occurred_at: Utc::now(),
-        idempotency_key: None,
-        augment: true,
-    }
 }
 
 fn query(q: usize) -> RecallQuery {
@@ -118,58 +74,6 @@ fn query(q: usize) -> RecallQuery {
         before: None,
         min_score: 0.0,
         include_superseded: false,
-    }
-}
-
-/// Writes every pending turn's text as a fact of its entity, through the
-/// same claim and apply steps the augmentation stage uses (extraction and
-/// planning, which this bench does not measure, left out).
-async fn learn_pending(store: &Store, embedder: &Embedder) {
-    let owner = Uuid::now_v7();
-    loop {
-        let jobs = store
-            .claim_jobs(owner, 500, Duration::from_secs(600))
-            .await
-            .unwrap();
-        if jobs.is_empty() {
-            return;
-        }
-        let wanted: Vec<(Scope, Uuid)> =
-            jobs.iter().map(|j| (j.scope.clone(), j.turn_id)).collect();
-        let turns = store.turns_to_augment(&wanted).await.unwrap();
-        let texts: Vec<String> = jobs
-            .iter()
-            .map(|j| turns[&j.turn_id].messages[0].content.clone())
-            .collect();
-        let vectors = embedder.embed(texts.clone()).await.unwrap();
-        let writes: Vec<AugmentationWrites> = jobs
-            .iter()
-            .zip(texts.into_iter().zip(vectors))
-            .map(|(job, (text, vector))| AugmentationWrites {
-                embedding_model: embedder.model_name().to_string(),
-                message_embeddings: vec![(
-                    turns[&job.turn_id].messages[0].message_id,
-                    vector.clone(),
-                )],
-                new_facts: vec![NewFact {
-                    fact_id: Uuid::now_v7(),
-                    normalized: normalize(&text),
-                    content: text,
-                    category: FactCategory::Preference,
-                    embedding: vector,
-                }],
-                ..AugmentationWrites::default()
-            })
-            .collect();
-        let items: Vec<_> = jobs
-            .iter()
-            .zip(&writes)
-            .map(|(job, writes)| (job, &turns[&job.turn_id], writes))
-            .collect();
-        store
-            .apply_augmentations(owner, &items, None)
-            .await
-            .unwrap();
     }
 }
 
@@ -312,7 +216,7 @@ async fn main() {
             });
         }
         inserts.join_all().await;
-        learn_pending(&store, &instant).await;
+        learn_pending(&store, &instant, instant.model_name()).await;
 
         let recall_config = RecallConfig::default();
         let cell = EmbedderCell::new(instant_config.clone());
@@ -342,7 +246,7 @@ async fn main() {
                 .insert_turn(&fact_turn(size + round), TurnStatus::Completed)
                 .await
                 .unwrap();
-            learn_pending(&store, &instant).await;
+            learn_pending(&store, &instant, instant.model_name()).await;
             refresh.push(timed(&recaller, query(round)).await);
         }
         let (cold_p50, _) = summary(cold);

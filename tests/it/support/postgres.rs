@@ -161,6 +161,15 @@ impl Postgres {
         }
     }
 
+    /// The postmaster's process id (its backends are its children), when
+    /// this server is ours.
+    #[allow(dead_code)] // only benches/gateway reads it
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let control = self.control.as_ref()?;
+        let pid_file = std::fs::read_to_string(control.data.join("postmaster.pid")).ok()?;
+        pid_file.lines().next()?.trim().parse().ok()
+    }
+
     /// A URL of a new, empty database on this server.
     pub async fn database(&self) -> String {
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());

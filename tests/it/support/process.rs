@@ -50,6 +50,12 @@ impl ServerProcess {
         process
     }
 
+    /// The process id, for benchmarks that read its CPU time and memory.
+    #[allow(dead_code)] // only benches/gateway reads it
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub async fn channel(&self) -> Channel {
         Channel::from_shared(format!("http://{}", self.addr))
             .unwrap()
