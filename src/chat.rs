@@ -129,10 +129,31 @@ impl ChatEngine {
         let Some(session_id) = &turn.attribution.session_id else {
             return Ok((Vec::new(), turn.messages.clone()));
         };
-        let stored = self
-            .store
-            .session_history(scope, session_id, HISTORY_WINDOW)
-            .await?;
+        let wants_history = turn.memory.history.unwrap_or(true);
+        let budget = turn
+            .memory
+            .history_token_budget
+            .unwrap_or(self.config.history_token_budget) as usize;
+        // A resent prefix is no longer than what the caller sent, so that
+        // many turns hold it; history needs as many more as fill the
+        // budget. A long session is read a window at a time, newest first,
+        // until the budget is covered (a window of turns that comes back
+        // short holds the whole session).
+        let mut window = turn.messages.len().max(1);
+        if wants_history {
+            window = window.max(FIRST_HISTORY_WINDOW);
+        }
+        let stored = loop {
+            let stored = self
+                .store
+                .session_history(scope, session_id, window)
+                .await?;
+            let covered = stored.iter().map(history::estimate_tokens).sum::<usize>() >= budget;
+            if !wants_history || covered || stored.len() < window || window >= HISTORY_WINDOW {
+                break stored;
+            }
+            window = (window * 4).min(HISTORY_WINDOW);
+        };
         let resent = history::resent_prefix(&stored, &turn.messages);
         let new_messages = turn.messages[resent..].to_vec();
         if new_messages.is_empty() {
@@ -141,14 +162,10 @@ impl ChatEngine {
                 "every message was already stored in this session; send at least one new message",
             ));
         }
-        if resent > 0 || !turn.memory.history.unwrap_or(true) {
+        if resent > 0 || !wants_history {
             // The caller manages its context itself.
             return Ok((Vec::new(), new_messages));
         }
-        let budget = turn
-            .memory
-            .history_token_budget
-            .unwrap_or(self.config.history_token_budget) as usize;
         Ok((history::select(&stored, budget), new_messages))
     }
 
@@ -406,9 +423,10 @@ impl Drop for AbandonGuard {
     }
 }
 
-/// Stored messages considered for history at most (the token budget then
-/// decides).
+/// Stored turns considered for history at most (the token budget then
+/// decides), and how many are read first.
 const HISTORY_WINDOW: usize = 200;
+const FIRST_HISTORY_WINDOW: usize = 16;
 
 /// Sleeps until the deadline, or forever without one.
 async fn until(deadline: Option<Instant>) {

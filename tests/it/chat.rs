@@ -27,6 +27,7 @@ on_both_backends!(
     a_slow_reader_gets_every_delta_in_order,
     a_caller_gone_before_the_first_token_leaves_an_interrupted_turn,
     the_server_keeps_the_history_and_never_stores_it_twice,
+    a_long_session_is_read_until_the_history_budget_is_full,
 );
 
 async fn mirrors_each_delta_before_the_upstream_sends_the_next(backend: Backend) {
@@ -588,6 +589,62 @@ async fn the_server_keeps_the_history_and_never_stores_it_twice(backend: Backend
     let (_, status) = collect(chat.chat(alone).await.unwrap().into_inner()).await;
     assert!(status.is_none());
     assert_eq!(sent_contents(&upstream), vec![pair("user", "Fresh start")]);
+    server.stop().await;
+}
+
+/// History is read a window of turns at a time; a session longer than the
+/// first window still fills the budget, newest first, and no more.
+async fn a_long_session_is_read_until_the_history_budget_is_full(backend: Backend) {
+    let upstream = FakeOpenAi::start().await;
+    let server = TestServer::with_upstream(backend, &upstream).await;
+    let mut memory = server.memory().await;
+    let turns: Vec<pb::AttributeRequest> = (0..60)
+        .map(|i| pb::AttributeRequest {
+            attribution: attribution("u-long", "long"),
+            messages: vec![user(&format!("note {i}")), assistant(&format!("ok {i}"))],
+            idempotency_key: format!("long-{i}"),
+            ..Default::default()
+        })
+        .collect();
+    let mut stored = memory
+        .attribute(tokio_stream::iter(turns))
+        .await
+        .unwrap()
+        .into_inner();
+    while stored.message().await.unwrap().is_some() {}
+
+    let mut chat = server.chat().await;
+    let ask = |budget: u32| {
+        let mut request = chat_request("u-long", "long", "what did I note?");
+        request.memory = Some(pb::MemoryOptions {
+            recall: Some(false),
+            history_token_budget: budget,
+            ..Default::default()
+        });
+        request
+    };
+    let sent = |upstream: &FakeOpenAi| -> Vec<String> {
+        let request = upstream.requests().pop().unwrap();
+        request["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    // Every stored message fits a large budget: all 120, oldest first.
+    let (_, status) = collect(chat.chat(ask(100_000)).await.unwrap().into_inner()).await;
+    assert!(status.is_none(), "{status:?}");
+    let all = sent(&upstream);
+    assert_eq!(all.len(), 121, "{all:?}");
+    assert_eq!(all[0], "note 0");
+    assert_eq!(all[119], "ok 59");
+    // A small one: only the newest messages that fit (each ~6 tokens).
+    let (_, status) = collect(chat.chat(ask(30)).await.unwrap().into_inner()).await;
+    assert!(status.is_none(), "{status:?}");
+    let few = sent(&upstream);
+    assert!(few.len() > 1 && few.len() <= 6, "{few:?}");
+    assert_eq!(few[few.len() - 1], "what did I note?");
     server.stop().await;
 }
 
