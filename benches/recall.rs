@@ -74,6 +74,7 @@ fn query(q: usize) -> RecallQuery {
         before: None,
         min_score: 0.0,
         include_superseded: false,
+        ranking: Default::default(),
     }
 }
 

@@ -190,6 +190,7 @@ impl ChatEngine {
             before: None,
             min_score: self.config.recall_min_score,
             include_superseded: false,
+            ranking: Default::default(),
         };
         let ranked = match self.recaller.recall(query).await {
             Ok(ranked) => ranked,

@@ -233,11 +233,27 @@ pub struct RecallConfig {
     /// Weight of how often a fact was mentioned (log-scaled).
     pub mentions_weight: f64,
     pub recency_half_life_days: f64,
+    /// How the dense and lexical lists share a scale before the weighted
+    /// sum: `absolute` (the default: on the tuning split it matched or beat
+    /// `min_max`, recall@10 0.779 vs 0.757) or `min_max` per query.
+    /// `min_score` thresholds always apply to the absolute score.
+    pub fusion: RecallFusion,
+    /// BM25 term-frequency saturation.
+    pub bm25_k1: f64,
+    /// BM25 length normalization, 0 (none) to 1 (full).
+    pub bm25_b: f64,
     /// Memory for per-entity indexes (vectors and term statistics), in MiB;
     /// the least recently used entities are dropped beyond it.
     pub index_cache_mib: usize,
     /// Query embeddings kept for repeated queries.
     pub query_cache_entries: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecallFusion {
+    MinMax,
+    Absolute,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -496,6 +512,9 @@ impl Default for RecallConfig {
             recency_weight: 0.05,
             mentions_weight: 0.05,
             recency_half_life_days: 30.0,
+            fusion: RecallFusion::Absolute,
+            bm25_k1: 0.9,
+            bm25_b: 0.4,
             index_cache_mib: 256,
             query_cache_entries: 4096,
         }
@@ -629,6 +648,12 @@ impl Config {
             if !(weight.is_finite() && weight >= 0.0) {
                 anyhow::bail!("recall.{key} must be a finite number ≥ 0, got {weight}");
             }
+        }
+        if !(recall.bm25_k1.is_finite() && recall.bm25_k1 >= 0.0) {
+            anyhow::bail!("recall.bm25_k1 must be a finite number ≥ 0");
+        }
+        if !(0.0..=1.0).contains(&recall.bm25_b) {
+            anyhow::bail!("recall.bm25_b must be between 0 and 1");
         }
         if !(recall.recency_half_life_days.is_finite() && recall.recency_half_life_days > 0.0) {
             anyhow::bail!("recall.recency_half_life_days must be a positive number");

@@ -404,7 +404,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let entity_prefix =
                 entity_prefix.unwrap_or_else(|| format!("eval-{}", chrono::Utc::now().timestamp()));
-            let report = memorid::eval::run(memorid::eval::Options {
+            let evaluation = memorid::eval::run(memorid::eval::Options {
                 dataset,
                 server,
                 api_key,
@@ -413,7 +413,7 @@ async fn main() -> anyhow::Result<()> {
                 wait_timeout: std::time::Duration::from_secs(wait_timeout_secs),
             })
             .await?;
-            print!("{report}");
+            print!("{evaluation}");
             Ok(())
         }
     }

@@ -17,6 +17,19 @@ pub struct IndexedMessage {
     pub embedded: bool,
 }
 
+/// A message as its lexical index reads it: `Name: text` when a speaker is
+/// named, so "what did Caroline say" finds what Caroline said, not only
+/// what was said to her. (Its vector is of the text alone: with the name
+/// in front, the built-in model's vectors of one speaker's short messages
+/// crowded together, and dense-only recall@10 on the tuning split fell
+/// from 0.732 to 0.621.)
+pub fn spoken<'a>(name: Option<&str>, content: &'a str) -> std::borrow::Cow<'a, str> {
+    match name {
+        Some(name) if !name.trim().is_empty() => format!("{}: {content}", name.trim()).into(),
+        _ => content.into(),
+    }
+}
+
 /// A turn to augment.
 #[derive(Debug, Clone)]
 pub struct TurnToAugment {
@@ -99,6 +112,8 @@ pub struct MessageMemory {
     pub process_id: Option<String>,
     pub role: Role,
     pub content: String,
+    /// The speaker, when the message named one.
+    pub name: Option<String>,
     pub occurred_at: DateTime<Utc>,
 }
 
@@ -121,6 +136,15 @@ impl Memory {
         match self {
             Memory::Fact(fact) => &fact.content,
             Memory::Message(message) => &message.content,
+        }
+    }
+
+    /// The text the index's terms come from: a message with its speaker
+    /// (see [`spoken`]), a fact as it is.
+    pub fn indexed_text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Memory::Fact(fact) => fact.content.as_str().into(),
+            Memory::Message(message) => spoken(message.name.as_deref(), &message.content),
         }
     }
 

@@ -55,7 +55,7 @@ impl Client {
     }
 }
 
-pub async fn run(options: Options) -> anyhow::Result<Report> {
+pub async fn run(options: Options) -> anyhow::Result<Evaluation> {
     let dataset = Dataset::load(&options.dataset)?;
     let remote = Remote::connect(&options.server, options.api_key.as_deref()).await?;
     let mut client = Client {
@@ -90,42 +90,31 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
         started.elapsed().as_secs_f64()
     );
 
-    let mut report = Report::default();
+    let stages = stages();
+    let mut reports: Vec<Report> = stages.iter().map(|_| Report::default()).collect();
     let mut progress = Progress::new("asking", dataset.questions.len());
     for question in &dataset.questions {
-        let request = client.request(pb::RecallRequest {
-            attribution: Some(pb::Attribution {
-                entity_id: entity(&question.conversation),
-                ..Default::default()
-            }),
-            query: question.question.clone(),
-            limit: RECALL_LIMIT,
-            kinds: vec![pb::MemoryKind::Fact.into(), pb::MemoryKind::Message.into()],
-            ..Default::default()
-        });
-        let hits: Vec<pb::RecallResponse> = client
-            .memory
-            .recall(request)
-            .await
-            .with_context(|| format!("recall for question {}", question.id))?
-            .into_inner()
-            .collect::<Result<_, _>>()
-            .await
-            .with_context(|| format!("recall for question {}", question.id))?;
-        let turns = score::distinct_turns(hits.into_iter().flat_map(|hit| {
-            let ids = match hit.hit {
-                Some(pb::recall_response::Hit::Fact(fact)) => fact.source_turn_ids,
-                Some(pb::recall_response::Hit::Message(message)) => vec![message.turn_id],
-                None => Vec::new(),
-            };
-            ids.into_iter()
-                .filter_map(|id| turn_names.get(&id).cloned())
-                .collect::<Vec<_>>()
-        }));
-        report.add(&question.category, score::score(&turns, &question.evidence));
+        for ((_, ranking), report) in stages.iter().zip(&mut reports) {
+            let turns = ask(
+                &mut client,
+                &entity(&question.conversation),
+                question,
+                *ranking,
+                &turn_names,
+            )
+            .await?;
+            report.add(&question.category, score::score(&turns, &question.evidence));
+        }
         progress.advance();
     }
     progress.finish();
+    let evaluation = Evaluation {
+        stages: stages
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .zip(reports)
+            .collect(),
+    };
 
     if !options.keep {
         for conversation in &conversations {
@@ -139,7 +128,113 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
                 .with_context(|| format!("forgetting {}", entity(conversation)))?;
         }
     }
-    Ok(report)
+    Ok(evaluation)
+}
+
+/// The rankings compared in one run: the server's own first, then each
+/// relevance signal alone and each fusion, so a change is judged by what
+/// each part contributes.
+fn stages() -> Vec<(&'static str, Option<pb::Ranking>)> {
+    let alone = |dense: f64, lexical: f64| pb::Ranking {
+        dense_weight: Some(dense),
+        lexical_weight: Some(lexical),
+        recency_weight: Some(0.0),
+        mentions_weight: Some(0.0),
+        fusion: pb::Fusion::Unspecified.into(),
+    };
+    vec![
+        ("server's ranking", None),
+        ("lexical only", Some(alone(0.0, 1.0))),
+        ("dense only", Some(alone(1.0, 0.0))),
+        (
+            "fused, absolute scales",
+            Some(pb::Ranking {
+                fusion: pb::Fusion::Absolute.into(),
+                ..Default::default()
+            }),
+        ),
+        (
+            "fused, min-max scales",
+            Some(pb::Ranking {
+                fusion: pb::Fusion::MinMax.into(),
+                ..Default::default()
+            }),
+        ),
+    ]
+}
+
+/// One question asked under one ranking: the distinct dataset turns its
+/// hits came from, best first.
+async fn ask(
+    client: &mut Client,
+    entity: &str,
+    question: &dataset::Question,
+    ranking: Option<pb::Ranking>,
+    turn_names: &HashMap<String, String>,
+) -> anyhow::Result<Vec<String>> {
+    let request = client.request(pb::RecallRequest {
+        attribution: Some(pb::Attribution {
+            entity_id: entity.to_string(),
+            ..Default::default()
+        }),
+        query: question.question.clone(),
+        limit: RECALL_LIMIT,
+        kinds: vec![pb::MemoryKind::Fact.into(), pb::MemoryKind::Message.into()],
+        ranking,
+        ..Default::default()
+    });
+    let hits: Vec<pb::RecallResponse> = client
+        .memory
+        .recall(request)
+        .await
+        .with_context(|| format!("recall for question {}", question.id))?
+        .into_inner()
+        .collect::<Result<_, _>>()
+        .await
+        .with_context(|| format!("recall for question {}", question.id))?;
+    Ok(score::distinct_turns(hits.into_iter().flat_map(|hit| {
+        let ids = match hit.hit {
+            Some(pb::recall_response::Hit::Fact(fact)) => fact.source_turn_ids,
+            Some(pb::recall_response::Hit::Message(message)) => vec![message.turn_id],
+            None => Vec::new(),
+        };
+        ids.into_iter()
+            .filter_map(|id| turn_names.get(&id).cloned())
+            .collect::<Vec<_>>()
+    })))
+}
+
+/// The scores of a run: per ranking stage, the server's own first.
+pub struct Evaluation {
+    pub stages: Vec<(String, Report)>,
+}
+
+impl Evaluation {
+    /// The scores under the server's own ranking.
+    pub fn defaults(&self) -> &Report {
+        &self.stages[0].1
+    }
+}
+
+impl std::fmt::Display for Evaluation {
+    /// The server's ranking per category, then every stage overall.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.defaults())?;
+        writeln!(
+            f,
+            "{:<24} {:>7} {:>7} {:>7} {:>7}",
+            "ranking", "R@5", "R@10", "R@25", "MRR"
+        )?;
+        for (name, report) in &self.stages {
+            let (_, s) = report.overall();
+            writeln!(
+                f,
+                "{name:<24} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
+                s.recall_at[0], s.recall_at[1], s.recall_at[2], s.reciprocal_rank
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Stores every turn, one Attribute stream per conversation; the server's

@@ -16,9 +16,10 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::ingest::AttributedTurn;
+use crate::memory::index::Fusion;
 use crate::pb;
 use crate::providers::{GenerationParams, ResponseFormat, ToolCallDelta, ToolChoice, ToolSpec};
-use crate::recall::{Hit, Ranked, RecallQuery};
+use crate::recall::{Hit, Ranked, RankingOverrides, RecallQuery};
 
 fn non_empty(value: String) -> Option<String> {
     (!value.is_empty()).then_some(value)
@@ -583,6 +584,39 @@ impl From<FactRecord> for pb::Fact {
     }
 }
 
+/// A call's ranking overrides: weights finite and at least 0, a known
+/// fusion.
+fn ranking_overrides(ranking: Option<pb::Ranking>) -> Result<RankingOverrides> {
+    let Some(ranking) = ranking else {
+        return Ok(RankingOverrides::default());
+    };
+    let weight = |name: &str, value: Option<f64>| match value {
+        Some(w) if !(w.is_finite() && w >= 0.0) => Err(Error::invalid(
+            format!("ranking.{name}"),
+            "must be a finite number of at least 0",
+        )),
+        other => Ok(other),
+    };
+    let fusion = match pb::Fusion::try_from(ranking.fusion) {
+        Ok(pb::Fusion::Unspecified) => None,
+        Ok(pb::Fusion::MinMax) => Some(Fusion::MinMax),
+        Ok(pb::Fusion::Absolute) => Some(Fusion::Absolute),
+        Err(_) => {
+            return Err(Error::invalid(
+                "ranking.fusion",
+                "must be FUSION_MIN_MAX, FUSION_ABSOLUTE or unset",
+            ));
+        }
+    };
+    Ok(RankingOverrides {
+        dense: weight("dense_weight", ranking.dense_weight)?,
+        lexical: weight("lexical_weight", ranking.lexical_weight)?,
+        recency: weight("recency_weight", ranking.recency_weight)?,
+        mentions: weight("mentions_weight", ranking.mentions_weight)?,
+        fusion,
+    })
+}
+
 /// A Recall request as a query, and whether score parts were asked for.
 pub fn recall_query(namespace: String, request: pb::RecallRequest) -> Result<(RecallQuery, bool)> {
     let pb::RecallRequest {
@@ -595,6 +629,7 @@ pub fn recall_query(namespace: String, request: pb::RecallRequest) -> Result<(Re
         min_score,
         include_score_parts,
         include_superseded,
+        ranking,
     } = request;
     let attribution = attribution("attribution", attribution_value)?;
     crate::domain::validate_attribution(&attribution)?;
@@ -636,6 +671,7 @@ pub fn recall_query(namespace: String, request: pb::RecallRequest) -> Result<(Re
             .transpose()?,
         min_score,
         include_superseded,
+        ranking: ranking_overrides(ranking)?,
     };
     Ok((query, include_score_parts))
 }

@@ -128,9 +128,14 @@ fn recall_request() -> impl Strategy<Value = pb::RecallRequest> {
         prop::collection::vec(any::<i32>(), 0..3),
         proptest::option::of((any::<i64>(), any::<i32>())),
         any::<f64>(),
+        proptest::option::of((
+            proptest::option::of(any::<f64>()),
+            proptest::option::of(any::<f64>()),
+            any::<i32>(),
+        )),
     )
         .prop_map(
-            |(attribution, query, limit, kinds, after, min_score)| pb::RecallRequest {
+            |(attribution, query, limit, kinds, after, min_score, ranking)| pb::RecallRequest {
                 attribution,
                 query,
                 limit,
@@ -138,6 +143,12 @@ fn recall_request() -> impl Strategy<Value = pb::RecallRequest> {
                 occurred_after: after
                     .map(|(seconds, nanos)| prost_types::Timestamp { seconds, nanos }),
                 min_score,
+                ranking: ranking.map(|(dense_weight, lexical_weight, fusion)| pb::Ranking {
+                    dense_weight,
+                    lexical_weight,
+                    fusion,
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
         )

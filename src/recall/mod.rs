@@ -16,12 +16,12 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::RecallConfig;
+use crate::config::{RecallConfig, RecallFusion};
 use crate::domain::memory::MemoryKind;
 use crate::domain::{self, Scope};
 use crate::embed::EmbedderCell;
 use crate::error::{Error, Result};
-use crate::memory::index::{Filter, MemoryIndex, Score, Search, Weights, search};
+use crate::memory::index::{Filter, Fusion, MemoryIndex, Score, Search, Weights, search};
 use crate::storage::Store;
 use crate::telemetry;
 use tracing::Instrument;
@@ -50,6 +50,31 @@ pub struct RecallQuery {
     pub before: Option<DateTime<Utc>>,
     pub min_score: f64,
     pub include_superseded: bool,
+    /// This call's own ranking, over the configured one.
+    pub ranking: RankingOverrides,
+}
+
+/// What a call changes of the configured ranking.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RankingOverrides {
+    pub dense: Option<f64>,
+    pub lexical: Option<f64>,
+    pub recency: Option<f64>,
+    pub mentions: Option<f64>,
+    pub fusion: Option<Fusion>,
+}
+
+impl RankingOverrides {
+    fn apply(&self, configured: Weights) -> Weights {
+        Weights {
+            dense: self.dense.unwrap_or(configured.dense),
+            lexical: self.lexical.unwrap_or(configured.lexical),
+            recency: self.recency.unwrap_or(configured.recency),
+            mentions: self.mentions.unwrap_or(configured.mentions),
+            fusion: self.fusion.unwrap_or(configured.fusion),
+            ..configured
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +91,12 @@ impl From<&RecallConfig> for Weights {
             recency: config.recency_weight,
             mentions: config.mentions_weight,
             recency_half_life_days: config.recency_half_life_days,
+            fusion: match config.fusion {
+                RecallFusion::MinMax => Fusion::MinMax,
+                RecallFusion::Absolute => Fusion::Absolute,
+            },
+            k1: config.bm25_k1,
+            b: config.bm25_b,
         }
     }
 }
@@ -149,7 +180,7 @@ impl Recaller {
             after: query.after,
             before: query.before,
         };
-        let weights = self.weights;
+        let weights = query.ranking.apply(self.weights);
         let memories: usize = parts.iter().map(|part| part.len()).sum();
         let rank = move || {
             let parts: Vec<&MemoryIndex> = parts.iter().map(Arc::as_ref).collect();

@@ -81,8 +81,8 @@ const LOAD_FACTS: (&str, &str) = (
 
 /// One entity's message index, likewise (its conditions on `m`).
 const LOAD_MESSAGES: (&str, &str) = (
-    "m.message_id, m.turn_id, m.session_id, t.process_id, m.role, m.content, m.occurred_at, \
-     m.embedding",
+    "m.message_id, m.turn_id, m.session_id, t.process_id, m.role, m.content, m.name, \
+     m.occurred_at, m.embedding",
     "FROM messages m JOIN turns t ON t.turn_id = m.turn_id \
        AND t.namespace = m.namespace AND t.entity_id = m.entity_id",
 );
@@ -164,6 +164,7 @@ macro_rules! memory_from_row {
                         sqlx::Error::Decode(format!("stored role {role:?} is unknown").into())
                     })?,
                     content: row.try_get("content")?,
+                    name: row.try_get("name")?,
                     occurred_at: row.try_get("occurred_at")?,
                 };
                 (Memory::Message(message), decode_vector(&embedding))

@@ -377,7 +377,7 @@ async fn the_eval_harness_scores_a_dataset_end_to_end() {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), lines.join("\n")).unwrap();
 
-    let report = memorid::eval::run(memorid::eval::Options {
+    let evaluation = memorid::eval::run(memorid::eval::Options {
         dataset: file.path().to_path_buf(),
         server: server.url(),
         api_key: None,
@@ -387,11 +387,31 @@ async fn the_eval_harness_scores_a_dataset_end_to_end() {
     })
     .await
     .unwrap();
+    let report = evaluation.defaults();
     let (questions, overall) = report.overall();
     assert_eq!(questions, 2);
     assert_eq!(overall.reciprocal_rank, 1.0, "{report}");
     assert_eq!(overall.recall_at, [1.0; 3], "{report}");
     assert!(report.to_string().contains("lexical"), "{report}");
+    // Every stage is scored, each part alone too.
+    let stages: Vec<&str> = evaluation.stages.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        stages,
+        [
+            "server's ranking",
+            "lexical only",
+            "dense only",
+            "fused, absolute scales",
+            "fused, min-max scales"
+        ]
+    );
+    for (name, stage) in &evaluation.stages {
+        assert_eq!(stage.overall().0, 2, "{name}");
+    }
+    assert!(
+        evaluation.to_string().contains("dense only"),
+        "{evaluation}"
+    );
 
     // The run cleaned up after itself.
     assert!(

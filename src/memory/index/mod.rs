@@ -23,13 +23,15 @@
 //! filtering, BM25 and fusion that `search` runs over one or more indexes.
 
 mod rank;
+mod terms;
 mod vector;
 
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
-pub use rank::{Filter, Found, Score, Search, Weights, search};
+pub use rank::{Filter, Found, Fusion, Score, Search, Weights, search};
+pub use terms::terms;
 pub use vector::cosine;
 use vector::{dots, unit};
 
@@ -78,18 +80,6 @@ pub struct MemoryIndex {
     positions: HashMap<Uuid, usize>,
     /// Bytes of text and postings held, for the cache's bound.
     heap_bytes: usize,
-}
-
-/// The alphanumeric words of the text, lower-cased — the whole text first,
-/// as `normalize` does, so a text and its normalized form share terms.
-pub fn terms(text: &str) -> impl Iterator<Item = String> {
-    let lower = text.to_lowercase();
-    let words: Vec<String> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(String::from)
-        .collect();
-    words.into_iter()
 }
 
 impl MemoryIndex {
@@ -141,7 +131,7 @@ impl MemoryIndex {
                 let mut length = self.summaries[position].length;
                 if self.memories[position].text() != memory.text() {
                     self.unindex_terms(position);
-                    length = self.index_terms(position, memory.text());
+                    length = self.index_terms(position, &memory.indexed_text());
                     self.heap_bytes = (self.heap_bytes + memory.text().len())
                         .saturating_sub(self.memories[position].text().len());
                 }
@@ -154,7 +144,7 @@ impl MemoryIndex {
                 let position = self.memories.len();
                 self.positions.insert(memory.id(), position);
                 self.vectors.extend_from_slice(&vector);
-                let length = self.index_terms(position, memory.text());
+                let length = self.index_terms(position, &memory.indexed_text());
                 self.summaries.push(Summary::of(&memory, length));
                 self.heap_bytes += memory.text().len();
                 self.memories.push(memory);
@@ -185,7 +175,8 @@ impl MemoryIndex {
     }
 
     fn unindex_terms(&mut self, position: usize) {
-        for term in terms(self.memories[position].text()) {
+        let text = self.memories[position].indexed_text().into_owned();
+        for term in terms(&text) {
             if let Some(list) = self.postings.get_mut(&term) {
                 list.retain(|(p, _)| *p as usize != position);
             }

@@ -8,7 +8,19 @@ use super::vector::{dots, unit};
 use super::{MemoryIndex, Summary, terms};
 use crate::domain::memory::Memory;
 
-/// Fusion weights and prior shapes.
+/// How the dense and lexical lists are put on one scale before their
+/// weighted sum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fusion {
+    /// Each list scaled per query to [0, 1] between its weakest and its
+    /// strongest candidate, so the two weigh as configured whatever their
+    /// raw spreads (cosines of one model crowd into a narrow band).
+    MinMax,
+    /// The absolute parts as they are (cosine; BM25 over a full match).
+    Absolute,
+}
+
+/// Fusion weights, prior shapes and BM25's parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Weights {
     pub dense: f64,
@@ -16,6 +28,11 @@ pub struct Weights {
     pub recency: f64,
     pub mentions: f64,
     pub recency_half_life_days: f64,
+    pub fusion: Fusion,
+    /// BM25 term-frequency saturation.
+    pub k1: f64,
+    /// BM25 length normalization (0 = none, 1 = full).
+    pub b: f64,
 }
 
 impl Default for Weights {
@@ -26,10 +43,16 @@ impl Default for Weights {
             recency: 0.05,
             mentions: 0.05,
             recency_half_life_days: 30.0,
+            fusion: Fusion::Absolute,
+            k1: 0.9,
+            b: 0.4,
         }
     }
 }
 
+/// A hit's score: `total` ranks (the fused relevance, on the fusion's
+/// scale, plus the priors); the parts are absolute (the cosine clamped at
+/// 0, BM25 over a full match of the query), as callers see them.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Score {
     pub total: f64,
@@ -110,10 +133,13 @@ impl Ord for Candidate {
 }
 
 /// Ranks the memories of every part that pass the filter against the
-/// query; the best `limit` scoring at least `min_score`, best first.
+/// query; the best `limit`, best first, of those whose *absolute* score
+/// (the absolute parts weighted, plus the priors) is at least `min_score`
+/// — a threshold that means the same whatever the other candidates are,
+/// which a per-query scale could not give.
 pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
-    const K1: f64 = 1.2;
-    const B: f64 = 0.75;
+    let weights = search.weights;
+    let (k1, b) = (weights.k1, weights.b);
     let filter = search.filter;
     let selected: Vec<Vec<bool>> = parts
         .iter()
@@ -144,7 +170,7 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
     let n = count as f64;
     let average_length = (total_length as f64 / n).max(1e-9);
 
-    // BM25 (k1 = 1.2, b = 0.75) through the postings of the query's terms.
+    // BM25 through the postings of the query's terms.
     let mut query_terms: Vec<String> = terms(search.text).collect();
     query_terms.sort();
     query_terms.dedup();
@@ -177,13 +203,54 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
                 let tf = f64::from(tf);
                 let length = f64::from(parts[p].summaries[position].length);
                 lexical[p][position] +=
-                    idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / average_length));
+                    idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * length / average_length));
             }
         }
     }
 
     let query = unit(search.vector);
-    let weights = search.weights;
+    let dense: Vec<Vec<f32>> = parts
+        .iter()
+        .map(|part| {
+            let mut out = Vec::new();
+            if query.len() == part.dimension {
+                dots(&query, &part.vectors, &mut out);
+            } else {
+                out.resize(part.len(), 0.0);
+            }
+            out
+        })
+        .collect();
+    // The spread of each list over the candidates, for min-max fusion.
+    let (mut dense_low, mut dense_high, mut lexical_high) = (f64::INFINITY, 0.0f64, 0.0f64);
+    for (p, part) in parts.iter().enumerate() {
+        for position in 0..part.len() {
+            if chosen(p, position) {
+                let d = f64::from(dense[p][position]).max(0.0);
+                dense_low = dense_low.min(d);
+                dense_high = dense_high.max(d);
+                lexical_high = lexical_high.max(lexical[p][position]);
+            }
+        }
+    }
+    let on_scale = |dense: f64, bm25: f64| -> (f64, f64) {
+        match weights.fusion {
+            Fusion::Absolute => (dense, absolute_lexical(bm25, ceiling)),
+            Fusion::MinMax => (
+                if dense_high > dense_low {
+                    (dense - dense_low) / (dense_high - dense_low)
+                } else {
+                    f64::from(u8::from(dense > 0.0))
+                },
+                if lexical_high > 0.0 {
+                    bm25 / lexical_high
+                } else {
+                    0.0
+                },
+            ),
+        }
+    };
+
     let now = search.now.timestamp_micros();
     // recency = 0.5^(age / half-life) = exp(-age · ln 2 / half-life)
     let decay_per_micro =
@@ -191,41 +258,37 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
     let mention_scale = ((most_mentions as f64) + 1.0).ln();
     let mut kept: std::collections::BinaryHeap<Candidate> =
         std::collections::BinaryHeap::with_capacity(search.limit.min(count) + 1);
-    let mut dense = Vec::new();
     for (p, part) in parts.iter().enumerate() {
-        if query.len() == part.dimension {
-            dots(&query, &part.vectors, &mut dense);
-        } else {
-            dense.clear();
-            dense.resize(part.len(), 0.0);
-        }
         for (position, summary) in part.summaries.iter().enumerate() {
             if !chosen(p, position) {
                 continue;
             }
-            let dense = f64::from(dense[position]).max(0.0);
-            let lexical = if ceiling > 0.0 {
-                (lexical[p][position] / ceiling).min(1.0)
-            } else {
-                0.0
-            };
-            let relevance = weights.dense * dense + weights.lexical * lexical;
-            // The priors are at most 1 each: a memory that cannot beat the
-            // weakest one kept even with full priors needs no more work.
-            let best_possible = relevance + weights.recency + weights.mentions;
+            let dense = f64::from(dense[p][position]).max(0.0);
+            let bm25 = lexical[p][position];
+            let lexical = absolute_lexical(bm25, ceiling);
+            let absolute = weights.dense * dense + weights.lexical * lexical;
+            let (dense_ranked, lexical_ranked) = on_scale(dense, bm25);
+            let relevance = weights.dense * dense_ranked + weights.lexical * lexical_ranked;
+            // The priors are at most 1 each: a memory that cannot pass the
+            // threshold or beat the weakest one kept even with full priors
+            // needs no more work.
+            let full_priors = weights.recency + weights.mentions;
             let weakest = (kept.len() == search.limit)
                 .then(|| kept.peek().map(|c| c.0.score.total))
                 .flatten();
-            if best_possible < search.min_score || weakest.is_some_and(|w| best_possible <= w) {
+            if absolute + full_priors < search.min_score
+                || weakest.is_some_and(|w| relevance + full_priors <= w)
+            {
                 continue;
             }
             let age = (now - summary.seen_at).max(0) as f64;
             let recency = (-age * decay_per_micro).exp();
             let mentions = summary.log_mentions / mention_scale;
-            let total = relevance + weights.recency * recency + weights.mentions * mentions;
-            if total < search.min_score {
+            let priors = weights.recency * recency + weights.mentions * mentions;
+            if absolute + priors < search.min_score {
                 continue;
             }
+            let total = relevance + priors;
             if let Some(weakest) = weakest {
                 if weakest >= total {
                     continue;
@@ -247,4 +310,15 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
     }
     // Ascending by the reversed order is best first.
     kept.into_sorted_vec().into_iter().map(|c| c.0).collect()
+}
+
+/// BM25 over the score of a full match of the query (each of its terms
+/// once, in a memory of average length), capped at 1: a lone common word
+/// stays a weak match.
+fn absolute_lexical(bm25: f64, ceiling: f64) -> f64 {
+    if ceiling > 0.0 {
+        (bm25 / ceiling).min(1.0)
+    } else {
+        0.0
+    }
 }

@@ -29,6 +29,7 @@ fn message(text: &str, process: &str) -> Memory {
         process_id: Some(process.into()),
         role: Role::User,
         content: text.into(),
+        name: None,
         occurred_at: Utc::now(),
     })
 }
@@ -254,9 +255,12 @@ fn limit_and_min_score_cut_the_list_best_first() {
     let top = run(0.0, 5);
     let positions: Vec<usize> = top.iter().map(|f| f.position).collect();
     assert_eq!(positions, [0, 1, 2, 3, 4]);
+    // The threshold is on the absolute score (here the cosine alone), not
+    // on the per-query scale the ranking uses.
     let above = run(0.95, 100);
-    assert!(above.iter().all(|f| f.score.total >= 0.95));
+    assert!(above.iter().all(|f| f.score.dense >= 0.95));
     assert_eq!(above.len(), 5, "cos(0.28) ≥ 0.95 > cos(0.35)");
+    assert!(above[0].score.total > above[4].score.total);
 }
 
 #[test]
@@ -299,4 +303,68 @@ fn dot_products_match_plain_sums_also_when_split_across_threads() {
             "vector {i}: {value} vs {plain}"
         );
     }
+}
+
+#[test]
+fn a_message_is_found_by_its_speakers_name() {
+    let mut by_caroline = message("I went to a support group yesterday", "p");
+    if let Memory::Message(m) = &mut by_caroline {
+        m.name = Some("Caroline".into());
+    }
+    let to_caroline = message("Caroline, how was the support group?", "p");
+    let index = index_of(vec![(by_caroline, [1.0, 0.0]), (to_caroline, [1.0, 0.0])]);
+    let found = scores(
+        &index,
+        "caroline support group",
+        &[1.0, 0.0],
+        &weights(0.0, 1.0),
+    );
+    // Both hold every term; the shorter, spoken one ranks at least as high.
+    assert!(
+        found[0].lexical > 0.0 && found[1].lexical > 0.0,
+        "{found:?}"
+    );
+    let alone = scores(&index, "caroline", &[1.0, 0.0], &weights(0.0, 1.0));
+    assert!(
+        alone[0].lexical > 0.0,
+        "the speaker's name is not indexed: {alone:?}"
+    );
+}
+
+#[test]
+fn min_max_fusion_puts_both_lists_on_one_scale_per_query() {
+    // Cosines crowd into a narrow band; BM25 spreads widely. Absolute
+    // fusion lets the lexical list decide; min-max weighs both as set.
+    let index = index_of(vec![
+        (fact("sailing boats on weekends", 0, 1), [0.60, 0.80]),
+        (fact("boats", 0, 1), [0.55, 0.835]),
+        (fact("unrelated", 0, 1), [0.50, 0.866]),
+    ]);
+    let both = Weights {
+        dense: 0.5,
+        lexical: 0.5,
+        recency: 0.0,
+        mentions: 0.0,
+        fusion: Fusion::MinMax,
+        ..Weights::default()
+    };
+    let min_max = scores(&index, "sailing", &[1.0, 0.0], &both);
+    // The best of each list scores 1 on its scale, the weakest 0.
+    assert!((min_max[0].total - 1.0).abs() < 1e-9, "{min_max:?}");
+    assert!(min_max[2].total.abs() < 1e-9, "{min_max:?}");
+    let absolute = scores(
+        &index,
+        "sailing",
+        &[1.0, 0.0],
+        &Weights {
+            fusion: Fusion::Absolute,
+            ..both
+        },
+    );
+    // The parts callers see are the same either way.
+    for (a, m) in absolute.iter().zip(&min_max) {
+        assert_eq!((a.dense, a.lexical), (m.dense, m.lexical));
+    }
+    // Absolutely, "unrelated" keeps half its cosine; min-max gives it none.
+    assert!(absolute[2].total > 0.2, "{absolute:?}");
 }

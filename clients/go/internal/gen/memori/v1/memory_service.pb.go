@@ -140,6 +140,61 @@ func (FactCategory) EnumDescriptor() ([]byte, []int) {
 	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{1}
 }
 
+// How the dense and lexical lists share a scale before their weighted sum.
+type Fusion int32
+
+const (
+	// The server's configured fusion.
+	Fusion_FUSION_UNSPECIFIED Fusion = 0
+	// Each list scaled per query between its weakest and strongest
+	// candidate.
+	Fusion_FUSION_MIN_MAX Fusion = 1
+	// The parts as they are: cosine similarity, BM25 over a full match of
+	// the query.
+	Fusion_FUSION_ABSOLUTE Fusion = 2
+)
+
+// Enum value maps for Fusion.
+var (
+	Fusion_name = map[int32]string{
+		0: "FUSION_UNSPECIFIED",
+		1: "FUSION_MIN_MAX",
+		2: "FUSION_ABSOLUTE",
+	}
+	Fusion_value = map[string]int32{
+		"FUSION_UNSPECIFIED": 0,
+		"FUSION_MIN_MAX":     1,
+		"FUSION_ABSOLUTE":    2,
+	}
+)
+
+func (x Fusion) Enum() *Fusion {
+	p := new(Fusion)
+	*p = x
+	return p
+}
+
+func (x Fusion) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Fusion) Descriptor() protoreflect.EnumDescriptor {
+	return file_memori_v1_memory_service_proto_enumTypes[2].Descriptor()
+}
+
+func (Fusion) Type() protoreflect.EnumType {
+	return &file_memori_v1_memory_service_proto_enumTypes[2]
+}
+
+func (x Fusion) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Fusion.Descriptor instead.
+func (Fusion) EnumDescriptor() ([]byte, []int) {
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{2}
+}
+
 // Where a stored turn stands.
 type TurnStatus int32
 
@@ -185,11 +240,11 @@ func (x TurnStatus) String() string {
 }
 
 func (TurnStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_memori_v1_memory_service_proto_enumTypes[2].Descriptor()
+	return file_memori_v1_memory_service_proto_enumTypes[3].Descriptor()
 }
 
 func (TurnStatus) Type() protoreflect.EnumType {
-	return &file_memori_v1_memory_service_proto_enumTypes[2]
+	return &file_memori_v1_memory_service_proto_enumTypes[3]
 }
 
 func (x TurnStatus) Number() protoreflect.EnumNumber {
@@ -198,7 +253,7 @@ func (x TurnStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TurnStatus.Descriptor instead.
 func (TurnStatus) EnumDescriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{2}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{3}
 }
 
 // A short statement about an entity, extracted from its turns.
@@ -418,14 +473,19 @@ type RecallRequest struct {
 	OccurredAfter *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=occurred_after,json=occurredAfter,proto3" json:"occurred_after,omitempty"`
 	// Only memories that occurred before this time.
 	OccurredBefore *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_before,json=occurredBefore,proto3" json:"occurred_before,omitempty"`
-	// Only hits scoring at least this.
+	// Only hits whose absolute score reaches this: the score parts as sent
+	// in score_parts, weighted, whatever the fusion (a per-query scale would
+	// make a threshold mean something else for every query).
 	MinScore float64 `protobuf:"fixed64,7,opt,name=min_score,json=minScore,proto3" json:"min_score,omitempty"`
 	// Send each hit's score parts.
 	IncludeScoreParts bool `protobuf:"varint,8,opt,name=include_score_parts,json=includeScoreParts,proto3" json:"include_score_parts,omitempty"`
 	// Also return facts that were superseded.
 	IncludeSuperseded bool `protobuf:"varint,9,opt,name=include_superseded,json=includeSuperseded,proto3" json:"include_superseded,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// This call's ranking, where it differs from the server's configured
+	// one (recall.* weights and fusion); unset fields keep the server's.
+	Ranking       *Ranking `protobuf:"bytes,10,opt,name=ranking,proto3" json:"ranking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecallRequest) Reset() {
@@ -521,6 +581,96 @@ func (x *RecallRequest) GetIncludeSuperseded() bool {
 	return false
 }
 
+func (x *RecallRequest) GetRanking() *Ranking {
+	if x != nil {
+		return x.Ranking
+	}
+	return nil
+}
+
+// How recall ranks: the weights of the fused score's parts and how the
+// dense and lexical lists are put on one scale.
+type Ranking struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Weight of embedding similarity; at least 0.
+	DenseWeight *float64 `protobuf:"fixed64,1,opt,name=dense_weight,json=denseWeight,proto3,oneof" json:"dense_weight,omitempty"`
+	// Weight of the lexical (BM25) score; at least 0.
+	LexicalWeight *float64 `protobuf:"fixed64,2,opt,name=lexical_weight,json=lexicalWeight,proto3,oneof" json:"lexical_weight,omitempty"`
+	// Weight of the recency prior; at least 0.
+	RecencyWeight *float64 `protobuf:"fixed64,3,opt,name=recency_weight,json=recencyWeight,proto3,oneof" json:"recency_weight,omitempty"`
+	// Weight of the mention-count prior; at least 0.
+	MentionsWeight *float64 `protobuf:"fixed64,4,opt,name=mentions_weight,json=mentionsWeight,proto3,oneof" json:"mentions_weight,omitempty"`
+	// How the dense and lexical lists share a scale.
+	Fusion        Fusion `protobuf:"varint,5,opt,name=fusion,proto3,enum=memori.v1.Fusion" json:"fusion,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ranking) Reset() {
+	*x = Ranking{}
+	mi := &file_memori_v1_memory_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ranking) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ranking) ProtoMessage() {}
+
+func (x *Ranking) ProtoReflect() protoreflect.Message {
+	mi := &file_memori_v1_memory_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ranking.ProtoReflect.Descriptor instead.
+func (*Ranking) Descriptor() ([]byte, []int) {
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Ranking) GetDenseWeight() float64 {
+	if x != nil && x.DenseWeight != nil {
+		return *x.DenseWeight
+	}
+	return 0
+}
+
+func (x *Ranking) GetLexicalWeight() float64 {
+	if x != nil && x.LexicalWeight != nil {
+		return *x.LexicalWeight
+	}
+	return 0
+}
+
+func (x *Ranking) GetRecencyWeight() float64 {
+	if x != nil && x.RecencyWeight != nil {
+		return *x.RecencyWeight
+	}
+	return 0
+}
+
+func (x *Ranking) GetMentionsWeight() float64 {
+	if x != nil && x.MentionsWeight != nil {
+		return *x.MentionsWeight
+	}
+	return 0
+}
+
+func (x *Ranking) GetFusion() Fusion {
+	if x != nil {
+		return x.Fusion
+	}
+	return Fusion_FUSION_UNSPECIFIED
+}
+
 // One recall hit; hits come best first.
 type RecallResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -541,7 +691,7 @@ type RecallResponse struct {
 
 func (x *RecallResponse) Reset() {
 	*x = RecallResponse{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[3]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +703,7 @@ func (x *RecallResponse) String() string {
 func (*RecallResponse) ProtoMessage() {}
 
 func (x *RecallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[3]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +716,7 @@ func (x *RecallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallResponse.ProtoReflect.Descriptor instead.
 func (*RecallResponse) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{3}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RecallResponse) GetScore() float64 {
@@ -643,7 +793,7 @@ type ScoreParts struct {
 
 func (x *ScoreParts) Reset() {
 	*x = ScoreParts{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[4]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +805,7 @@ func (x *ScoreParts) String() string {
 func (*ScoreParts) ProtoMessage() {}
 
 func (x *ScoreParts) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[4]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +818,7 @@ func (x *ScoreParts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoreParts.ProtoReflect.Descriptor instead.
 func (*ScoreParts) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{4}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ScoreParts) GetDense() float64 {
@@ -721,7 +871,7 @@ type AttributeRequest struct {
 
 func (x *AttributeRequest) Reset() {
 	*x = AttributeRequest{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[5]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +883,7 @@ func (x *AttributeRequest) String() string {
 func (*AttributeRequest) ProtoMessage() {}
 
 func (x *AttributeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[5]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +896,7 @@ func (x *AttributeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttributeRequest.ProtoReflect.Descriptor instead.
 func (*AttributeRequest) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{5}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AttributeRequest) GetAttribution() *Attribution {
@@ -808,7 +958,7 @@ type AttributeResponse struct {
 
 func (x *AttributeResponse) Reset() {
 	*x = AttributeResponse{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[6]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +970,7 @@ func (x *AttributeResponse) String() string {
 func (*AttributeResponse) ProtoMessage() {}
 
 func (x *AttributeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[6]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +983,7 @@ func (x *AttributeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttributeResponse.ProtoReflect.Descriptor instead.
 func (*AttributeResponse) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{6}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AttributeResponse) GetIdempotencyKey() string {
@@ -880,7 +1030,7 @@ type WaitForAugmentationRequest struct {
 
 func (x *WaitForAugmentationRequest) Reset() {
 	*x = WaitForAugmentationRequest{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[7]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -892,7 +1042,7 @@ func (x *WaitForAugmentationRequest) String() string {
 func (*WaitForAugmentationRequest) ProtoMessage() {}
 
 func (x *WaitForAugmentationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[7]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -905,7 +1055,7 @@ func (x *WaitForAugmentationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForAugmentationRequest.ProtoReflect.Descriptor instead.
 func (*WaitForAugmentationRequest) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{7}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WaitForAugmentationRequest) GetAttribution() *Attribution {
@@ -944,7 +1094,7 @@ type WaitForAugmentationResponse struct {
 
 func (x *WaitForAugmentationResponse) Reset() {
 	*x = WaitForAugmentationResponse{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[8]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1106,7 @@ func (x *WaitForAugmentationResponse) String() string {
 func (*WaitForAugmentationResponse) ProtoMessage() {}
 
 func (x *WaitForAugmentationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[8]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1119,7 @@ func (x *WaitForAugmentationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForAugmentationResponse.ProtoReflect.Descriptor instead.
 func (*WaitForAugmentationResponse) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{8}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WaitForAugmentationResponse) GetCompleted() bool {
@@ -1011,7 +1161,7 @@ type ListFactsRequest struct {
 
 func (x *ListFactsRequest) Reset() {
 	*x = ListFactsRequest{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[9]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1173,7 @@ func (x *ListFactsRequest) String() string {
 func (*ListFactsRequest) ProtoMessage() {}
 
 func (x *ListFactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[9]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1186,7 @@ func (x *ListFactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFactsRequest.ProtoReflect.Descriptor instead.
 func (*ListFactsRequest) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{9}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListFactsRequest) GetAttribution() *Attribution {
@@ -1080,7 +1230,7 @@ type ListFactsResponse struct {
 
 func (x *ListFactsResponse) Reset() {
 	*x = ListFactsResponse{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[10]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1242,7 @@ func (x *ListFactsResponse) String() string {
 func (*ListFactsResponse) ProtoMessage() {}
 
 func (x *ListFactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[10]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1255,7 @@ func (x *ListFactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFactsResponse.ProtoReflect.Descriptor instead.
 func (*ListFactsResponse) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{10}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListFactsResponse) GetFacts() []*Fact {
@@ -1136,7 +1286,7 @@ type DeleteFactRequest struct {
 
 func (x *DeleteFactRequest) Reset() {
 	*x = DeleteFactRequest{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[11]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1298,7 @@ func (x *DeleteFactRequest) String() string {
 func (*DeleteFactRequest) ProtoMessage() {}
 
 func (x *DeleteFactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[11]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1311,7 @@ func (x *DeleteFactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFactRequest.ProtoReflect.Descriptor instead.
 func (*DeleteFactRequest) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{11}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteFactRequest) GetAttribution() *Attribution {
@@ -1187,7 +1337,7 @@ type DeleteFactResponse struct {
 
 func (x *DeleteFactResponse) Reset() {
 	*x = DeleteFactResponse{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[12]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1349,7 @@ func (x *DeleteFactResponse) String() string {
 func (*DeleteFactResponse) ProtoMessage() {}
 
 func (x *DeleteFactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[12]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1362,7 @@ func (x *DeleteFactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFactResponse.ProtoReflect.Descriptor instead.
 func (*DeleteFactResponse) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{12}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{13}
 }
 
 // The entity to forget.
@@ -1228,7 +1378,7 @@ type ForgetEntityRequest struct {
 
 func (x *ForgetEntityRequest) Reset() {
 	*x = ForgetEntityRequest{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[13]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1390,7 @@ func (x *ForgetEntityRequest) String() string {
 func (*ForgetEntityRequest) ProtoMessage() {}
 
 func (x *ForgetEntityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[13]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1403,7 @@ func (x *ForgetEntityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetEntityRequest.ProtoReflect.Descriptor instead.
 func (*ForgetEntityRequest) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{13}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ForgetEntityRequest) GetAttribution() *Attribution {
@@ -1282,7 +1432,7 @@ type ForgetEntityResponse struct {
 
 func (x *ForgetEntityResponse) Reset() {
 	*x = ForgetEntityResponse{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[14]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1444,7 @@ func (x *ForgetEntityResponse) String() string {
 func (*ForgetEntityResponse) ProtoMessage() {}
 
 func (x *ForgetEntityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[14]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1457,7 @@ func (x *ForgetEntityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetEntityResponse.ProtoReflect.Descriptor instead.
 func (*ForgetEntityResponse) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{14}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ForgetEntityResponse) GetSessionsDeleted() uint64 {
@@ -1357,7 +1507,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[15]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1519,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[15]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1532,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{15}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetSessionRequest) GetAttribution() *Attribution {
@@ -1405,7 +1555,7 @@ type GetSessionResponse struct {
 
 func (x *GetSessionResponse) Reset() {
 	*x = GetSessionResponse{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[16]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1567,7 @@ func (x *GetSessionResponse) String() string {
 func (*GetSessionResponse) ProtoMessage() {}
 
 func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[16]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1580,7 @@ func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionResponse) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{16}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetSessionResponse) GetSession() *Session {
@@ -1466,7 +1616,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[17]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1628,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[17]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1641,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{17}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Session) GetSessionId() string {
@@ -1558,7 +1708,7 @@ type Turn struct {
 
 func (x *Turn) Reset() {
 	*x = Turn{}
-	mi := &file_memori_v1_memory_service_proto_msgTypes[18]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1720,7 @@ func (x *Turn) String() string {
 func (*Turn) ProtoMessage() {}
 
 func (x *Turn) ProtoReflect() protoreflect.Message {
-	mi := &file_memori_v1_memory_service_proto_msgTypes[18]
+	mi := &file_memori_v1_memory_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1733,7 @@ func (x *Turn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Turn.ProtoReflect.Descriptor instead.
 func (*Turn) Descriptor() ([]byte, []int) {
-	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{18}
+	return file_memori_v1_memory_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Turn) GetTurnId() string {
@@ -1681,7 +1831,7 @@ const file_memori_v1_memory_service_proto_rawDesc = "" +
 	"\x04role\x18\x03 \x01(\x0e2\x0f.memori.v1.RoleR\x04role\x12\x18\n" +
 	"\acontent\x18\x04 \x01(\tR\acontent\x12;\n" +
 	"\voccurred_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"occurredAt\"\xa6\x03\n" +
+	"occurredAt\"\xd4\x03\n" +
 	"\rRecallRequest\x128\n" +
 	"\vattribution\x18\x01 \x01(\v2\x16.memori.v1.AttributionR\vattribution\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x14\n" +
@@ -1691,7 +1841,19 @@ const file_memori_v1_memory_service_proto_rawDesc = "" +
 	"\x0foccurred_before\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0eoccurredBefore\x12\x1b\n" +
 	"\tmin_score\x18\a \x01(\x01R\bminScore\x12.\n" +
 	"\x13include_score_parts\x18\b \x01(\bR\x11includeScoreParts\x12-\n" +
-	"\x12include_superseded\x18\t \x01(\bR\x11includeSuperseded\"\xbf\x01\n" +
+	"\x12include_superseded\x18\t \x01(\bR\x11includeSuperseded\x12,\n" +
+	"\aranking\x18\n" +
+	" \x01(\v2\x12.memori.v1.RankingR\aranking\"\xad\x02\n" +
+	"\aRanking\x12&\n" +
+	"\fdense_weight\x18\x01 \x01(\x01H\x00R\vdenseWeight\x88\x01\x01\x12*\n" +
+	"\x0elexical_weight\x18\x02 \x01(\x01H\x01R\rlexicalWeight\x88\x01\x01\x12*\n" +
+	"\x0erecency_weight\x18\x03 \x01(\x01H\x02R\rrecencyWeight\x88\x01\x01\x12,\n" +
+	"\x0fmentions_weight\x18\x04 \x01(\x01H\x03R\x0ementionsWeight\x88\x01\x01\x12)\n" +
+	"\x06fusion\x18\x05 \x01(\x0e2\x11.memori.v1.FusionR\x06fusionB\x0f\n" +
+	"\r_dense_weightB\x11\n" +
+	"\x0f_lexical_weightB\x11\n" +
+	"\x0f_recency_weightB\x12\n" +
+	"\x10_mentions_weight\"\xbf\x01\n" +
 	"\x0eRecallResponse\x12\x14\n" +
 	"\x05score\x18\x01 \x01(\x01R\x05score\x126\n" +
 	"\vscore_parts\x18\x02 \x01(\v2\x15.memori.v1.ScorePartsR\n" +
@@ -1796,7 +1958,11 @@ const file_memori_v1_memory_service_proto_rawDesc = "" +
 	"\x13FACT_CATEGORY_EVENT\x10\x04\x12\x1e\n" +
 	"\x1aFACT_CATEGORY_RELATIONSHIP\x10\x05\x12\x16\n" +
 	"\x12FACT_CATEGORY_RULE\x10\x06\x12\x17\n" +
-	"\x13FACT_CATEGORY_OTHER\x10\a*\x94\x01\n" +
+	"\x13FACT_CATEGORY_OTHER\x10\a*I\n" +
+	"\x06Fusion\x12\x16\n" +
+	"\x12FUSION_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eFUSION_MIN_MAX\x10\x01\x12\x13\n" +
+	"\x0fFUSION_ABSOLUTE\x10\x02*\x94\x01\n" +
 	"\n" +
 	"TurnStatus\x12\x1b\n" +
 	"\x17TURN_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
@@ -1829,95 +1995,99 @@ func file_memori_v1_memory_service_proto_rawDescGZIP() []byte {
 	return file_memori_v1_memory_service_proto_rawDescData
 }
 
-var file_memori_v1_memory_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_memori_v1_memory_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_memori_v1_memory_service_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_memori_v1_memory_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_memori_v1_memory_service_proto_goTypes = []any{
 	(MemoryKind)(0),                     // 0: memori.v1.MemoryKind
 	(FactCategory)(0),                   // 1: memori.v1.FactCategory
-	(TurnStatus)(0),                     // 2: memori.v1.TurnStatus
-	(*Fact)(nil),                        // 3: memori.v1.Fact
-	(*MessageHit)(nil),                  // 4: memori.v1.MessageHit
-	(*RecallRequest)(nil),               // 5: memori.v1.RecallRequest
-	(*RecallResponse)(nil),              // 6: memori.v1.RecallResponse
-	(*ScoreParts)(nil),                  // 7: memori.v1.ScoreParts
-	(*AttributeRequest)(nil),            // 8: memori.v1.AttributeRequest
-	(*AttributeResponse)(nil),           // 9: memori.v1.AttributeResponse
-	(*WaitForAugmentationRequest)(nil),  // 10: memori.v1.WaitForAugmentationRequest
-	(*WaitForAugmentationResponse)(nil), // 11: memori.v1.WaitForAugmentationResponse
-	(*ListFactsRequest)(nil),            // 12: memori.v1.ListFactsRequest
-	(*ListFactsResponse)(nil),           // 13: memori.v1.ListFactsResponse
-	(*DeleteFactRequest)(nil),           // 14: memori.v1.DeleteFactRequest
-	(*DeleteFactResponse)(nil),          // 15: memori.v1.DeleteFactResponse
-	(*ForgetEntityRequest)(nil),         // 16: memori.v1.ForgetEntityRequest
-	(*ForgetEntityResponse)(nil),        // 17: memori.v1.ForgetEntityResponse
-	(*GetSessionRequest)(nil),           // 18: memori.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),          // 19: memori.v1.GetSessionResponse
-	(*Session)(nil),                     // 20: memori.v1.Session
-	(*Turn)(nil),                        // 21: memori.v1.Turn
-	nil,                                 // 22: memori.v1.AttributeRequest.MetadataEntry
-	nil,                                 // 23: memori.v1.Turn.MetadataEntry
-	(*timestamppb.Timestamp)(nil),       // 24: google.protobuf.Timestamp
-	(Role)(0),                           // 25: memori.v1.Role
-	(*Attribution)(nil),                 // 26: memori.v1.Attribution
-	(*Message)(nil),                     // 27: memori.v1.Message
-	(*durationpb.Duration)(nil),         // 28: google.protobuf.Duration
-	(FinishReason)(0),                   // 29: memori.v1.FinishReason
-	(*Usage)(nil),                       // 30: memori.v1.Usage
+	(Fusion)(0),                         // 2: memori.v1.Fusion
+	(TurnStatus)(0),                     // 3: memori.v1.TurnStatus
+	(*Fact)(nil),                        // 4: memori.v1.Fact
+	(*MessageHit)(nil),                  // 5: memori.v1.MessageHit
+	(*RecallRequest)(nil),               // 6: memori.v1.RecallRequest
+	(*Ranking)(nil),                     // 7: memori.v1.Ranking
+	(*RecallResponse)(nil),              // 8: memori.v1.RecallResponse
+	(*ScoreParts)(nil),                  // 9: memori.v1.ScoreParts
+	(*AttributeRequest)(nil),            // 10: memori.v1.AttributeRequest
+	(*AttributeResponse)(nil),           // 11: memori.v1.AttributeResponse
+	(*WaitForAugmentationRequest)(nil),  // 12: memori.v1.WaitForAugmentationRequest
+	(*WaitForAugmentationResponse)(nil), // 13: memori.v1.WaitForAugmentationResponse
+	(*ListFactsRequest)(nil),            // 14: memori.v1.ListFactsRequest
+	(*ListFactsResponse)(nil),           // 15: memori.v1.ListFactsResponse
+	(*DeleteFactRequest)(nil),           // 16: memori.v1.DeleteFactRequest
+	(*DeleteFactResponse)(nil),          // 17: memori.v1.DeleteFactResponse
+	(*ForgetEntityRequest)(nil),         // 18: memori.v1.ForgetEntityRequest
+	(*ForgetEntityResponse)(nil),        // 19: memori.v1.ForgetEntityResponse
+	(*GetSessionRequest)(nil),           // 20: memori.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),          // 21: memori.v1.GetSessionResponse
+	(*Session)(nil),                     // 22: memori.v1.Session
+	(*Turn)(nil),                        // 23: memori.v1.Turn
+	nil,                                 // 24: memori.v1.AttributeRequest.MetadataEntry
+	nil,                                 // 25: memori.v1.Turn.MetadataEntry
+	(*timestamppb.Timestamp)(nil),       // 26: google.protobuf.Timestamp
+	(Role)(0),                           // 27: memori.v1.Role
+	(*Attribution)(nil),                 // 28: memori.v1.Attribution
+	(*Message)(nil),                     // 29: memori.v1.Message
+	(*durationpb.Duration)(nil),         // 30: google.protobuf.Duration
+	(FinishReason)(0),                   // 31: memori.v1.FinishReason
+	(*Usage)(nil),                       // 32: memori.v1.Usage
 }
 var file_memori_v1_memory_service_proto_depIdxs = []int32{
 	1,  // 0: memori.v1.Fact.category:type_name -> memori.v1.FactCategory
-	24, // 1: memori.v1.Fact.first_seen_at:type_name -> google.protobuf.Timestamp
-	24, // 2: memori.v1.Fact.last_seen_at:type_name -> google.protobuf.Timestamp
-	24, // 3: memori.v1.Fact.valid_until:type_name -> google.protobuf.Timestamp
-	25, // 4: memori.v1.MessageHit.role:type_name -> memori.v1.Role
-	24, // 5: memori.v1.MessageHit.occurred_at:type_name -> google.protobuf.Timestamp
-	26, // 6: memori.v1.RecallRequest.attribution:type_name -> memori.v1.Attribution
+	26, // 1: memori.v1.Fact.first_seen_at:type_name -> google.protobuf.Timestamp
+	26, // 2: memori.v1.Fact.last_seen_at:type_name -> google.protobuf.Timestamp
+	26, // 3: memori.v1.Fact.valid_until:type_name -> google.protobuf.Timestamp
+	27, // 4: memori.v1.MessageHit.role:type_name -> memori.v1.Role
+	26, // 5: memori.v1.MessageHit.occurred_at:type_name -> google.protobuf.Timestamp
+	28, // 6: memori.v1.RecallRequest.attribution:type_name -> memori.v1.Attribution
 	0,  // 7: memori.v1.RecallRequest.kinds:type_name -> memori.v1.MemoryKind
-	24, // 8: memori.v1.RecallRequest.occurred_after:type_name -> google.protobuf.Timestamp
-	24, // 9: memori.v1.RecallRequest.occurred_before:type_name -> google.protobuf.Timestamp
-	7,  // 10: memori.v1.RecallResponse.score_parts:type_name -> memori.v1.ScoreParts
-	3,  // 11: memori.v1.RecallResponse.fact:type_name -> memori.v1.Fact
-	4,  // 12: memori.v1.RecallResponse.message:type_name -> memori.v1.MessageHit
-	26, // 13: memori.v1.AttributeRequest.attribution:type_name -> memori.v1.Attribution
-	27, // 14: memori.v1.AttributeRequest.messages:type_name -> memori.v1.Message
-	24, // 15: memori.v1.AttributeRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	22, // 16: memori.v1.AttributeRequest.metadata:type_name -> memori.v1.AttributeRequest.MetadataEntry
-	26, // 17: memori.v1.WaitForAugmentationRequest.attribution:type_name -> memori.v1.Attribution
-	28, // 18: memori.v1.WaitForAugmentationRequest.timeout:type_name -> google.protobuf.Duration
-	26, // 19: memori.v1.ListFactsRequest.attribution:type_name -> memori.v1.Attribution
-	3,  // 20: memori.v1.ListFactsResponse.facts:type_name -> memori.v1.Fact
-	26, // 21: memori.v1.DeleteFactRequest.attribution:type_name -> memori.v1.Attribution
-	26, // 22: memori.v1.ForgetEntityRequest.attribution:type_name -> memori.v1.Attribution
-	26, // 23: memori.v1.GetSessionRequest.attribution:type_name -> memori.v1.Attribution
-	20, // 24: memori.v1.GetSessionResponse.session:type_name -> memori.v1.Session
-	21, // 25: memori.v1.GetSessionResponse.turns:type_name -> memori.v1.Turn
-	24, // 26: memori.v1.Session.created_at:type_name -> google.protobuf.Timestamp
-	24, // 27: memori.v1.Session.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 28: memori.v1.Turn.status:type_name -> memori.v1.TurnStatus
-	29, // 29: memori.v1.Turn.finish_reason:type_name -> memori.v1.FinishReason
-	30, // 30: memori.v1.Turn.usage:type_name -> memori.v1.Usage
-	27, // 31: memori.v1.Turn.messages:type_name -> memori.v1.Message
-	24, // 32: memori.v1.Turn.occurred_at:type_name -> google.protobuf.Timestamp
-	23, // 33: memori.v1.Turn.metadata:type_name -> memori.v1.Turn.MetadataEntry
-	5,  // 34: memori.v1.MemoryService.Recall:input_type -> memori.v1.RecallRequest
-	8,  // 35: memori.v1.MemoryService.Attribute:input_type -> memori.v1.AttributeRequest
-	10, // 36: memori.v1.MemoryService.WaitForAugmentation:input_type -> memori.v1.WaitForAugmentationRequest
-	12, // 37: memori.v1.MemoryService.ListFacts:input_type -> memori.v1.ListFactsRequest
-	14, // 38: memori.v1.MemoryService.DeleteFact:input_type -> memori.v1.DeleteFactRequest
-	16, // 39: memori.v1.MemoryService.ForgetEntity:input_type -> memori.v1.ForgetEntityRequest
-	18, // 40: memori.v1.MemoryService.GetSession:input_type -> memori.v1.GetSessionRequest
-	6,  // 41: memori.v1.MemoryService.Recall:output_type -> memori.v1.RecallResponse
-	9,  // 42: memori.v1.MemoryService.Attribute:output_type -> memori.v1.AttributeResponse
-	11, // 43: memori.v1.MemoryService.WaitForAugmentation:output_type -> memori.v1.WaitForAugmentationResponse
-	13, // 44: memori.v1.MemoryService.ListFacts:output_type -> memori.v1.ListFactsResponse
-	15, // 45: memori.v1.MemoryService.DeleteFact:output_type -> memori.v1.DeleteFactResponse
-	17, // 46: memori.v1.MemoryService.ForgetEntity:output_type -> memori.v1.ForgetEntityResponse
-	19, // 47: memori.v1.MemoryService.GetSession:output_type -> memori.v1.GetSessionResponse
-	41, // [41:48] is the sub-list for method output_type
-	34, // [34:41] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	26, // 8: memori.v1.RecallRequest.occurred_after:type_name -> google.protobuf.Timestamp
+	26, // 9: memori.v1.RecallRequest.occurred_before:type_name -> google.protobuf.Timestamp
+	7,  // 10: memori.v1.RecallRequest.ranking:type_name -> memori.v1.Ranking
+	2,  // 11: memori.v1.Ranking.fusion:type_name -> memori.v1.Fusion
+	9,  // 12: memori.v1.RecallResponse.score_parts:type_name -> memori.v1.ScoreParts
+	4,  // 13: memori.v1.RecallResponse.fact:type_name -> memori.v1.Fact
+	5,  // 14: memori.v1.RecallResponse.message:type_name -> memori.v1.MessageHit
+	28, // 15: memori.v1.AttributeRequest.attribution:type_name -> memori.v1.Attribution
+	29, // 16: memori.v1.AttributeRequest.messages:type_name -> memori.v1.Message
+	26, // 17: memori.v1.AttributeRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	24, // 18: memori.v1.AttributeRequest.metadata:type_name -> memori.v1.AttributeRequest.MetadataEntry
+	28, // 19: memori.v1.WaitForAugmentationRequest.attribution:type_name -> memori.v1.Attribution
+	30, // 20: memori.v1.WaitForAugmentationRequest.timeout:type_name -> google.protobuf.Duration
+	28, // 21: memori.v1.ListFactsRequest.attribution:type_name -> memori.v1.Attribution
+	4,  // 22: memori.v1.ListFactsResponse.facts:type_name -> memori.v1.Fact
+	28, // 23: memori.v1.DeleteFactRequest.attribution:type_name -> memori.v1.Attribution
+	28, // 24: memori.v1.ForgetEntityRequest.attribution:type_name -> memori.v1.Attribution
+	28, // 25: memori.v1.GetSessionRequest.attribution:type_name -> memori.v1.Attribution
+	22, // 26: memori.v1.GetSessionResponse.session:type_name -> memori.v1.Session
+	23, // 27: memori.v1.GetSessionResponse.turns:type_name -> memori.v1.Turn
+	26, // 28: memori.v1.Session.created_at:type_name -> google.protobuf.Timestamp
+	26, // 29: memori.v1.Session.updated_at:type_name -> google.protobuf.Timestamp
+	3,  // 30: memori.v1.Turn.status:type_name -> memori.v1.TurnStatus
+	31, // 31: memori.v1.Turn.finish_reason:type_name -> memori.v1.FinishReason
+	32, // 32: memori.v1.Turn.usage:type_name -> memori.v1.Usage
+	29, // 33: memori.v1.Turn.messages:type_name -> memori.v1.Message
+	26, // 34: memori.v1.Turn.occurred_at:type_name -> google.protobuf.Timestamp
+	25, // 35: memori.v1.Turn.metadata:type_name -> memori.v1.Turn.MetadataEntry
+	6,  // 36: memori.v1.MemoryService.Recall:input_type -> memori.v1.RecallRequest
+	10, // 37: memori.v1.MemoryService.Attribute:input_type -> memori.v1.AttributeRequest
+	12, // 38: memori.v1.MemoryService.WaitForAugmentation:input_type -> memori.v1.WaitForAugmentationRequest
+	14, // 39: memori.v1.MemoryService.ListFacts:input_type -> memori.v1.ListFactsRequest
+	16, // 40: memori.v1.MemoryService.DeleteFact:input_type -> memori.v1.DeleteFactRequest
+	18, // 41: memori.v1.MemoryService.ForgetEntity:input_type -> memori.v1.ForgetEntityRequest
+	20, // 42: memori.v1.MemoryService.GetSession:input_type -> memori.v1.GetSessionRequest
+	8,  // 43: memori.v1.MemoryService.Recall:output_type -> memori.v1.RecallResponse
+	11, // 44: memori.v1.MemoryService.Attribute:output_type -> memori.v1.AttributeResponse
+	13, // 45: memori.v1.MemoryService.WaitForAugmentation:output_type -> memori.v1.WaitForAugmentationResponse
+	15, // 46: memori.v1.MemoryService.ListFacts:output_type -> memori.v1.ListFactsResponse
+	17, // 47: memori.v1.MemoryService.DeleteFact:output_type -> memori.v1.DeleteFactResponse
+	19, // 48: memori.v1.MemoryService.ForgetEntity:output_type -> memori.v1.ForgetEntityResponse
+	21, // 49: memori.v1.MemoryService.GetSession:output_type -> memori.v1.GetSessionResponse
+	43, // [43:50] is the sub-list for method output_type
+	36, // [36:43] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_memori_v1_memory_service_proto_init() }
@@ -1926,7 +2096,8 @@ func file_memori_v1_memory_service_proto_init() {
 		return
 	}
 	file_memori_v1_common_proto_init()
-	file_memori_v1_memory_service_proto_msgTypes[3].OneofWrappers = []any{
+	file_memori_v1_memory_service_proto_msgTypes[3].OneofWrappers = []any{}
+	file_memori_v1_memory_service_proto_msgTypes[4].OneofWrappers = []any{
 		(*RecallResponse_Fact)(nil),
 		(*RecallResponse_Message)(nil),
 	}
@@ -1935,8 +2106,8 @@ func file_memori_v1_memory_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_memori_v1_memory_service_proto_rawDesc), len(file_memori_v1_memory_service_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   21,
+			NumEnums:      4,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

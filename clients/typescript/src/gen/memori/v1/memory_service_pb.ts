@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file memori/v1/memory_service.proto.
  */
 export const file_memori_v1_memory_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5tZW1vcmkvdjEvbWVtb3J5X3NlcnZpY2UucHJvdG8SCW1lbW9yaS52MSKrAgoERmFjdBIKCgJpZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEikKCGNhdGVnb3J5GAMgASgOMhcubWVtb3JpLnYxLkZhY3RDYXRlZ29yeRIxCg1maXJzdF9zZWVuX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3NlZW5fYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDW1lbnRpb25fY291bnQYBiABKA0SLwoLdmFsaWRfdW50aWwYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXN1cGVyc2VkZWRfYnkYCCABKAkSFwoPc291cmNlX3R1cm5faWRzGAkgAygJIpIBCgpNZXNzYWdlSGl0Eg8KB3R1cm5faWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIdCgRyb2xlGAMgASgOMg8ubWVtb3JpLnYxLlJvbGUSDwoHY29udGVudBgEIAEoCRIvCgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAitQIKDVJlY2FsbFJlcXVlc3QSKwoLYXR0cmlidXRpb24YASABKAsyFi5tZW1vcmkudjEuQXR0cmlidXRpb24SDQoFcXVlcnkYAiABKAkSDQoFbGltaXQYAyABKA0SJAoFa2luZHMYBCADKA4yFS5tZW1vcmkudjEuTWVtb3J5S2luZBIyCg5vY2N1cnJlZF9hZnRlchgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPb2NjdXJyZWRfYmVmb3JlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgltaW5fc2NvcmUYByABKAESGwoTaW5jbHVkZV9zY29yZV9wYXJ0cxgIIAEoCBIaChJpbmNsdWRlX3N1cGVyc2VkZWQYCSABKAginQEKDlJlY2FsbFJlc3BvbnNlEg0KBXNjb3JlGAEgASgBEioKC3Njb3JlX3BhcnRzGAIgASgLMhUubWVtb3JpLnYxLlNjb3JlUGFydHMSHwoEZmFjdBgDIAEoCzIPLm1lbW9yaS52MS5GYWN0SAASKAoHbWVzc2FnZRgEIAEoCzIVLm1lbW9yaS52MS5NZXNzYWdlSGl0SABCBQoDaGl0Ik8KClNjb3JlUGFydHMSDQoFZGVuc2UYASABKAESDwoHbGV4aWNhbBgCIAEoARIPCgdyZWNlbmN5GAMgASgBEhAKCG1lbnRpb25zGAQgASgBIqwCChBBdHRyaWJ1dGVSZXF1ZXN0EisKC2F0dHJpYnV0aW9uGAEgASgLMhYubWVtb3JpLnYxLkF0dHJpYnV0aW9uEiQKCG1lc3NhZ2VzGAIgAygLMhIubWVtb3JpLnYxLk1lc3NhZ2USLwoLb2NjdXJyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRI7CghtZXRhZGF0YRgFIAMoCzIpLm1lbW9yaS52MS5BdHRyaWJ1dGVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSDQoFbW9kZWwYBiABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImQKEUF0dHJpYnV0ZVJlc3BvbnNlEhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIPCgd0dXJuX2lkGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSEQoJZHVwbGljYXRlGAQgASgIIocBChpXYWl0Rm9yQXVnbWVudGF0aW9uUmVxdWVzdBIrCgthdHRyaWJ1dGlvbhgBIAEoCzIWLm1lbW9yaS52MS5BdHRyaWJ1dGlvbhIQCgh0dXJuX2lkcxgCIAMoCRIqCgd0aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlkKG1dhaXRGb3JBdWdtZW50YXRpb25SZXNwb25zZRIRCgljb21wbGV0ZWQYASABKAgSFAoMcGVuZGluZ19qb2JzGAIgASgNEhEKCWRlYWRfam9icxgDIAEoDSKCAQoQTGlzdEZhY3RzUmVxdWVzdBIrCgthdHRyaWJ1dGlvbhgBIAEoCzIWLm1lbW9yaS52MS5BdHRyaWJ1dGlvbhIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCRIaChJpbmNsdWRlX3N1cGVyc2VkZWQYBCABKAgiTAoRTGlzdEZhY3RzUmVzcG9uc2USHgoFZmFjdHMYASADKAsyDy5tZW1vcmkudjEuRmFjdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUQoRRGVsZXRlRmFjdFJlcXVlc3QSKwoLYXR0cmlidXRpb24YASABKAsyFi5tZW1vcmkudjEuQXR0cmlidXRpb24SDwoHZmFjdF9pZBgCIAEoCSIUChJEZWxldGVGYWN0UmVzcG9uc2UiQgoTRm9yZ2V0RW50aXR5UmVxdWVzdBIrCgthdHRyaWJ1dGlvbhgBIAEoCzIWLm1lbW9yaS52MS5BdHRyaWJ1dGlvbiKOAQoURm9yZ2V0RW50aXR5UmVzcG9uc2USGAoQc2Vzc2lvbnNfZGVsZXRlZBgBIAEoBBIVCg10dXJuc19kZWxldGVkGAIgASgEEhgKEG1lc3NhZ2VzX2RlbGV0ZWQYAyABKAQSFQoNZmFjdHNfZGVsZXRlZBgEIAEoBBIUCgxqb2JzX2RlbGV0ZWQYBSABKAQiQAoRR2V0U2Vzc2lvblJlcXVlc3QSKwoLYXR0cmlidXRpb24YASABKAsyFi5tZW1vcmkudjEuQXR0cmlidXRpb24iWQoSR2V0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi5tZW1vcmkudjEuU2Vzc2lvbhIeCgV0dXJucxgCIAMoCzIPLm1lbW9yaS52MS5UdXJuIqQBCgdTZXNzaW9uEhIKCnNlc3Npb25faWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEhIKCnByb2Nlc3NfaWQYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi+gIKBFR1cm4SDwoHdHVybl9pZBgBIAEoCRIlCgZzdGF0dXMYAiABKA4yFS5tZW1vcmkudjEuVHVyblN0YXR1cxINCgVtb2RlbBgDIAEoCRIuCg1maW5pc2hfcmVhc29uGAQgASgOMhcubWVtb3JpLnYxLkZpbmlzaFJlYXNvbhIfCgV1c2FnZRgFIAEoCzIQLm1lbW9yaS52MS5Vc2FnZRIkCghtZXNzYWdlcxgGIAMoCzISLm1lbW9yaS52MS5NZXNzYWdlEi8KC29jY3VycmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVlcnJvchgIIAEoCRISCgpwcm9jZXNzX2lkGAkgASgJEi8KCG1ldGFkYXRhGAogAygLMh0ubWVtb3JpLnYxLlR1cm4uTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEqWAoKTWVtb3J5S2luZBIbChdNRU1PUllfS0lORF9VTlNQRUNJRklFRBAAEhQKEE1FTU9SWV9LSU5EX0ZBQ1QQARIXChNNRU1PUllfS0lORF9NRVNTQUdFEAIq6wEKDEZhY3RDYXRlZ29yeRIdChlGQUNUX0NBVEVHT1JZX1VOU1BFQ0lGSUVEEAASHAoYRkFDVF9DQVRFR09SWV9QUkVGRVJFTkNFEAESGwoXRkFDVF9DQVRFR09SWV9BVFRSSUJVVEUQAhIXChNGQUNUX0NBVEVHT1JZX1NLSUxMEAMSFwoTRkFDVF9DQVRFR09SWV9FVkVOVBAEEh4KGkZBQ1RfQ0FURUdPUllfUkVMQVRJT05TSElQEAUSFgoSRkFDVF9DQVRFR09SWV9SVUxFEAYSFwoTRkFDVF9DQVRFR09SWV9PVEhFUhAHKpQBCgpUdXJuU3RhdHVzEhsKF1RVUk5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVVFVSTl9TVEFUVVNfU1RSRUFNSU5HEAESGQoVVFVSTl9TVEFUVVNfQ09NUExFVEVEEAISGwoXVFVSTl9TVEFUVVNfSU5URVJSVVBURUQQAxIWChJUVVJOX1NUQVRVU19GQUlMRUQQBDKxBAoNTWVtb3J5U2VydmljZRI/CgZSZWNhbGwSGC5tZW1vcmkudjEuUmVjYWxsUmVxdWVzdBoZLm1lbW9yaS52MS5SZWNhbGxSZXNwb25zZTABEkoKCUF0dHJpYnV0ZRIbLm1lbW9yaS52MS5BdHRyaWJ1dGVSZXF1ZXN0GhwubWVtb3JpLnYxLkF0dHJpYnV0ZVJlc3BvbnNlKAEwARJkChNXYWl0Rm9yQXVnbWVudGF0aW9uEiUubWVtb3JpLnYxLldhaXRGb3JBdWdtZW50YXRpb25SZXF1ZXN0GiYubWVtb3JpLnYxLldhaXRGb3JBdWdtZW50YXRpb25SZXNwb25zZRJGCglMaXN0RmFjdHMSGy5tZW1vcmkudjEuTGlzdEZhY3RzUmVxdWVzdBocLm1lbW9yaS52MS5MaXN0RmFjdHNSZXNwb25zZRJJCgpEZWxldGVGYWN0EhwubWVtb3JpLnYxLkRlbGV0ZUZhY3RSZXF1ZXN0Gh0ubWVtb3JpLnYxLkRlbGV0ZUZhY3RSZXNwb25zZRJPCgxGb3JnZXRFbnRpdHkSHi5tZW1vcmkudjEuRm9yZ2V0RW50aXR5UmVxdWVzdBofLm1lbW9yaS52MS5Gb3JnZXRFbnRpdHlSZXNwb25zZRJJCgpHZXRTZXNzaW9uEhwubWVtb3JpLnYxLkdldFNlc3Npb25SZXF1ZXN0Gh0ubWVtb3JpLnYxLkdldFNlc3Npb25SZXNwb25zZULKAQooaW8ubWVtb3JpZC5jbGllbnQuaW50ZXJuYWwuZ2VuLm1lbW9yaS52MUISTWVtb3J5U2VydmljZVByb3RvUAFaRWdpdGh1Yi5jb20vbWVtb3JpZC9tZW1vcmlkL2NsaWVudHMvZ28vaW50ZXJuYWwvZ2VuL21lbW9yaS92MTttZW1vcml2MaICA01YWKoCCU1lbW9yaS5WMcoCCU1lbW9yaVxWMeICFU1lbW9yaVxWMVxHUEJNZXRhZGF0YeoCCk1lbW9yaTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_memori_v1_common]);
+  fileDesc("Ch5tZW1vcmkvdjEvbWVtb3J5X3NlcnZpY2UucHJvdG8SCW1lbW9yaS52MSKrAgoERmFjdBIKCgJpZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEikKCGNhdGVnb3J5GAMgASgOMhcubWVtb3JpLnYxLkZhY3RDYXRlZ29yeRIxCg1maXJzdF9zZWVuX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3NlZW5fYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDW1lbnRpb25fY291bnQYBiABKA0SLwoLdmFsaWRfdW50aWwYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXN1cGVyc2VkZWRfYnkYCCABKAkSFwoPc291cmNlX3R1cm5faWRzGAkgAygJIpIBCgpNZXNzYWdlSGl0Eg8KB3R1cm5faWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIdCgRyb2xlGAMgASgOMg8ubWVtb3JpLnYxLlJvbGUSDwoHY29udGVudBgEIAEoCRIvCgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2gIKDVJlY2FsbFJlcXVlc3QSKwoLYXR0cmlidXRpb24YASABKAsyFi5tZW1vcmkudjEuQXR0cmlidXRpb24SDQoFcXVlcnkYAiABKAkSDQoFbGltaXQYAyABKA0SJAoFa2luZHMYBCADKA4yFS5tZW1vcmkudjEuTWVtb3J5S2luZBIyCg5vY2N1cnJlZF9hZnRlchgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPb2NjdXJyZWRfYmVmb3JlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgltaW5fc2NvcmUYByABKAESGwoTaW5jbHVkZV9zY29yZV9wYXJ0cxgIIAEoCBIaChJpbmNsdWRlX3N1cGVyc2VkZWQYCSABKAgSIwoHcmFua2luZxgKIAEoCzISLm1lbW9yaS52MS5SYW5raW5nIuoBCgdSYW5raW5nEhkKDGRlbnNlX3dlaWdodBgBIAEoAUgAiAEBEhsKDmxleGljYWxfd2VpZ2h0GAIgASgBSAGIAQESGwoOcmVjZW5jeV93ZWlnaHQYAyABKAFIAogBARIcCg9tZW50aW9uc193ZWlnaHQYBCABKAFIA4gBARIhCgZmdXNpb24YBSABKA4yES5tZW1vcmkudjEuRnVzaW9uQg8KDV9kZW5zZV93ZWlnaHRCEQoPX2xleGljYWxfd2VpZ2h0QhEKD19yZWNlbmN5X3dlaWdodEISChBfbWVudGlvbnNfd2VpZ2h0Ip0BCg5SZWNhbGxSZXNwb25zZRINCgVzY29yZRgBIAEoARIqCgtzY29yZV9wYXJ0cxgCIAEoCzIVLm1lbW9yaS52MS5TY29yZVBhcnRzEh8KBGZhY3QYAyABKAsyDy5tZW1vcmkudjEuRmFjdEgAEigKB21lc3NhZ2UYBCABKAsyFS5tZW1vcmkudjEuTWVzc2FnZUhpdEgAQgUKA2hpdCJPCgpTY29yZVBhcnRzEg0KBWRlbnNlGAEgASgBEg8KB2xleGljYWwYAiABKAESDwoHcmVjZW5jeRgDIAEoARIQCghtZW50aW9ucxgEIAEoASKsAgoQQXR0cmlidXRlUmVxdWVzdBIrCgthdHRyaWJ1dGlvbhgBIAEoCzIWLm1lbW9yaS52MS5BdHRyaWJ1dGlvbhIkCghtZXNzYWdlcxgCIAMoCzISLm1lbW9yaS52MS5NZXNzYWdlEi8KC29jY3VycmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSOwoIbWV0YWRhdGEYBSADKAsyKS5tZW1vcmkudjEuQXR0cmlidXRlUmVxdWVzdC5NZXRhZGF0YUVudHJ5Eg0KBW1vZGVsGAYgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJkChFBdHRyaWJ1dGVSZXNwb25zZRIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSDwoHdHVybl9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEhEKCWR1cGxpY2F0ZRgEIAEoCCKHAQoaV2FpdEZvckF1Z21lbnRhdGlvblJlcXVlc3QSKwoLYXR0cmlidXRpb24YASABKAsyFi5tZW1vcmkudjEuQXR0cmlidXRpb24SEAoIdHVybl9pZHMYAiADKAkSKgoHdGltZW91dBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJZChtXYWl0Rm9yQXVnbWVudGF0aW9uUmVzcG9uc2USEQoJY29tcGxldGVkGAEgASgIEhQKDHBlbmRpbmdfam9icxgCIAEoDRIRCglkZWFkX2pvYnMYAyABKA0iggEKEExpc3RGYWN0c1JlcXVlc3QSKwoLYXR0cmlidXRpb24YASABKAsyFi5tZW1vcmkudjEuQXR0cmlidXRpb24SEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkSGgoSaW5jbHVkZV9zdXBlcnNlZGVkGAQgASgIIkwKEUxpc3RGYWN0c1Jlc3BvbnNlEh4KBWZhY3RzGAEgAygLMg8ubWVtb3JpLnYxLkZhY3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlEKEURlbGV0ZUZhY3RSZXF1ZXN0EisKC2F0dHJpYnV0aW9uGAEgASgLMhYubWVtb3JpLnYxLkF0dHJpYnV0aW9uEg8KB2ZhY3RfaWQYAiABKAkiFAoSRGVsZXRlRmFjdFJlc3BvbnNlIkIKE0ZvcmdldEVudGl0eVJlcXVlc3QSKwoLYXR0cmlidXRpb24YASABKAsyFi5tZW1vcmkudjEuQXR0cmlidXRpb24ijgEKFEZvcmdldEVudGl0eVJlc3BvbnNlEhgKEHNlc3Npb25zX2RlbGV0ZWQYASABKAQSFQoNdHVybnNfZGVsZXRlZBgCIAEoBBIYChBtZXNzYWdlc19kZWxldGVkGAMgASgEEhUKDWZhY3RzX2RlbGV0ZWQYBCABKAQSFAoMam9ic19kZWxldGVkGAUgASgEIkAKEUdldFNlc3Npb25SZXF1ZXN0EisKC2F0dHJpYnV0aW9uGAEgASgLMhYubWVtb3JpLnYxLkF0dHJpYnV0aW9uIlkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIubWVtb3JpLnYxLlNlc3Npb24SHgoFdHVybnMYAiADKAsyDy5tZW1vcmkudjEuVHVybiKkAQoHU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRISCgpwcm9jZXNzX2lkGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvoCCgRUdXJuEg8KB3R1cm5faWQYASABKAkSJQoGc3RhdHVzGAIgASgOMhUubWVtb3JpLnYxLlR1cm5TdGF0dXMSDQoFbW9kZWwYAyABKAkSLgoNZmluaXNoX3JlYXNvbhgEIAEoDjIXLm1lbW9yaS52MS5GaW5pc2hSZWFzb24SHwoFdXNhZ2UYBSABKAsyEC5tZW1vcmkudjEuVXNhZ2USJAoIbWVzc2FnZXMYBiADKAsyEi5tZW1vcmkudjEuTWVzc2FnZRIvCgtvY2N1cnJlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYCCABKAkSEgoKcHJvY2Vzc19pZBgJIAEoCRIvCghtZXRhZGF0YRgKIAMoCzIdLm1lbW9yaS52MS5UdXJuLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBKlgKCk1lbW9yeUtpbmQSGwoXTUVNT1JZX0tJTkRfVU5TUEVDSUZJRUQQABIUChBNRU1PUllfS0lORF9GQUNUEAESFwoTTUVNT1JZX0tJTkRfTUVTU0FHRRACKusBCgxGYWN0Q2F0ZWdvcnkSHQoZRkFDVF9DQVRFR09SWV9VTlNQRUNJRklFRBAAEhwKGEZBQ1RfQ0FURUdPUllfUFJFRkVSRU5DRRABEhsKF0ZBQ1RfQ0FURUdPUllfQVRUUklCVVRFEAISFwoTRkFDVF9DQVRFR09SWV9TS0lMTBADEhcKE0ZBQ1RfQ0FURUdPUllfRVZFTlQQBBIeChpGQUNUX0NBVEVHT1JZX1JFTEFUSU9OU0hJUBAFEhYKEkZBQ1RfQ0FURUdPUllfUlVMRRAGEhcKE0ZBQ1RfQ0FURUdPUllfT1RIRVIQBypJCgZGdXNpb24SFgoSRlVTSU9OX1VOU1BFQ0lGSUVEEAASEgoORlVTSU9OX01JTl9NQVgQARITCg9GVVNJT05fQUJTT0xVVEUQAiqUAQoKVHVyblN0YXR1cxIbChdUVVJOX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFVRVUk5fU1RBVFVTX1NUUkVBTUlORxABEhkKFVRVUk5fU1RBVFVTX0NPTVBMRVRFRBACEhsKF1RVUk5fU1RBVFVTX0lOVEVSUlVQVEVEEAMSFgoSVFVSTl9TVEFUVVNfRkFJTEVEEAQysQQKDU1lbW9yeVNlcnZpY2USPwoGUmVjYWxsEhgubWVtb3JpLnYxLlJlY2FsbFJlcXVlc3QaGS5tZW1vcmkudjEuUmVjYWxsUmVzcG9uc2UwARJKCglBdHRyaWJ1dGUSGy5tZW1vcmkudjEuQXR0cmlidXRlUmVxdWVzdBocLm1lbW9yaS52MS5BdHRyaWJ1dGVSZXNwb25zZSgBMAESZAoTV2FpdEZvckF1Z21lbnRhdGlvbhIlLm1lbW9yaS52MS5XYWl0Rm9yQXVnbWVudGF0aW9uUmVxdWVzdBomLm1lbW9yaS52MS5XYWl0Rm9yQXVnbWVudGF0aW9uUmVzcG9uc2USRgoJTGlzdEZhY3RzEhsubWVtb3JpLnYxLkxpc3RGYWN0c1JlcXVlc3QaHC5tZW1vcmkudjEuTGlzdEZhY3RzUmVzcG9uc2USSQoKRGVsZXRlRmFjdBIcLm1lbW9yaS52MS5EZWxldGVGYWN0UmVxdWVzdBodLm1lbW9yaS52MS5EZWxldGVGYWN0UmVzcG9uc2USTwoMRm9yZ2V0RW50aXR5Eh4ubWVtb3JpLnYxLkZvcmdldEVudGl0eVJlcXVlc3QaHy5tZW1vcmkudjEuRm9yZ2V0RW50aXR5UmVzcG9uc2USSQoKR2V0U2Vzc2lvbhIcLm1lbW9yaS52MS5HZXRTZXNzaW9uUmVxdWVzdBodLm1lbW9yaS52MS5HZXRTZXNzaW9uUmVzcG9uc2VCygEKKGlvLm1lbW9yaWQuY2xpZW50LmludGVybmFsLmdlbi5tZW1vcmkudjFCEk1lbW9yeVNlcnZpY2VQcm90b1ABWkVnaXRodWIuY29tL21lbW9yaWQvbWVtb3JpZC9jbGllbnRzL2dvL2ludGVybmFsL2dlbi9tZW1vcmkvdjE7bWVtb3JpdjGiAgNNWFiqAglNZW1vcmkuVjHKAglNZW1vcmlcVjHiAhVNZW1vcmlcVjFcR1BCTWV0YWRhdGHqAgpNZW1vcmk6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_memori_v1_common]);
 
 /**
  * A short statement about an entity, extracted from its turns.
@@ -193,7 +193,9 @@ export type RecallRequest = Message<"memori.v1.RecallRequest"> & {
   occurredBefore?: Timestamp | undefined;
 
   /**
-   * Only hits scoring at least this.
+   * Only hits whose absolute score reaches this: the score parts as sent
+   * in score_parts, weighted, whatever the fusion (a per-query scale would
+   * make a threshold mean something else for every query).
    *
    * @generated from field: double min_score = 7;
    */
@@ -212,6 +214,14 @@ export type RecallRequest = Message<"memori.v1.RecallRequest"> & {
    * @generated from field: bool include_superseded = 9;
    */
   includeSuperseded: boolean;
+
+  /**
+   * This call's ranking, where it differs from the server's configured
+   * one (recall.* weights and fusion); unset fields keep the server's.
+   *
+   * @generated from field: memori.v1.Ranking ranking = 10;
+   */
+  ranking?: Ranking | undefined;
 };
 
 /**
@@ -220,6 +230,56 @@ export type RecallRequest = Message<"memori.v1.RecallRequest"> & {
  */
 export const RecallRequestSchema: GenMessage<RecallRequest> = /*@__PURE__*/
   messageDesc(file_memori_v1_memory_service, 2);
+
+/**
+ * How recall ranks: the weights of the fused score's parts and how the
+ * dense and lexical lists are put on one scale.
+ *
+ * @generated from message memori.v1.Ranking
+ */
+export type Ranking = Message<"memori.v1.Ranking"> & {
+  /**
+   * Weight of embedding similarity; at least 0.
+   *
+   * @generated from field: optional double dense_weight = 1;
+   */
+  denseWeight?: number | undefined;
+
+  /**
+   * Weight of the lexical (BM25) score; at least 0.
+   *
+   * @generated from field: optional double lexical_weight = 2;
+   */
+  lexicalWeight?: number | undefined;
+
+  /**
+   * Weight of the recency prior; at least 0.
+   *
+   * @generated from field: optional double recency_weight = 3;
+   */
+  recencyWeight?: number | undefined;
+
+  /**
+   * Weight of the mention-count prior; at least 0.
+   *
+   * @generated from field: optional double mentions_weight = 4;
+   */
+  mentionsWeight?: number | undefined;
+
+  /**
+   * How the dense and lexical lists share a scale.
+   *
+   * @generated from field: memori.v1.Fusion fusion = 5;
+   */
+  fusion: Fusion;
+};
+
+/**
+ * Describes the message memori.v1.Ranking.
+ * Use `create(RankingSchema)` to create a new message.
+ */
+export const RankingSchema: GenMessage<Ranking> = /*@__PURE__*/
+  messageDesc(file_memori_v1_memory_service, 3);
 
 /**
  * One recall hit; hits come best first.
@@ -270,7 +330,7 @@ export type RecallResponse = Message<"memori.v1.RecallResponse"> & {
  * Use `create(RecallResponseSchema)` to create a new message.
  */
 export const RecallResponseSchema: GenMessage<RecallResponse> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 3);
+  messageDesc(file_memori_v1_memory_service, 4);
 
 /**
  * The parts a recall score is fused from.
@@ -312,7 +372,7 @@ export type ScoreParts = Message<"memori.v1.ScoreParts"> & {
  * Use `create(ScorePartsSchema)` to create a new message.
  */
 export const ScorePartsSchema: GenMessage<ScoreParts> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 4);
+  messageDesc(file_memori_v1_memory_service, 5);
 
 /**
  * One finished turn to store.
@@ -369,7 +429,7 @@ export type AttributeRequest = Message<"memori.v1.AttributeRequest"> & {
  * Use `create(AttributeRequestSchema)` to create a new message.
  */
 export const AttributeRequestSchema: GenMessage<AttributeRequest> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 5);
+  messageDesc(file_memori_v1_memory_service, 6);
 
 /**
  * A turn was durably stored (or had been already).
@@ -411,7 +471,7 @@ export type AttributeResponse = Message<"memori.v1.AttributeResponse"> & {
  * Use `create(AttributeResponseSchema)` to create a new message.
  */
 export const AttributeResponseSchema: GenMessage<AttributeResponse> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 6);
+  messageDesc(file_memori_v1_memory_service, 7);
 
 /**
  * What to wait for.
@@ -447,7 +507,7 @@ export type WaitForAugmentationRequest = Message<"memori.v1.WaitForAugmentationR
  * Use `create(WaitForAugmentationRequestSchema)` to create a new message.
  */
 export const WaitForAugmentationRequestSchema: GenMessage<WaitForAugmentationRequest> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 7);
+  messageDesc(file_memori_v1_memory_service, 8);
 
 /**
  * Where the awaited work stands.
@@ -482,7 +542,7 @@ export type WaitForAugmentationResponse = Message<"memori.v1.WaitForAugmentation
  * Use `create(WaitForAugmentationResponseSchema)` to create a new message.
  */
 export const WaitForAugmentationResponseSchema: GenMessage<WaitForAugmentationResponse> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 8);
+  messageDesc(file_memori_v1_memory_service, 9);
 
 /**
  * A page of facts to list.
@@ -525,7 +585,7 @@ export type ListFactsRequest = Message<"memori.v1.ListFactsRequest"> & {
  * Use `create(ListFactsRequestSchema)` to create a new message.
  */
 export const ListFactsRequestSchema: GenMessage<ListFactsRequest> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 9);
+  messageDesc(file_memori_v1_memory_service, 10);
 
 /**
  * A page of facts.
@@ -553,7 +613,7 @@ export type ListFactsResponse = Message<"memori.v1.ListFactsResponse"> & {
  * Use `create(ListFactsResponseSchema)` to create a new message.
  */
 export const ListFactsResponseSchema: GenMessage<ListFactsResponse> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 10);
+  messageDesc(file_memori_v1_memory_service, 11);
 
 /**
  * The fact to delete.
@@ -582,7 +642,7 @@ export type DeleteFactRequest = Message<"memori.v1.DeleteFactRequest"> & {
  * Use `create(DeleteFactRequestSchema)` to create a new message.
  */
 export const DeleteFactRequestSchema: GenMessage<DeleteFactRequest> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 11);
+  messageDesc(file_memori_v1_memory_service, 12);
 
 /**
  * The fact was deleted.
@@ -597,7 +657,7 @@ export type DeleteFactResponse = Message<"memori.v1.DeleteFactResponse"> & {
  * Use `create(DeleteFactResponseSchema)` to create a new message.
  */
 export const DeleteFactResponseSchema: GenMessage<DeleteFactResponse> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 12);
+  messageDesc(file_memori_v1_memory_service, 13);
 
 /**
  * The entity to forget.
@@ -620,7 +680,7 @@ export type ForgetEntityRequest = Message<"memori.v1.ForgetEntityRequest"> & {
  * Use `create(ForgetEntityRequestSchema)` to create a new message.
  */
 export const ForgetEntityRequestSchema: GenMessage<ForgetEntityRequest> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 13);
+  messageDesc(file_memori_v1_memory_service, 14);
 
 /**
  * What was deleted.
@@ -669,7 +729,7 @@ export type ForgetEntityResponse = Message<"memori.v1.ForgetEntityResponse"> & {
  * Use `create(ForgetEntityResponseSchema)` to create a new message.
  */
 export const ForgetEntityResponseSchema: GenMessage<ForgetEntityResponse> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 14);
+  messageDesc(file_memori_v1_memory_service, 15);
 
 /**
  * The session to get.
@@ -691,7 +751,7 @@ export type GetSessionRequest = Message<"memori.v1.GetSessionRequest"> & {
  * Use `create(GetSessionRequestSchema)` to create a new message.
  */
 export const GetSessionRequestSchema: GenMessage<GetSessionRequest> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 15);
+  messageDesc(file_memori_v1_memory_service, 16);
 
 /**
  * A session with its turns.
@@ -719,7 +779,7 @@ export type GetSessionResponse = Message<"memori.v1.GetSessionResponse"> & {
  * Use `create(GetSessionResponseSchema)` to create a new message.
  */
 export const GetSessionResponseSchema: GenMessage<GetSessionResponse> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 16);
+  messageDesc(file_memori_v1_memory_service, 17);
 
 /**
  * One conversation thread of an entity.
@@ -768,7 +828,7 @@ export type Session = Message<"memori.v1.Session"> & {
  * Use `create(SessionSchema)` to create a new message.
  */
 export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 17);
+  messageDesc(file_memori_v1_memory_service, 18);
 
 /**
  * One stored turn.
@@ -852,7 +912,7 @@ export type Turn = Message<"memori.v1.Turn"> & {
  * Use `create(TurnSchema)` to create a new message.
  */
 export const TurnSchema: GenMessage<Turn> = /*@__PURE__*/
-  messageDesc(file_memori_v1_memory_service, 18);
+  messageDesc(file_memori_v1_memory_service, 19);
 
 /**
  * What kind of memory a recall hit is.
@@ -940,6 +1000,42 @@ export const FactCategorySchema: GenEnum<FactCategory> = /*@__PURE__*/
   enumDesc(file_memori_v1_memory_service, 1);
 
 /**
+ * How the dense and lexical lists share a scale before their weighted sum.
+ *
+ * @generated from enum memori.v1.Fusion
+ */
+export enum Fusion {
+  /**
+   * The server's configured fusion.
+   *
+   * @generated from enum value: FUSION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Each list scaled per query between its weakest and strongest
+   * candidate.
+   *
+   * @generated from enum value: FUSION_MIN_MAX = 1;
+   */
+  MIN_MAX = 1,
+
+  /**
+   * The parts as they are: cosine similarity, BM25 over a full match of
+   * the query.
+   *
+   * @generated from enum value: FUSION_ABSOLUTE = 2;
+   */
+  ABSOLUTE = 2,
+}
+
+/**
+ * Describes the enum memori.v1.Fusion.
+ */
+export const FusionSchema: GenEnum<Fusion> = /*@__PURE__*/
+  enumDesc(file_memori_v1_memory_service, 2);
+
+/**
  * Where a stored turn stands.
  *
  * @generated from enum memori.v1.TurnStatus
@@ -984,7 +1080,7 @@ export enum TurnStatus {
  * Describes the enum memori.v1.TurnStatus.
  */
 export const TurnStatusSchema: GenEnum<TurnStatus> = /*@__PURE__*/
-  enumDesc(file_memori_v1_memory_service, 2);
+  enumDesc(file_memori_v1_memory_service, 3);
 
 /**
  * MemoryService reads, writes and forgets memories.

@@ -72,6 +72,38 @@ FACT_CATEGORY_RULE: FactCategory.ValueType  # 6
 FACT_CATEGORY_OTHER: FactCategory.ValueType  # 7
 Global___FactCategory: _TypeAlias = FactCategory  # noqa: Y015
 
+class _Fusion:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FusionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Fusion.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FUSION_UNSPECIFIED: _Fusion.ValueType  # 0
+    """The server's configured fusion."""
+    FUSION_MIN_MAX: _Fusion.ValueType  # 1
+    """Each list scaled per query between its weakest and strongest
+    candidate.
+    """
+    FUSION_ABSOLUTE: _Fusion.ValueType  # 2
+    """The parts as they are: cosine similarity, BM25 over a full match of
+    the query.
+    """
+
+class Fusion(_Fusion, metaclass=_FusionEnumTypeWrapper):
+    """How the dense and lexical lists share a scale before their weighted sum."""
+
+FUSION_UNSPECIFIED: Fusion.ValueType  # 0
+"""The server's configured fusion."""
+FUSION_MIN_MAX: Fusion.ValueType  # 1
+"""Each list scaled per query between its weakest and strongest
+candidate.
+"""
+FUSION_ABSOLUTE: Fusion.ValueType  # 2
+"""The parts as they are: cosine similarity, BM25 over a full match of
+the query.
+"""
+Global___Fusion: _TypeAlias = Fusion  # noqa: Y015
+
 class _TurnStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -225,12 +257,16 @@ class RecallRequest(_message.Message):
     MIN_SCORE_FIELD_NUMBER: _builtins.int
     INCLUDE_SCORE_PARTS_FIELD_NUMBER: _builtins.int
     INCLUDE_SUPERSEDED_FIELD_NUMBER: _builtins.int
+    RANKING_FIELD_NUMBER: _builtins.int
     query: _builtins.str
     """The text to match."""
     limit: _builtins.int
     """At most this many hits; 0 takes the server's default."""
     min_score: _builtins.float
-    """Only hits scoring at least this."""
+    """Only hits whose absolute score reaches this: the score parts as sent
+    in score_parts, weighted, whatever the fusion (a per-query scale would
+    make a threshold mean something else for every query).
+    """
     include_score_parts: _builtins.bool
     """Send each hit's score parts."""
     include_superseded: _builtins.bool
@@ -253,6 +289,12 @@ class RecallRequest(_message.Message):
     def occurred_before(self) -> _timestamp_pb2.Timestamp:
         """Only memories that occurred before this time."""
 
+    @_builtins.property
+    def ranking(self) -> Global___Ranking:
+        """This call's ranking, where it differs from the server's configured
+        one (recall.* weights and fusion); unset fields keep the server's.
+        """
+
     def __init__(
         self,
         *,
@@ -265,14 +307,70 @@ class RecallRequest(_message.Message):
         min_score: _builtins.float = ...,
         include_score_parts: _builtins.bool = ...,
         include_superseded: _builtins.bool = ...,
+        ranking: Global___Ranking | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attribution", b"attribution", "occurred_after", b"occurred_after", "occurred_before", b"occurred_before"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attribution", b"attribution", "occurred_after", b"occurred_after", "occurred_before", b"occurred_before", "ranking", b"ranking"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attribution", b"attribution", "include_score_parts", b"include_score_parts", "include_superseded", b"include_superseded", "kinds", b"kinds", "limit", b"limit", "min_score", b"min_score", "occurred_after", b"occurred_after", "occurred_before", b"occurred_before", "query", b"query"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attribution", b"attribution", "include_score_parts", b"include_score_parts", "include_superseded", b"include_superseded", "kinds", b"kinds", "limit", b"limit", "min_score", b"min_score", "occurred_after", b"occurred_after", "occurred_before", b"occurred_before", "query", b"query", "ranking", b"ranking"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecallRequest: _TypeAlias = RecallRequest  # noqa: Y015
+
+@_typing.final
+class Ranking(_message.Message):
+    """How recall ranks: the weights of the fused score's parts and how the
+    dense and lexical lists are put on one scale.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DENSE_WEIGHT_FIELD_NUMBER: _builtins.int
+    LEXICAL_WEIGHT_FIELD_NUMBER: _builtins.int
+    RECENCY_WEIGHT_FIELD_NUMBER: _builtins.int
+    MENTIONS_WEIGHT_FIELD_NUMBER: _builtins.int
+    FUSION_FIELD_NUMBER: _builtins.int
+    dense_weight: _builtins.float
+    """Weight of embedding similarity; at least 0."""
+    lexical_weight: _builtins.float
+    """Weight of the lexical (BM25) score; at least 0."""
+    recency_weight: _builtins.float
+    """Weight of the recency prior; at least 0."""
+    mentions_weight: _builtins.float
+    """Weight of the mention-count prior; at least 0."""
+    fusion: Global___Fusion.ValueType
+    """How the dense and lexical lists share a scale."""
+    def __init__(
+        self,
+        *,
+        dense_weight: _builtins.float | None = ...,
+        lexical_weight: _builtins.float | None = ...,
+        recency_weight: _builtins.float | None = ...,
+        mentions_weight: _builtins.float | None = ...,
+        fusion: Global___Fusion.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_dense_weight", b"_dense_weight", "_lexical_weight", b"_lexical_weight", "_mentions_weight", b"_mentions_weight", "_recency_weight", b"_recency_weight", "dense_weight", b"dense_weight", "lexical_weight", b"lexical_weight", "mentions_weight", b"mentions_weight", "recency_weight", b"recency_weight"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dense_weight", b"_dense_weight", "_lexical_weight", b"_lexical_weight", "_mentions_weight", b"_mentions_weight", "_recency_weight", b"_recency_weight", "dense_weight", b"dense_weight", "fusion", b"fusion", "lexical_weight", b"lexical_weight", "mentions_weight", b"mentions_weight", "recency_weight", b"recency_weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__dense_weight: _TypeAlias = _typing.Literal["dense_weight"]  # noqa: Y015
+    _WhichOneofArgType__dense_weight: _TypeAlias = _typing.Literal["_dense_weight", b"_dense_weight"]  # noqa: Y015
+    _WhichOneofReturnType__lexical_weight: _TypeAlias = _typing.Literal["lexical_weight"]  # noqa: Y015
+    _WhichOneofArgType__lexical_weight: _TypeAlias = _typing.Literal["_lexical_weight", b"_lexical_weight"]  # noqa: Y015
+    _WhichOneofReturnType__mentions_weight: _TypeAlias = _typing.Literal["mentions_weight"]  # noqa: Y015
+    _WhichOneofArgType__mentions_weight: _TypeAlias = _typing.Literal["_mentions_weight", b"_mentions_weight"]  # noqa: Y015
+    _WhichOneofReturnType__recency_weight: _TypeAlias = _typing.Literal["recency_weight"]  # noqa: Y015
+    _WhichOneofArgType__recency_weight: _TypeAlias = _typing.Literal["_recency_weight", b"_recency_weight"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__dense_weight) -> _WhichOneofReturnType__dense_weight | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__lexical_weight) -> _WhichOneofReturnType__lexical_weight | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__mentions_weight) -> _WhichOneofReturnType__mentions_weight | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__recency_weight) -> _WhichOneofReturnType__recency_weight | None: ...
+
+Global___Ranking: _TypeAlias = Ranking  # noqa: Y015
 
 @_typing.final
 class RecallResponse(_message.Message):

@@ -317,7 +317,9 @@ private static final long serialVersionUID = 0L;
   private double minScore_ = 0D;
   /**
    * <pre>
-   * Only hits scoring at least this.
+   * Only hits whose absolute score reaches this: the score parts as sent
+   * in score_parts, weighted, whatever the fusion (a per-query scale would
+   * make a threshold mean something else for every query).
    * </pre>
    *
    * <code>double min_score = 7 [json_name = "minScore"];</code>
@@ -356,6 +358,47 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public boolean getIncludeSuperseded() {
     return includeSuperseded_;
+  }
+
+  public static final int RANKING_FIELD_NUMBER = 10;
+  private io.memorid.client.internal.gen.memori.v1.Ranking ranking_;
+  /**
+   * <pre>
+   * This call's ranking, where it differs from the server's configured
+   * one (recall.* weights and fusion); unset fields keep the server's.
+   * </pre>
+   *
+   * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+   * @return Whether the ranking field is set.
+   */
+  @java.lang.Override
+  public boolean hasRanking() {
+    return ((bitField0_ & 0x00000008) != 0);
+  }
+  /**
+   * <pre>
+   * This call's ranking, where it differs from the server's configured
+   * one (recall.* weights and fusion); unset fields keep the server's.
+   * </pre>
+   *
+   * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+   * @return The ranking.
+   */
+  @java.lang.Override
+  public io.memorid.client.internal.gen.memori.v1.Ranking getRanking() {
+    return ranking_ == null ? io.memorid.client.internal.gen.memori.v1.Ranking.getDefaultInstance() : ranking_;
+  }
+  /**
+   * <pre>
+   * This call's ranking, where it differs from the server's configured
+   * one (recall.* weights and fusion); unset fields keep the server's.
+   * </pre>
+   *
+   * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+   */
+  @java.lang.Override
+  public io.memorid.client.internal.gen.memori.v1.RankingOrBuilder getRankingOrBuilder() {
+    return ranking_ == null ? io.memorid.client.internal.gen.memori.v1.Ranking.getDefaultInstance() : ranking_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -404,6 +447,9 @@ private static final long serialVersionUID = 0L;
     if (includeSuperseded_ != false) {
       output.writeBool(9, includeSuperseded_);
     }
+    if (((bitField0_ & 0x00000008) != 0)) {
+      output.writeMessage(10, getRanking());
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -450,6 +496,10 @@ private static final long serialVersionUID = 0L;
     if (includeSuperseded_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(9, includeSuperseded_);
+    }
+    if (((bitField0_ & 0x00000008) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(10, getRanking());
     }
     return size;
   }
@@ -502,6 +552,11 @@ private static final long serialVersionUID = 0L;
         != other.getIncludeScoreParts()) return false;
     if (getIncludeSuperseded()
         != other.getIncludeSuperseded()) return false;
+    if (hasRanking() != other.hasRanking()) return false;
+    if (hasRanking()) {
+      if (!getRanking()
+          .equals(other.getRanking())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -542,6 +597,10 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + INCLUDE_SUPERSEDED_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getIncludeSuperseded());
+    if (hasRanking()) {
+      hash = (37 * hash) + RANKING_FIELD_NUMBER;
+      hash = (53 * hash) + getRanking().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -679,6 +738,7 @@ private static final long serialVersionUID = 0L;
         internalGetAttributionFieldBuilder();
         internalGetOccurredAfterFieldBuilder();
         internalGetOccurredBeforeFieldBuilder();
+        internalGetRankingFieldBuilder();
       }
     }
     @java.lang.Override
@@ -706,6 +766,11 @@ private static final long serialVersionUID = 0L;
       minScore_ = 0D;
       includeScoreParts_ = false;
       includeSuperseded_ = false;
+      ranking_ = null;
+      if (rankingBuilder_ != null) {
+        rankingBuilder_.dispose();
+        rankingBuilder_ = null;
+      }
       return this;
     }
 
@@ -777,6 +842,12 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000100) != 0)) {
         result.includeSuperseded_ = includeSuperseded_;
       }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.ranking_ = rankingBuilder_ == null
+            ? ranking_
+            : rankingBuilder_.build();
+        to_bitField0_ |= 0x00000008;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -828,6 +899,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getIncludeSuperseded() != false) {
         setIncludeSuperseded(other.getIncludeSuperseded());
+      }
+      if (other.hasRanking()) {
+        mergeRanking(other.getRanking());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -915,6 +989,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000100;
               break;
             } // case 72
+            case 82: {
+              input.readMessage(
+                  internalGetRankingFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 82
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1731,7 +1812,9 @@ private static final long serialVersionUID = 0L;
     private double minScore_ ;
     /**
      * <pre>
-     * Only hits scoring at least this.
+     * Only hits whose absolute score reaches this: the score parts as sent
+     * in score_parts, weighted, whatever the fusion (a per-query scale would
+     * make a threshold mean something else for every query).
      * </pre>
      *
      * <code>double min_score = 7 [json_name = "minScore"];</code>
@@ -1743,7 +1826,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Only hits scoring at least this.
+     * Only hits whose absolute score reaches this: the score parts as sent
+     * in score_parts, weighted, whatever the fusion (a per-query scale would
+     * make a threshold mean something else for every query).
      * </pre>
      *
      * <code>double min_score = 7 [json_name = "minScore"];</code>
@@ -1759,7 +1844,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Only hits scoring at least this.
+     * Only hits whose absolute score reaches this: the score parts as sent
+     * in score_parts, weighted, whatever the fusion (a per-query scale would
+     * make a threshold mean something else for every query).
      * </pre>
      *
      * <code>double min_score = 7 [json_name = "minScore"];</code>
@@ -1858,6 +1945,170 @@ private static final long serialVersionUID = 0L;
       includeSuperseded_ = false;
       onChanged();
       return this;
+    }
+
+    private io.memorid.client.internal.gen.memori.v1.Ranking ranking_;
+    private com.google.protobuf.SingleFieldBuilder<
+        io.memorid.client.internal.gen.memori.v1.Ranking, io.memorid.client.internal.gen.memori.v1.Ranking.Builder, io.memorid.client.internal.gen.memori.v1.RankingOrBuilder> rankingBuilder_;
+    /**
+     * <pre>
+     * This call's ranking, where it differs from the server's configured
+     * one (recall.* weights and fusion); unset fields keep the server's.
+     * </pre>
+     *
+     * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+     * @return Whether the ranking field is set.
+     */
+    public boolean hasRanking() {
+      return ((bitField0_ & 0x00000200) != 0);
+    }
+    /**
+     * <pre>
+     * This call's ranking, where it differs from the server's configured
+     * one (recall.* weights and fusion); unset fields keep the server's.
+     * </pre>
+     *
+     * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+     * @return The ranking.
+     */
+    public io.memorid.client.internal.gen.memori.v1.Ranking getRanking() {
+      if (rankingBuilder_ == null) {
+        return ranking_ == null ? io.memorid.client.internal.gen.memori.v1.Ranking.getDefaultInstance() : ranking_;
+      } else {
+        return rankingBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * This call's ranking, where it differs from the server's configured
+     * one (recall.* weights and fusion); unset fields keep the server's.
+     * </pre>
+     *
+     * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+     */
+    public Builder setRanking(io.memorid.client.internal.gen.memori.v1.Ranking value) {
+      if (rankingBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ranking_ = value;
+      } else {
+        rankingBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * This call's ranking, where it differs from the server's configured
+     * one (recall.* weights and fusion); unset fields keep the server's.
+     * </pre>
+     *
+     * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+     */
+    public Builder setRanking(
+        io.memorid.client.internal.gen.memori.v1.Ranking.Builder builderForValue) {
+      if (rankingBuilder_ == null) {
+        ranking_ = builderForValue.build();
+      } else {
+        rankingBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * This call's ranking, where it differs from the server's configured
+     * one (recall.* weights and fusion); unset fields keep the server's.
+     * </pre>
+     *
+     * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+     */
+    public Builder mergeRanking(io.memorid.client.internal.gen.memori.v1.Ranking value) {
+      if (rankingBuilder_ == null) {
+        if (((bitField0_ & 0x00000200) != 0) &&
+          ranking_ != null &&
+          ranking_ != io.memorid.client.internal.gen.memori.v1.Ranking.getDefaultInstance()) {
+          getRankingBuilder().mergeFrom(value);
+        } else {
+          ranking_ = value;
+        }
+      } else {
+        rankingBuilder_.mergeFrom(value);
+      }
+      if (ranking_ != null) {
+        bitField0_ |= 0x00000200;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * This call's ranking, where it differs from the server's configured
+     * one (recall.* weights and fusion); unset fields keep the server's.
+     * </pre>
+     *
+     * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+     */
+    public Builder clearRanking() {
+      bitField0_ = (bitField0_ & ~0x00000200);
+      ranking_ = null;
+      if (rankingBuilder_ != null) {
+        rankingBuilder_.dispose();
+        rankingBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * This call's ranking, where it differs from the server's configured
+     * one (recall.* weights and fusion); unset fields keep the server's.
+     * </pre>
+     *
+     * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+     */
+    public io.memorid.client.internal.gen.memori.v1.Ranking.Builder getRankingBuilder() {
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return internalGetRankingFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * This call's ranking, where it differs from the server's configured
+     * one (recall.* weights and fusion); unset fields keep the server's.
+     * </pre>
+     *
+     * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+     */
+    public io.memorid.client.internal.gen.memori.v1.RankingOrBuilder getRankingOrBuilder() {
+      if (rankingBuilder_ != null) {
+        return rankingBuilder_.getMessageOrBuilder();
+      } else {
+        return ranking_ == null ?
+            io.memorid.client.internal.gen.memori.v1.Ranking.getDefaultInstance() : ranking_;
+      }
+    }
+    /**
+     * <pre>
+     * This call's ranking, where it differs from the server's configured
+     * one (recall.* weights and fusion); unset fields keep the server's.
+     * </pre>
+     *
+     * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        io.memorid.client.internal.gen.memori.v1.Ranking, io.memorid.client.internal.gen.memori.v1.Ranking.Builder, io.memorid.client.internal.gen.memori.v1.RankingOrBuilder> 
+        internalGetRankingFieldBuilder() {
+      if (rankingBuilder_ == null) {
+        rankingBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            io.memorid.client.internal.gen.memori.v1.Ranking, io.memorid.client.internal.gen.memori.v1.Ranking.Builder, io.memorid.client.internal.gen.memori.v1.RankingOrBuilder>(
+                getRanking(),
+                getParentForChildren(),
+                isClean());
+        ranking_ = null;
+      }
+      return rankingBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:memori.v1.RecallRequest)

@@ -175,7 +175,9 @@ public interface RecallRequestOrBuilder extends
 
   /**
    * <pre>
-   * Only hits scoring at least this.
+   * Only hits whose absolute score reaches this: the score parts as sent
+   * in score_parts, weighted, whatever the fusion (a per-query scale would
+   * make a threshold mean something else for every query).
    * </pre>
    *
    * <code>double min_score = 7 [json_name = "minScore"];</code>
@@ -202,4 +204,34 @@ public interface RecallRequestOrBuilder extends
    * @return The includeSuperseded.
    */
   boolean getIncludeSuperseded();
+
+  /**
+   * <pre>
+   * This call's ranking, where it differs from the server's configured
+   * one (recall.* weights and fusion); unset fields keep the server's.
+   * </pre>
+   *
+   * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+   * @return Whether the ranking field is set.
+   */
+  boolean hasRanking();
+  /**
+   * <pre>
+   * This call's ranking, where it differs from the server's configured
+   * one (recall.* weights and fusion); unset fields keep the server's.
+   * </pre>
+   *
+   * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+   * @return The ranking.
+   */
+  io.memorid.client.internal.gen.memori.v1.Ranking getRanking();
+  /**
+   * <pre>
+   * This call's ranking, where it differs from the server's configured
+   * one (recall.* weights and fusion); unset fields keep the server's.
+   * </pre>
+   *
+   * <code>.memori.v1.Ranking ranking = 10 [json_name = "ranking"];</code>
+   */
+  io.memorid.client.internal.gen.memori.v1.RankingOrBuilder getRankingOrBuilder();
 }

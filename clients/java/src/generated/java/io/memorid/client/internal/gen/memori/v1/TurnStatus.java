@@ -162,7 +162,7 @@ public enum TurnStatus
   }
   public static com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return io.memorid.client.internal.gen.memori.v1.MemoryServiceProto.getDescriptor().getEnumType(2);
+    return io.memorid.client.internal.gen.memori.v1.MemoryServiceProto.getDescriptor().getEnumType(3);
   }
 
   private static final TurnStatus[] VALUES = values();
