@@ -358,6 +358,7 @@ async fn run(settings: Settings) {
         name: "postgres",
         pid: postmaster,
     };
+    let mut headline = String::new();
     let mut peak_off: f64 = off_idle;
     let mut peak_on: f64 = on_idle;
     for (setting, knobs, base, provider) in [
@@ -456,6 +457,9 @@ async fn run(settings: Settings) {
         let rendered = table(&rows);
         println!("\n{title}\n\n{rendered}");
         let _ = write!(doc, "### {title}\n\n{rendered}\n");
+        if setting == "instant" {
+            headline = report::headline(&rows);
+        }
     }
 
     // Open loop, memory off, instant upstream: the highest arrival rate
@@ -501,7 +505,12 @@ async fn run(settings: Settings) {
     for note in &notes {
         println!("note: {note}");
     }
-    write_benchmarks(&settings, &doc, &notes);
+    println!("\n{headline}");
+    write_benchmarks(
+        &settings,
+        &format!("### Headline: instant upstream\n\n{headline}\n{doc}"),
+        &notes,
+    );
 }
 
 /// Open-loop rates against the direct upstream and memorid (memory off),
@@ -679,7 +688,7 @@ fn write_benchmarks(settings: &Settings, tables: &str, notes: &[String]) {
     let _ = write!(
         doc,
         "# Benchmarks\n\n\
-         Written by `cargo bench --bench gateway` (benches/gateway/) on {machine}, {date}.\n\
+         Written by `cargo bench --bench gateway` (benches/gateway/) on {machine}, {date}, at commit {commit}.\n\
          Do not edit by hand: run it again.\n\n\
          ## Method\n\n\
          One run, one machine. A fast fake OpenAI-compatible upstream (Rust, in the benchmark process,\n\
@@ -702,6 +711,13 @@ fn write_benchmarks(settings: &Settings, tables: &str, notes: &[String]) {
          ## Results\n\n{tables}",
         machine = machine(),
         date = chrono::Utc::now().format("%Y-%m-%d"),
+        commit = Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| "unknown".into()),
         facts = settings.facts,
         seconds = settings.seconds.as_secs_f64(),
     );

@@ -120,3 +120,48 @@ pub fn table(rows: &[Row]) -> String {
     }
     out
 }
+
+/// The figures that carry on a noisy machine: memorid against LiteLLM (one
+/// worker) and the direct baseline, per number of callers.
+pub fn headline(rows: &[Row]) -> String {
+    let find = |target: &str, callers: usize| {
+        rows.iter()
+            .find(|r| r.target == target && r.callers == callers)
+            .map(|r| &r.figures)
+    };
+    let cpu = |f: &Figures| f.cpu_per_1000.iter().map(|(_, s)| s).sum::<f64>();
+    let mut callers: Vec<usize> = rows.iter().map(|r| r.callers).collect();
+    callers.dedup();
+    let mut out = String::from(
+        "| callers | memorid (memory off) streams/s | × LiteLLM 1 worker | × direct | added TTFT p50 ms: memorid off / on / LiteLLM | CPU s per 1,000 streams: memorid + PostgreSQL / LiteLLM |\n\
+         |---:|---:|---:|---:|---|---|\n",
+    );
+    for n in callers {
+        let (Some(direct), Some(off)) = (find("direct", n), find("memorid, memory off", n)) else {
+            continue;
+        };
+        let on = find("memorid, memory on", n);
+        let litellm = find("LiteLLM, 1 worker", n);
+        let added = |f: Option<&Figures>| {
+            f.map_or("—".to_string(), |f| {
+                format!("{:.2}", ms(f.ttft_p50) - ms(direct.ttft_p50))
+            })
+        };
+        let _ = writeln!(
+            out,
+            "| {n} | {:.0} | {} | {:.3} | {} / {} / {} | {:.2} / {} |",
+            off.rate,
+            litellm.map_or("—".to_string(), |l| format!(
+                "{:.1}",
+                off.rate / l.rate.max(1e-9)
+            )),
+            off.rate / direct.rate.max(1e-9),
+            added(Some(off)),
+            added(on),
+            added(litellm),
+            cpu(off),
+            litellm.map_or("—".to_string(), |l| format!("{:.2}", cpu(l))),
+        );
+    }
+    out
+}
