@@ -66,7 +66,24 @@ class MemoridServer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def config_toml(upstream: FakeUpstream, storage_url: str, port: int, storage_extra: str = "") -> str:
+@dataclass
+class ServerTls:
+    """memorid's own TLS: PEM files, and a CA whose client certificates it
+    requires (mTLS) when given. Health is then probed on a plaintext port."""
+
+    cert_file: Path
+    key_file: Path
+    client_ca_file: Path | None = None
+
+
+def config_toml(
+    upstream: FakeUpstream,
+    storage_url: str,
+    port: int,
+    storage_extra: str = "",
+    tls: ServerTls | None = None,
+    health_port: int | None = None,
+) -> str:
     keys = ", ".join(f'{{ namespace = "{ns}", key = "{key}" }}' for ns, key in KEYS.items())
     providers = ""
     # The default `openai` and `anthropic` providers point at the fakes, so
@@ -81,10 +98,22 @@ kind = "{kind}"
 base_url = "{url}"
 api_key_env = "FAKE_UPSTREAM_KEY"
 """
+    server_tls = ""
+    if tls is not None:
+        server_tls = f"""
+[server.tls]
+cert_file = "{tls.cert_file}"
+key_file = "{tls.key_file}"
+reload_secs = 1
+"""
+        if tls.client_ca_file is not None:
+            server_tls += f'client_ca_file = "{tls.client_ca_file}"\n'
+    health = f'health_listen = "127.0.0.1:{health_port}"' if health_port else ""
     return f"""
 [server]
 listen = "127.0.0.1:{port}"
 shutdown_grace_secs = 1
+{health}
 
 [storage]
 url = "{storage_url}"
@@ -111,11 +140,17 @@ model = "fake-bow-256"
 
 [log]
 filter = "warn"
-{providers}"""
+{providers}{server_tls}"""
 
 
 def start_memorid(
-    upstream: FakeUpstream, storage_url: str, backend: str, *, port: int | None = None, storage_extra: str = ""
+    upstream: FakeUpstream,
+    storage_url: str,
+    backend: str,
+    *,
+    port: int | None = None,
+    storage_extra: str = "",
+    tls: ServerTls | None = None,
 ) -> MemoridServer:
     if not os.access(MEMORID_BIN, os.X_OK):
         pytest.fail(
@@ -128,7 +163,8 @@ def start_memorid(
         storage_url = f"sqlite://{directory / 'memorid.db'}"
     port = port or free_port()
     config = directory / "memorid.toml"
-    config.write_text(config_toml(upstream, storage_url, port, storage_extra))
+    health_port = free_port() if tls is not None else None
+    config.write_text(config_toml(upstream, storage_url, port, storage_extra, tls, health_port))
     log_path = directory / "memorid.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORID_")}
     env["FAKE_UPSTREAM_KEY"] = UPSTREAM_KEY
@@ -141,7 +177,8 @@ def start_memorid(
             env=env,
         )
     server = MemoridServer(f"127.0.0.1:{port}", backend, process, directory, log_path)
-    with memorid.Client(server.target) as probe:
+    # With TLS the main port needs certificates; the health port does not.
+    with memorid.Client(f"127.0.0.1:{health_port}" if health_port else server.target) as probe:
         deadline = time.monotonic() + 60
         while not probe.health(timeout=1.0):
             if process.poll() is not None:

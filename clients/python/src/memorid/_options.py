@@ -91,6 +91,8 @@ def settings(
     ca_file: str | os.PathLike[str] | None,
     root_certificates: bytes | None,
     tls_server_name: str | None,
+    cert_file: str | os.PathLike[str] | None,
+    key_file: str | os.PathLike[str] | None,
     timeout: float | None,
     chat_timeout: float | None,
     keepalive_time: float | None,
@@ -112,9 +114,11 @@ def settings(
             address += ":443" if scheme_tls else ":80"
     if not address:
         raise ValueError("target must not be empty")
-    secure = bool(tls if tls is not None else (scheme_tls or ca_file or root_certificates))
-    if tls is False and (ca_file or root_certificates):
-        raise ValueError("ca_file / root_certificates need tls")
+    if (cert_file is None) != (key_file is None):
+        raise ValueError("a client certificate needs both cert_file and key_file")
+    secure = bool(tls if tls is not None else (scheme_tls or ca_file or root_certificates or cert_file))
+    if tls is False and (ca_file or root_certificates or cert_file):
+        raise ValueError("ca_file / root_certificates / cert_file need tls")
 
     credentials = None
     if secure:
@@ -124,7 +128,14 @@ def settings(
                 roots = f.read()
         if roots is None:
             roots = _system_roots()
-        credentials = grpc.ssl_channel_credentials(root_certificates=roots)
+        # A client certificate, for a server that requires one (mTLS).
+        chain = key = None
+        if cert_file is not None and key_file is not None:
+            with open(cert_file, "rb") as f:
+                chain = f.read()
+            with open(key_file, "rb") as f:
+                key = f.read()
+        credentials = grpc.ssl_channel_credentials(root_certificates=roots, private_key=key, certificate_chain=chain)
 
     metadata: list[tuple[str, str]] = []
     if api_key:

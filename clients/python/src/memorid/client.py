@@ -248,7 +248,9 @@ class Client:
     `target` is `host:port` (plaintext), `http://host:port`, or
     `https://host[:port]` (TLS). `api_key` is sent as `authorization: Bearer`
     (a warning is issued when that happens without TLS). TLS trusts the
-    operating system's roots unless `ca_file` or `root_certificates` is given.
+    operating system's roots unless `ca_file` or `root_certificates` is given;
+    `cert_file` and `key_file` (PEM) present a client certificate to a
+    server that requires one (`server.tls.client_ca_file`).
     `timeout` is the default deadline of every call but Chat, whose default is
     `chat_timeout` (None: no deadline); each method takes `timeout=` too.
     `keepalive_time` (seconds) turns on HTTP/2 keepalive pings.
@@ -264,6 +266,8 @@ class Client:
         ca_file: str | os.PathLike[str] | None = None,
         root_certificates: bytes | None = None,
         tls_server_name: str | None = None,
+        cert_file: str | os.PathLike[str] | None = None,
+        key_file: str | os.PathLike[str] | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         chat_timeout: float | None = None,
         keepalive_time: float | None = None,
@@ -280,6 +284,8 @@ class Client:
             ca_file=ca_file,
             root_certificates=root_certificates,
             tls_server_name=tls_server_name,
+            cert_file=cert_file,
+            key_file=key_file,
             timeout=timeout,
             chat_timeout=chat_timeout,
             keepalive_time=keepalive_time,
