@@ -144,6 +144,28 @@ def test_a_process_narrows_recalled_messages_while_facts_stay_the_entitys(client
     assert "I like opera." not in {h.content for h in only_a}
 
 
+def test_a_recall_can_rank_its_own_way(client: memorid.Client, entity: str) -> None:
+    scope = client.attribution(entity)
+    scope.attribute(_turn("I sail on weekends."))
+    scope.attribute(_turn("My bike needs new brakes."))
+    assert scope.augmentation.wait(timeout=30).completed
+    kinds = ("message",)
+    lexical = memorid.Ranking(dense_weight=0.0, lexical_weight=1.0, recency_weight=0.0, mentions_weight=0.0)
+    hits = scope.recall("brakes", kinds=kinds, limit=5, ranking=lexical, include_score_parts=True)
+    # Lexical only: the score is the lexical part, and only the message
+    # holding the word scores above zero.
+    assert hits[0].content == "My bike needs new brakes."
+    assert all(h.score_parts is not None and abs(h.score - h.score_parts.lexical) < 1e-9 for h in hits)
+    assert [h.score > 0 for h in hits].count(True) == 1
+    scaled = scope.recall("brakes", kinds=kinds, limit=5, ranking=memorid.Ranking(fusion="min_max"))
+    assert scaled and scaled[0].content == "My bike needs new brakes."
+    with pytest.raises(memorid.InvalidArgumentError) as refused:
+        scope.recall("brakes", ranking=memorid.Ranking(dense_weight=-1.0))
+    assert "ranking.dense_weight" in str(refused.value)
+    with pytest.raises(ValueError, match="fusion"):
+        scope.recall("brakes", ranking=memorid.Ranking(fusion="best"))  # type: ignore[arg-type]
+
+
 def test_health_and_api_key_header(server: MemoridServer) -> None:
     with memorid.Client(server.target, api_key=API_KEY) as c:
         assert c.health()

@@ -263,6 +263,7 @@ def recall_request(
     min_score: float,
     include_score_parts: bool,
     include_superseded: bool,
+    ranking: t.Ranking | None = None,
 ) -> memory_pb.RecallRequest:
     if isinstance(kinds, str):
         kinds = (cast(t.MemoryKind, kinds),)
@@ -283,7 +284,25 @@ def recall_request(
         request.occurred_after.CopyFrom(timestamp(occurred_after))
     if occurred_before is not None:
         request.occurred_before.CopyFrom(timestamp(occurred_before))
+    if ranking is not None:
+        request.ranking.CopyFrom(ranking_message(ranking))
     return request
+
+
+_FUSIONS = {"absolute": memory_pb.FUSION_ABSOLUTE, "min_max": memory_pb.FUSION_MIN_MAX}
+
+
+def ranking_message(ranking: t.Ranking) -> memory_pb.Ranking:
+    message = memory_pb.Ranking()
+    for name in ("dense_weight", "lexical_weight", "recency_weight", "mentions_weight"):
+        value = getattr(ranking, name)
+        if value is not None:
+            setattr(message, name, value)
+    if ranking.fusion is not None:
+        if ranking.fusion not in _FUSIONS:
+            raise ValueError(f"unknown fusion {ranking.fusion!r}; use 'absolute' or 'min_max'")
+        message.fusion = _FUSIONS[ranking.fusion]
+    return message
 
 
 def attribute_request(turn: t.AttributeTurn) -> memory_pb.AttributeRequest:

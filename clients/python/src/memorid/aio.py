@@ -388,6 +388,7 @@ class AsyncClient:
         min_score: float = 0.0,
         include_score_parts: bool = False,
         include_superseded: bool = False,
+        ranking: t.Ranking | None = None,
         timeout: float | None = _UNSET,
     ) -> list[t.RecallHit]:
         request = conv.recall_request(
@@ -400,6 +401,7 @@ class AsyncClient:
             min_score=min_score,
             include_score_parts=include_score_parts,
             include_superseded=include_superseded,
+            ranking=ranking,
         )
 
         async def once(left: float | None) -> list[t.RecallHit]:

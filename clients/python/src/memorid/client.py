@@ -406,12 +406,14 @@ class Client:
         min_score: float = 0.0,
         include_score_parts: bool = False,
         include_superseded: bool = False,
+        ranking: t.Ranking | None = None,
         timeout: float | None = _UNSET,
     ) -> list[t.RecallHit]:
         """The entity's memories best matching `query`, best first (facts by
         default; `kinds=("fact", "message")` adds past messages). Facts
         belong to the entity; `process_id` narrows the past messages to that
-        process's turns."""
+        process's turns. `ranking` changes the weights or fusion for this
+        call only."""
         request = conv.recall_request(
             t.Attribution(entity_id, process_id),
             query,
@@ -422,6 +424,7 @@ class Client:
             min_score=min_score,
             include_score_parts=include_score_parts,
             include_superseded=include_superseded,
+            ranking=ranking,
         )
 
         def once(left: float | None) -> list[t.RecallHit]:

@@ -192,6 +192,20 @@ class MessageHit:
 
 
 @dataclass(frozen=True)
+class Ranking:
+    """One recall's own ranking, where it differs from the server's
+    (`[recall]` weights and fusion); None keeps the server's value.
+    `fusion` is "absolute" (the parts as they are) or "min_max" (each list
+    scaled per query)."""
+
+    dense_weight: float | None = None
+    lexical_weight: float | None = None
+    recency_weight: float | None = None
+    mentions_weight: float | None = None
+    fusion: Literal["absolute", "min_max"] | None = None
+
+
+@dataclass(frozen=True)
 class ScoreParts:
     dense: float
     lexical: float
