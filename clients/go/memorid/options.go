@@ -36,6 +36,8 @@ type settings struct {
 	tls            bool
 	tlsConfig      *tls.Config
 	caFile         string
+	certFile       string
+	keyFile        string
 	serverName     string
 	apiKey         string
 	timeout        time.Duration
@@ -78,8 +80,26 @@ func WithCAFile(path string) Option {
 	}
 }
 
-// WithTLSConfig turns TLS on with this configuration (client certificates,
-// custom verification). WithCAFile and WithServerName still apply on top.
+// WithClientCertificate turns TLS on and presents the PEM certificate chain
+// in certFile, with its private key in keyFile, to a server that requires
+// client certificates (memorid's server.tls.client_ca_file, mTLS). The files
+// are read by New.
+func WithClientCertificate(certFile, keyFile string) Option {
+	return func(s *settings) error {
+		// One without the other is a mistake to report now, not a
+		// handshake the server refuses later with a vaguer message.
+		if certFile == "" || keyFile == "" {
+			return fmt.Errorf("memorid: a client certificate needs both certFile and keyFile (got %q and %q)", certFile, keyFile)
+		}
+		s.tls = true
+		s.certFile, s.keyFile = certFile, keyFile
+		return nil
+	}
+}
+
+// WithTLSConfig turns TLS on with this configuration (custom verification,
+// certificates from elsewhere than files). WithCAFile,
+// WithClientCertificate and WithServerName still apply on top.
 func WithTLSConfig(config *tls.Config) Option {
 	return func(s *settings) error {
 		s.tls = true
@@ -219,8 +239,9 @@ func parseTarget(target string) (address string, schemeTLS bool, err error) {
 	return host, schemeTLS, nil
 }
 
-// tlsConfig builds the TLS configuration: the given one or a fresh one,
-// trusting the CA file's certificates or else the system's roots.
+// buildTLS builds the TLS configuration: the given one or a fresh one,
+// trusting the CA file's certificates or else the system's roots, and
+// presenting the client certificate when one is given.
 func (s *settings) buildTLS() (*tls.Config, error) {
 	config := s.tlsConfig
 	if config == nil {
@@ -236,6 +257,13 @@ func (s *settings) buildTLS() (*tls.Config, error) {
 			return nil, fmt.Errorf("memorid: no PEM certificate in %s", s.caFile)
 		}
 		config.RootCAs = pool
+	}
+	if s.certFile != "" {
+		pair, err := tls.LoadX509KeyPair(s.certFile, s.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("memorid: loading the client certificate %s and key %s: %w", s.certFile, s.keyFile, err)
+		}
+		config.Certificates = []tls.Certificate{pair}
 	}
 	if s.serverName != "" {
 		config.ServerName = s.serverName

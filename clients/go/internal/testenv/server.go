@@ -38,9 +38,20 @@ func Binary() string {
 // Server is a running memorid.
 type Server struct {
 	Target string
-	Dir    string
-	cmd    *exec.Cmd
-	exited chan struct{}
+	// HealthTarget is the plaintext grpc.health.v1 port of a server with
+	// TLS (empty without).
+	HealthTarget string
+	Dir          string
+	cmd          *exec.Cmd
+	exited       chan struct{}
+}
+
+// ServerTLS has memorid serve TLS itself (server.tls): PEM files, and a CA
+// whose client certificates it then requires (mTLS) when ClientCAFile is
+// set.
+type ServerTLS struct {
+	CertFile, KeyFile string
+	ClientCAFile      string
 }
 
 // FreePort is a loopback port that was free a moment ago.
@@ -53,15 +64,26 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func config(upstream *Upstream, storageURL string, port int) string {
+func config(upstream *Upstream, storageURL string, port int, tls *ServerTLS, healthPort int) string {
 	var keys []string
 	for ns, key := range Keys {
 		keys = append(keys, fmt.Sprintf(`{ namespace = "%s", key = "%s" }`, ns, key))
+	}
+	health, serverTLS := "", ""
+	if tls != nil {
+		health = fmt.Sprintf("health_listen = \"127.0.0.1:%d\"", healthPort)
+		// A table of [server], so it goes last: every key after it would be
+		// the table's.
+		serverTLS = fmt.Sprintf("\n[server.tls]\ncert_file = %q\nkey_file = %q\nreload_secs = 1\n", tls.CertFile, tls.KeyFile)
+		if tls.ClientCAFile != "" {
+			serverTLS += fmt.Sprintf("client_ca_file = %q\n", tls.ClientCAFile)
+		}
 	}
 	return fmt.Sprintf(`
 [server]
 listen = "127.0.0.1:%d"
 shutdown_grace_secs = 1
+%s
 
 [storage]
 url = "%s"
@@ -92,7 +114,7 @@ filter = "warn"
 kind = "openai"
 base_url = "%s"
 api_key_env = "FAKE_UPSTREAM_KEY"
-`, port, storageURL, strings.Join(keys, ", "), upstream.BaseURL(), upstream.BaseURL())
+%s`, port, health, storageURL, strings.Join(keys, ", "), upstream.BaseURL(), upstream.BaseURL(), serverTLS)
 }
 
 // StartMemorid starts the real memorid binary on a free port, on SQLite in
@@ -100,6 +122,17 @@ api_key_env = "FAKE_UPSTREAM_KEY"
 // missing binary is an error naming what to build, never a skip. port 0
 // picks a free one.
 func StartMemorid(upstream *Upstream, port int) (*Server, error) {
+	return start(upstream, port, nil)
+}
+
+// StartMemoridTLS is StartMemorid with memorid serving TLS on its port
+// (and mTLS with tls.ClientCAFile); readiness is then probed on a second,
+// plaintext health port, since the main one needs certificates.
+func StartMemoridTLS(upstream *Upstream, tls ServerTLS) (*Server, error) {
+	return start(upstream, 0, &tls)
+}
+
+func start(upstream *Upstream, port int, tls *ServerTLS) (*Server, error) {
 	bin := Binary()
 	if info, err := os.Stat(bin); err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
 		return nil, fmt.Errorf("no memorid binary at %s: build it with `cargo build --release` "+
@@ -114,9 +147,15 @@ func StartMemorid(upstream *Upstream, port int) (*Server, error) {
 			return nil, err
 		}
 	}
+	healthPort := 0
+	if tls != nil {
+		if healthPort, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
 	configPath := filepath.Join(dir, "memorid.toml")
 	storage := "sqlite://" + filepath.Join(dir, "memorid.db")
-	if err := os.WriteFile(configPath, []byte(config(upstream, storage, port)), 0o600); err != nil {
+	if err := os.WriteFile(configPath, []byte(config(upstream, storage, port, tls, healthPort)), 0o600); err != nil {
 		return nil, err
 	}
 	log, err := os.Create(filepath.Join(dir, "memorid.log"))
@@ -135,6 +174,9 @@ func StartMemorid(upstream *Upstream, port int) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Target: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, cmd: cmd, exited: make(chan struct{})}
+	if tls != nil {
+		s.HealthTarget = fmt.Sprintf("127.0.0.1:%d", healthPort)
+	}
 	go func() { _ = cmd.Wait(); close(s.exited) }()
 	if err := s.waitServing(60 * time.Second); err != nil {
 		logs := s.Logs()
@@ -145,7 +187,11 @@ func StartMemorid(upstream *Upstream, port int) (*Server, error) {
 }
 
 func (s *Server) waitServing(limit time.Duration) error {
-	conn, err := grpc.NewClient(s.Target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	probe := s.Target
+	if s.HealthTarget != "" {
+		probe = s.HealthTarget
+	}
+	conn, err := grpc.NewClient(probe, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
 	}
