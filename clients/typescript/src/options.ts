@@ -17,9 +17,18 @@ export interface TlsOptions {
   readonly caFile?: string | undefined;
   /** PEM text of the CA(s) to trust instead of the system's roots. */
   readonly ca?: string | Buffer | undefined;
-  /** A client certificate (PEM) and its key, for servers that ask for one. */
+  /**
+   * A client certificate chain (PEM text, leaf first), for a server that
+   * requires one (memorid with `server.tls.client_ca_file`: mTLS). Needs
+   * `key` or `keyFile`; wins over `certFile`, as `ca` over `caFile`.
+   */
   readonly cert?: string | Buffer | undefined;
+  /** The client certificate's private key (PEM text). Needs `cert` or `certFile`. */
   readonly key?: string | Buffer | undefined;
+  /** PEM file of the client certificate chain; read when the client is made. */
+  readonly certFile?: string | undefined;
+  /** PEM file of the client certificate's private key; read when the client is made. */
+  readonly keyFile?: string | undefined;
   /** The name to expect in the server's certificate (and send as SNI), if not the target's host. */
   readonly serverName?: string | undefined;
 }
@@ -216,10 +225,19 @@ export function settings(options: ClientOptions, interceptors: Interceptor[]): S
   if (secure) {
     const tls: TlsOptions = typeof tlsOption === "object" ? tlsOption : {};
     const ca = tls.ca ?? (tls.caFile !== undefined ? readFileSync(tls.caFile) : systemRoots());
+    // Half a client certificate would only show up as a handshake the
+    // server refuses, without saying why: refuse it here, naming both.
+    const hasCert = tls.cert !== undefined || tls.certFile !== undefined;
+    const hasKey = tls.key !== undefined || tls.keyFile !== undefined;
+    if (hasCert !== hasKey) {
+      throw new TypeError("a client certificate needs both cert (or certFile) and key (or keyFile)");
+    }
+    const cert = tls.cert ?? (tls.certFile !== undefined ? readFileSync(tls.certFile) : undefined);
+    const key = tls.key ?? (tls.keyFile !== undefined ? readFileSync(tls.keyFile) : undefined);
     nodeOptions = {
       ...(ca !== undefined ? { ca } : {}),
-      ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-      ...(tls.key !== undefined ? { key: tls.key } : {}),
+      ...(cert !== undefined ? { cert } : {}),
+      ...(key !== undefined ? { key } : {}),
       ...(tls.serverName !== undefined ? { servername: tls.serverName } : {}),
     };
   } else if (typeof tlsOption === "object") {

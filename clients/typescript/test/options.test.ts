@@ -1,94 +1,18 @@
-// Connection options against the real memorid: TLS through a terminating
-// proxy (CA file, PEM text, server name), the warning for a key sent in the
-// clear, HTTP/2 keepalive noticing a dead path, targets, the version.
+// Connection options against the real memorid: the warning for a key sent in
+// the clear, HTTP/2 keepalive noticing a dead path, targets, the version
+// (TLS is in tls.test.ts).
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MemoridClient, UnavailableError, VERSION } from "@memorid/client";
 import { API_KEY } from "./support/memorid.js";
-import { makeCertificates, Proxy, removeCertificates, type Certificates } from "./support/proxy.js";
-import { entity, modelName, useMemorid } from "./support/setup.js";
+import { Proxy } from "./support/proxy.js";
+import { entity, modelName, useMemorid, warningsOf } from "./support/setup.js";
 import { Gate } from "./support/upstream.js";
 
 const env = useMemorid();
-let certificates: Certificates;
-let tlsProxy: Proxy;
-const NAME = "memorid.test";
-
-before(async () => {
-  await env.ready;
-  certificates = makeCertificates(NAME);
-  tlsProxy = await Proxy.tls(env.server.port, certificates);
-});
-after(async () => {
-  await tlsProxy.close();
-  removeCertificates(certificates);
-});
-
-/** The warnings `run` makes the process emit. */
-async function warningsOf(run: () => void | Promise<void>): Promise<Error[]> {
-  const seen: Error[] = [];
-  const listener = (warning: Error) => seen.push(warning);
-  process.on("warning", listener);
-  try {
-    await run();
-    await sleep(10); // warnings are emitted on the next tick
-  } finally {
-    process.off("warning", listener);
-  }
-  return seen;
-}
-
-test("TLS with a CA file and the certificate's server name", async () => {
-  const warnings = await warningsOf(async () => {
-    const client = new MemoridClient({
-      target: `https://127.0.0.1:${tlsProxy.port}`,
-      apiKey: API_KEY,
-      tls: { caFile: certificates.caFile, serverName: NAME },
-    });
-    try {
-      const mem = client.attribution({ entityId: entity() });
-      assert.deepEqual((await mem.listFacts()).facts, []);
-      const model = modelName();
-      env.upstream.script(model, { pieces: ["over", " TLS"] });
-      assert.equal((await mem.chat({ model: `openai/${model}`, messages: [{ role: "user", content: "hi" }] }).collect()).text, "over TLS");
-    } finally {
-      client.close();
-    }
-  });
-  assert.deepEqual(warnings, [], "an API key over TLS warns about nothing");
-});
-
-test("TLS with the CA as PEM text and tls: {...} on a host:port target", async () => {
-  const client = new MemoridClient({
-    target: `127.0.0.1:${tlsProxy.port}`,
-    apiKey: API_KEY,
-    tls: { ca: certificates.ca, serverName: NAME },
-  });
-  try {
-    assert.equal(await client.health(), true);
-    assert.deepEqual((await client.attribution({ entityId: entity() }).listFacts()).facts, []);
-  } finally {
-    client.close();
-  }
-});
-
-test("TLS refuses a certificate for another name, and one the system's roots do not know", async () => {
-  for (const tls of [{ caFile: certificates.caFile }, true] as const) {
-    const client = new MemoridClient({ target: `https://127.0.0.1:${tlsProxy.port}`, apiKey: API_KEY, tls });
-    try {
-      await assert.rejects(client.attribution({ entityId: entity() }).listFacts(), (error: unknown) => {
-        assert.ok(error instanceof UnavailableError, String(error));
-        assert.equal(error.reason, "");
-        return true;
-      });
-    } finally {
-      client.close();
-    }
-  }
-});
 
 test("an API key sent without TLS warns once per client; warnInsecure: false silences it", async () => {
   const warned = await warningsOf(() => new MemoridClient({ target: env.server.target, apiKey: API_KEY }).close());
@@ -149,6 +73,11 @@ test("targets: host:port, http(s):// with default ports, IPv6; bad ones are refu
   assert.throws(() => made("https://x:1/api"), /no path/);
   assert.throws(() => new MemoridClient({ target: "https://x", tls: false }), /needs TLS/);
   assert.throws(() => new MemoridClient({ target: "x:1", tls: { caFile: "/nonexistent" } }), /ENOENT/);
+  // Half a client certificate is refused, naming both halves.
+  const half = /both cert \(or certFile\) and key \(or keyFile\)/;
+  assert.throws(() => new MemoridClient({ target: "x:1", tls: { certFile: "/nonexistent" } }), half);
+  assert.throws(() => new MemoridClient({ target: "x:1", tls: { key: "PEM" } }), half);
+  assert.throws(() => new MemoridClient({ target: "x:1", tls: { certFile: "/nonexistent", keyFile: "/none" } }), /ENOENT/);
   assert.throws(() => env.client.attribution({ entityId: "" }), /entityId is required/);
 });
 

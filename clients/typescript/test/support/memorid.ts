@@ -3,7 +3,8 @@
  * a TOML configuration: SQLite in a throwaway folder, API keys for two
  * namespaces, the default `openai` provider and the embeddings pointed at
  * the fake upstream (`embeddings.backend = "openai"`, so no model download),
- * and the fake's rule-based extraction model for augmentation.
+ * and the fake's rule-based extraction model for augmentation; optionally
+ * TLS served by memorid itself, with a plaintext health port beside it.
  *
  * The binary is `$MEMORID_BIN` (default
  * /var/tmp/memorid-target/release/memorid). A missing binary fails the run
@@ -33,14 +34,42 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-function configToml(upstream: FakeUpstream, storageUrl: string, port: number): string {
+/**
+ * memorid serving TLS itself (`server.tls`): PEM files, and a CA whose client
+ * certificates it then requires (mTLS) when `clientCaFile` is set.
+ */
+export interface ServerTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCaFile?: string | undefined;
+}
+
+function configToml(
+  upstream: FakeUpstream,
+  storageUrl: string,
+  port: number,
+  tls: ServerTls | undefined,
+  healthPort: number | undefined,
+): string {
   const keys = Object.entries(KEYS)
     .map(([namespace, key]) => `{ namespace = "${namespace}", key = "${key}" }`)
     .join(", ");
+  // [server.tls] is a table inside [server], so it goes last: keys after it
+  // would be the table's.
+  const serverTls =
+    tls === undefined
+      ? ""
+      : `
+[server.tls]
+cert_file = "${tls.certFile}"
+key_file = "${tls.keyFile}"
+reload_secs = 1
+${tls.clientCaFile !== undefined ? `client_ca_file = "${tls.clientCaFile}"\n` : ""}`;
   return `
 [server]
 listen = "127.0.0.1:${port}"
 shutdown_grace_secs = 1
+${healthPort !== undefined ? `health_listen = "127.0.0.1:${healthPort}"` : ""}
 
 [storage]
 url = "${storageUrl}"
@@ -71,7 +100,7 @@ filter = "warn"
 kind = "openai"
 base_url = "${upstream.baseUrl}"
 api_key_env = "FAKE_UPSTREAM_KEY"
-`;
+${serverTls}`;
 }
 
 export class MemoridServer {
@@ -81,6 +110,8 @@ export class MemoridServer {
     readonly port: number,
     readonly directory: string,
     private readonly process: ChildProcess,
+    /** The plaintext grpc.health.v1 port of a server with TLS. */
+    readonly healthPort: number | undefined,
   ) {
     this.exited = new Promise((resolve) => process.once("exit", (code) => resolve(code)));
   }
@@ -100,11 +131,12 @@ export class MemoridServer {
   /**
    * Starts memorid and waits until it is SERVING. `port` reuses a port (a
    * restart); `spawnOnly` returns at once, for tests that start the client
-   * before the server.
+   * before the server; `tls` has memorid serve TLS, and readiness is then
+   * probed on a plaintext health port, since the main one needs certificates.
    */
   static async start(
     upstream: FakeUpstream,
-    options: { port?: number; directory?: string; spawnOnly?: boolean } = {},
+    options: { port?: number; directory?: string; spawnOnly?: boolean; tls?: ServerTls } = {},
   ): Promise<MemoridServer> {
     try {
       accessSync(MEMORID_BIN, constants.X_OK);
@@ -116,8 +148,12 @@ export class MemoridServer {
     }
     const directory = options.directory ?? mkdtempSync(join(tmpdir(), "memorid-ts."));
     const port = options.port ?? (await freePort());
+    const healthPort = options.tls !== undefined ? await freePort() : undefined;
     const config = join(directory, "memorid.toml");
-    writeFileSync(config, configToml(upstream, `sqlite://${join(directory, "memorid.db")}`, port));
+    writeFileSync(
+      config,
+      configToml(upstream, `sqlite://${join(directory, "memorid.db")}`, port, options.tls, healthPort),
+    );
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(process.env)) {
       if (value !== undefined && !name.startsWith("MEMORID_")) env[name] = value;
@@ -126,10 +162,10 @@ export class MemoridServer {
     const log = openSync(join(directory, "memorid.log"), "a");
     const child = spawn(MEMORID_BIN, ["--config", config, "serve"], { env, stdio: ["ignore", log, log] });
     closeSync(log);
-    const server = new MemoridServer(port, directory, child);
+    const server = new MemoridServer(port, directory, child, healthPort);
     running.add(server);
     if (options.spawnOnly) return server;
-    const probe = new MemoridClient({ target: server.target });
+    const probe = new MemoridClient({ target: `127.0.0.1:${healthPort ?? port}` });
     try {
       const deadline = Date.now() + 60_000;
       while (!(await probe.health({ timeoutMs: 1_000 }))) {

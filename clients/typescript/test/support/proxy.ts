@@ -1,45 +1,9 @@
 /**
- * Proxies in front of the real memorid: a TLS-terminating one (memorid
- * serves plaintext; deployments put TLS at a proxy or ingress) with a CA and
- * certificate made here with openssl, and a plain TCP one that can `freeze`
- * (stop forwarding, as a dead network path does) for the keepalive test.
+ * A plain TCP proxy in front of the real memorid that can `freeze` (stop
+ * forwarding, as a dead network path does), for the keepalive test.
  */
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createServer as createTlsServer } from "node:tls";
-
-export interface Certificates {
-  readonly directory: string;
-  readonly caFile: string;
-  readonly ca: string;
-  readonly cert: string;
-  readonly key: string;
-}
-
-/** A CA and a server certificate for `dnsName` only (no IP in its names). */
-export function makeCertificates(dnsName: string): Certificates {
-  const directory = mkdtempSync(join(tmpdir(), "memorid-ts-tls."));
-  const p = (name: string) => join(directory, name);
-  writeFileSync(p("san.ext"), `subjectAltName=DNS:${dnsName}\n`);
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=memorid test CA",
-    "-keyout", p("ca.key"), "-out", p("ca.pem"));
-  openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${dnsName}`, "-keyout", p("server.key"),
-    "-out", p("server.csr"));
-  openssl("x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-CAcreateserial",
-    "-days", "2", "-extfile", p("san.ext"), "-out", p("server.pem"));
-  return {
-    directory,
-    caFile: p("ca.pem"),
-    ca: readFileSync(p("ca.pem"), "utf8"),
-    cert: readFileSync(p("server.pem"), "utf8"),
-    key: readFileSync(p("server.key"), "utf8"),
-  };
-}
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 
 function pipeBoth(a: Socket, b: Socket): void {
   a.pipe(b);
@@ -62,19 +26,9 @@ export class Proxy {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** TLS (ALPN h2) outside, plaintext to memorid inside. */
-  static async tls(upstreamPort: number, certificates: Certificates): Promise<Proxy> {
-    const server = createTlsServer({ key: certificates.key, cert: certificates.cert, ALPNProtocols: ["h2"] });
-    const proxy = new Proxy(server);
-    server.on("secureConnection", (socket) => proxy.forward(socket, upstreamPort));
-    server.on("tlsClientError", () => {});
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return proxy;
-  }
-
   /** Plain TCP both ways. */
   static async tcp(upstreamPort: number): Promise<Proxy> {
-    const server = createTcpServer();
+    const server = createServer();
     const proxy = new Proxy(server);
     server.on("connection", (socket) => proxy.forward(socket, upstreamPort));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -104,8 +58,4 @@ export class Proxy {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-export function removeCertificates(certificates: Certificates): void {
-  rmSync(certificates.directory, { recursive: true, force: true });
 }

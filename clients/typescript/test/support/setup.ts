@@ -6,6 +6,7 @@
 
 import { randomUUID } from "node:crypto";
 import { after, before } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { MemoridClient, type ClientOptions } from "@memorid/client";
 import { API_KEY, MemoridServer } from "./memorid.js";
 import { FakeUpstream } from "./upstream.js";
@@ -54,4 +55,18 @@ export function entity(): string {
 /** A fresh upstream model name, so each test has its own fake script. */
 export function modelName(): string {
   return `gpt-test-${randomUUID().slice(0, 8)}`;
+}
+
+/** The warnings `run` makes the process emit. */
+export async function warningsOf(run: () => void | Promise<void>): Promise<Error[]> {
+  const seen: Error[] = [];
+  const listener = (warning: Error) => seen.push(warning);
+  process.on("warning", listener);
+  try {
+    await run();
+    await sleep(10); // warnings are emitted on the next tick
+  } finally {
+    process.off("warning", listener);
+  }
+  return seen;
 }
