@@ -70,10 +70,18 @@ public final class MemoridClient implements AutoCloseable {
     this.tls = parsed.tls();
     this.timeout = b.timeout;
     this.chatTimeout = b.chatTimeout;
-    ManagedChannelBuilder<?> channelBuilder =
-        Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(), credentials(b, parsed.tls()))
-            .userAgent(b.userAgent == null ? "memorid-java/" + VERSION : b.userAgent)
-            .maxInboundMessageSize(b.maxMessageSize);
+    ManagedChannelBuilder<?> channelBuilder;
+    try {
+      channelBuilder = Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(), credentials(b, parsed.tls()));
+    } catch (IllegalArgumentException e) {
+      // Netty parses the PEM here and says only "Input stream does not contain valid private
+      // key"; say which of the caller's certificates it was about.
+      throw parsed.tls() ? new IllegalArgumentException(
+          "memorid: unusable TLS certificates (" + b.certificateSources() + "): " + e.getMessage(), e) : e;
+    }
+    channelBuilder
+        .userAgent(b.userAgent == null ? "memorid-java/" + VERSION : b.userAgent)
+        .maxInboundMessageSize(b.maxMessageSize);
     if (b.authority != null) {
       channelBuilder.overrideAuthority(b.authority);
     }
@@ -122,6 +130,15 @@ public final class MemoridClient implements AutoCloseable {
       // Otherwise the JDK's default trust store: the system's roots.
     } catch (IOException e) {
       throw new UncheckedIOException("reading the CA certificates for memorid", e);
+    }
+    try {
+      if (b.clientCertPem != null) {
+        creds.keyManager(new ByteArrayInputStream(b.clientCertPem), new ByteArrayInputStream(b.clientKeyPem));
+      } else if (b.clientCertFile != null) {
+        creds.keyManager(b.clientCertFile.toFile(), b.clientKeyFile.toFile());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading the client certificate for memorid", e);
     }
     return creds.build();
   }
@@ -346,6 +363,10 @@ public final class MemoridClient implements AutoCloseable {
     private Boolean tls;
     private Path caFile;
     private byte[] caPem;
+    private Path clientCertFile;
+    private Path clientKeyFile;
+    private byte[] clientCertPem;
+    private byte[] clientKeyPem;
     private String authority;
     private Duration timeout = DEFAULT_TIMEOUT;
     private Duration chatTimeout;
@@ -378,7 +399,7 @@ public final class MemoridClient implements AutoCloseable {
 
     /**
      * TLS on or off, whatever the target's scheme says. Default: on for {@code https://} targets
-     * and when CA certificates are given.
+     * and when CA certificates or a client certificate are given.
      */
     public Builder tls(boolean tls) {
       this.tls = tls;
@@ -397,6 +418,59 @@ public final class MemoridClient implements AutoCloseable {
       this.caPem = Objects.requireNonNull(pem, "pem").clone();
       this.caFile = null;
       return this;
+    }
+
+    /**
+     * Presents this client certificate to a server that requires one (memorid with {@code
+     * server.tls.client_ca_file}: mTLS); turns TLS on. {@code certChainFile} is the PEM chain, leaf
+     * first, and {@code privateKeyFile} its PEM private key, unencrypted PKCS#8 ({@code BEGIN
+     * PRIVATE KEY}, what OpenSSL 3 writes; grpc-java reads no PKCS#1 {@code BEGIN RSA PRIVATE
+     * KEY}). Both are needed: one without the other is an {@link IllegalArgumentException} naming
+     * both. {@link #build()} reads and parses them.
+     */
+    public Builder clientCertificate(Path certChainFile, Path privateKeyFile) {
+      requirePair(certChainFile, privateKeyFile, "certChainFile", "privateKeyFile");
+      this.clientCertFile = certChainFile;
+      this.clientKeyFile = privateKeyFile;
+      this.clientCertPem = null;
+      this.clientKeyPem = null;
+      return this;
+    }
+
+    /** {@link #clientCertificate(Path, Path)} with the PEM text itself. */
+    public Builder clientCertificate(byte[] certChainPem, byte[] privateKeyPem) {
+      requirePair(certChainPem, privateKeyPem, "certChainPem", "privateKeyPem");
+      this.clientCertPem = certChainPem.clone();
+      this.clientKeyPem = privateKeyPem.clone();
+      this.clientCertFile = null;
+      this.clientKeyFile = null;
+      return this;
+    }
+
+    /** What certificates were given, for an error about them. */
+    String certificateSources() {
+      List<String> sources = new ArrayList<>();
+      if (caFile != null) {
+        sources.add("CA file " + caFile);
+      } else if (caPem != null) {
+        sources.add("trusted certificates (PEM)");
+      }
+      if (clientCertFile != null) {
+        sources.add("client certificate " + clientCertFile + " with key " + clientKeyFile);
+      } else if (clientCertPem != null) {
+        sources.add("client certificate and key (PEM)");
+      }
+      return sources.isEmpty() ? "the system's roots" : String.join(", ", sources);
+    }
+
+    // Half a client certificate would only show as a handshake the server refuses, without saying
+    // why; refuse it here instead, naming both halves.
+    private static void requirePair(Object certChain, Object privateKey, String certName, String keyName) {
+      if (certChain == null || privateKey == null) {
+        throw new IllegalArgumentException(
+            "a client certificate needs both " + certName + " and " + keyName + " ("
+                + (certChain == null ? certName : keyName) + " is null)");
+      }
     }
 
     /** The name to check the server's certificate against (and send as authority). */
@@ -472,14 +546,24 @@ public final class MemoridClient implements AutoCloseable {
     /** Opens the channel (lazily: the first call connects). */
     public MemoridClient build() {
       Boolean secure = tls;
-      if (secure == null && (caFile != null || caPem != null)) {
+      boolean clientCert = clientCertFile != null || clientCertPem != null;
+      if (secure == null && (caFile != null || caPem != null || clientCert)) {
         secure = true;
       }
       if (Boolean.FALSE.equals(tls) && (caFile != null || caPem != null)) {
         throw new IllegalArgumentException("CA certificates need TLS, but tls(false) was set");
       }
+      if (Boolean.FALSE.equals(tls) && clientCert) {
+        throw new IllegalArgumentException("a client certificate needs TLS, but tls(false) was set");
+      }
       if (caFile != null && !Files.isReadable(caFile)) {
         throw new IllegalArgumentException("cannot read the CA file " + caFile);
+      }
+      if (clientCertFile != null && !Files.isReadable(clientCertFile)) {
+        throw new IllegalArgumentException("cannot read the client certificate file " + clientCertFile);
+      }
+      if (clientKeyFile != null && !Files.isReadable(clientKeyFile)) {
+        throw new IllegalArgumentException("cannot read the client key file " + clientKeyFile);
       }
       return new MemoridClient(this, Target.parse(target, secure));
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.Status;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,12 +16,42 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Targets, TLS through a TLS-terminating proxy in front of the real memorid, the key warning. */
+/**
+ * Targets, TLS against the real memorid serving it itself ({@code server.tls}, certificates from a
+ * CA of the test's own made by openssl), client certificates where memorid requires them ({@code
+ * client_ca_file}), the key warning.
+ */
 @ExtendWith(MemoridExtension.class)
 class ConnectionTest {
+
+  private static TestPki pki;
+  private static MemoridServer tlsServer;
+  private static MemoridServer mtlsServer;
+
+  @BeforeAll
+  static void startTlsServers(FakeUpstream upstream) throws Exception {
+    pki = new TestPki();
+    tlsServer = MemoridServer.start(upstream, new MemoridServer.Tls(pki.server.cert(), pki.server.key(), null));
+    mtlsServer = MemoridServer.start(upstream, new MemoridServer.Tls(pki.server.cert(), pki.server.key(), pki.ca));
+  }
+
+  @AfterAll
+  static void stopTlsServers() throws Exception {
+    if (tlsServer != null) {
+      tlsServer.close();
+    }
+    if (mtlsServer != null) {
+      mtlsServer.close();
+    }
+    if (pki != null) {
+      pki.close();
+    }
+  }
 
   /** Collects what the client logs. */
   private static final class Captured extends Handler implements AutoCloseable {
@@ -56,13 +87,12 @@ class ConnectionTest {
   }
 
   @Test
-  void chatAndMemoryOverTlsWithACaFile(MemoridServer server, FakeUpstream upstream) throws Exception {
+  void chatAndMemoryOverTlsWithACaFile(FakeUpstream upstream) throws Exception {
     String model = model();
     upstream.script(model, FakeUpstream.Script.pieces("secure", " hello"));
-    try (TlsProxy proxy = new TlsProxy(server.port());
-        Captured log = new Captured();
-        MemoridClient client = MemoridClient.builder("https://localhost:" + proxy.port())
-            .apiKey(MemoridServer.API_KEY).caFile(proxy.caPem()).keepAlive(Duration.ofSeconds(10)).build()) {
+    try (Captured log = new Captured();
+        MemoridClient client = MemoridClient.builder("https://localhost:" + tlsServer.port())
+            .apiKey(MemoridServer.API_KEY).caFile(pki.ca).keepAlive(Duration.ofSeconds(10)).build()) {
       assertTrue(client.isTls());
       assertTrue(client.health());
       AttributionScope scope = client.attribution(entity());
@@ -70,23 +100,93 @@ class ConnectionTest {
       assertEquals(List.of(), scope.listFacts().facts());
       assertEquals(List.of(), log.warnings(), "no warning when the key travels over TLS");
       // The key reached memorid through TLS: memorid authenticated the call (a wrong key is refused).
-      try (MemoridClient wrong = MemoridClient.builder("localhost:" + proxy.port()).tls(true)
-          .trustedCertificates(Files.readAllBytes(proxy.caPem())).apiKey("wrong").build()) {
+      try (MemoridClient wrong = MemoridClient.builder("localhost:" + tlsServer.port()).tls(true)
+          .trustedCertificates(Files.readAllBytes(pki.ca)).apiKey("wrong").build()) {
         assertThrows(UnauthenticatedException.class, () -> wrong.attribution(entity()).listFacts());
       }
     }
   }
 
   @Test
-  void aServerCertificateNotTrustedIsRefused(MemoridServer server) throws Exception {
-    try (TlsProxy proxy = new TlsProxy(server.port());
-        MemoridClient client = MemoridClient.builder("https://127.0.0.1:" + proxy.port())
-            .timeout(Duration.ofSeconds(5)).build()) {
-      // The system's roots do not know the proxy's self-signed certificate.
+  void aServerCertificateNotTrustedIsRefused() {
+    try (MemoridClient client = MemoridClient.builder("https://127.0.0.1:" + tlsServer.port())
+        .timeout(Duration.ofSeconds(5)).build()) {
+      // The system's roots do not know the test CA.
       UnavailableException e = assertThrows(UnavailableException.class, () -> client.attribution(entity()).listFacts());
       assertEquals("", e.reason());
       assertFalse(client.health(Duration.ofSeconds(2)));
     }
+  }
+
+  @Test
+  void theServerNameIsCheckedAgainstTheAuthority() {
+    String target = "https://127.0.0.1:" + tlsServer.port();
+    try (MemoridClient named = MemoridClient.builder(target).caFile(pki.ca).authority(TestPki.SERVER_NAME)
+        .apiKey(MemoridServer.API_KEY).build()) {
+      assertEquals(List.of(), named.attribution(entity()).listFacts().facts());
+    }
+    try (MemoridClient elsewhere = MemoridClient.builder(target).caFile(pki.ca).authority("elsewhere.test")
+        .apiKey(MemoridServer.API_KEY).timeout(Duration.ofSeconds(5)).build()) {
+      assertThrows(UnavailableException.class, () -> elsewhere.attribution(entity()).listFacts());
+    }
+  }
+
+  @Test
+  void plaintextToTheTlsPortFails() {
+    try (MemoridClient plain = MemoridClient.builder(tlsServer.target()).timeout(Duration.ofSeconds(5)).build()) {
+      long started = System.nanoTime();
+      MemoridException e = assertThrows(MemoridException.class, () -> plain.attribution(entity()).listFacts());
+      // memorid answers the HTTP/2 preface with a TLS alert, which grpc-java's HTTP/2 codec reads as
+      // a first frame that is not SETTINGS: a protocol error, so INTERNAL (grpc-go and grpcio say
+      // UNAVAILABLE). No status came from memorid, and the call did not wait for its deadline.
+      assertTrue(e.code() == Status.Code.INTERNAL || e.code() == Status.Code.UNAVAILABLE, e.toString());
+      assertEquals("", e.reason());
+      assertTrue(Duration.ofNanos(System.nanoTime() - started).compareTo(Duration.ofSeconds(4)) < 0, "waited");
+    }
+  }
+
+  @Test
+  void aClientCertificateIsPresentedWhereMemoridRequiresOne() throws Exception {
+    String target = "https://127.0.0.1:" + mtlsServer.port();
+    try (MemoridClient files = MemoridClient.builder(target).caFile(pki.ca)
+            .clientCertificate(pki.client.cert(), pki.client.key()).apiKey(MemoridServer.API_KEY).build();
+        MemoridClient pem = MemoridClient.builder(target).caFile(pki.ca)
+            .clientCertificate(Files.readAllBytes(pki.client.cert()), Files.readAllBytes(pki.client.key()))
+            .apiKey(MemoridServer.API_KEY).build()) {
+      assertEquals(List.of(), files.attribution(entity()).listFacts().facts());
+      assertEquals(List.of(), pem.attribution(entity()).listFacts().facts());
+    }
+    // Without a certificate, or with one from another CA, memorid ends the handshake.
+    try (MemoridClient none = MemoridClient.builder(target).caFile(pki.ca).apiKey(MemoridServer.API_KEY)
+            .timeout(Duration.ofSeconds(5)).build();
+        MemoridClient stranger = MemoridClient.builder(target).caFile(pki.ca)
+            .clientCertificate(pki.stranger.cert(), pki.stranger.key()).apiKey(MemoridServer.API_KEY)
+            .timeout(Duration.ofSeconds(5)).build()) {
+      for (MemoridClient refused : List.of(none, stranger)) {
+        UnavailableException e =
+            assertThrows(UnavailableException.class, () -> refused.attribution(entity()).listFacts());
+        assertEquals("", e.reason());
+      }
+    }
+  }
+
+  @Test
+  void aClientCertificateNeedsBothHalves() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> MemoridClient.builder("h:1").clientCertificate(pki.client.cert(), null));
+    assertTrue(e.getMessage().contains("certChainFile and privateKeyFile"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> MemoridClient.builder("h:1").clientCertificate(null, new byte[1]));
+    assertTrue(e.getMessage().contains("certChainPem and privateKeyPem"), e.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> MemoridClient.builder("h:1").tls(false).clientCertificate(pki.client.cert(), pki.client.key()).build());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> MemoridClient.builder("h:1").clientCertificate(pki.client.cert(), pki.directory.resolve("none.key")).build());
+    assertTrue(e.getMessage().contains("none.key"), e.getMessage());
+    // A file that holds no key is refused when the client is built, naming the files.
+    e = assertThrows(IllegalArgumentException.class,
+        () -> MemoridClient.builder("h:1").clientCertificate(pki.client.cert(), pki.client.cert()).build());
+    assertTrue(e.getMessage().contains("client certificate " + pki.client.cert()), e.getMessage());
   }
 
   @Test

@@ -11,6 +11,7 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -18,7 +19,8 @@ import java.util.stream.Stream;
  * The real memorid release binary ({@code $MEMORID_BIN}, default
  * /var/tmp/memorid-target/release/memorid) on a free port, on SQLite in a folder of its own, with
  * its {@code openai} provider, extraction model and embeddings pointing at a {@link FakeUpstream}.
- * A missing binary fails the test run with what to build; it is never skipped.
+ * A missing binary fails the test run with what to build; it is never skipped. With {@link Tls},
+ * memorid serves TLS itself and a plaintext health port beside it.
  */
 final class MemoridServer implements AutoCloseable {
 
@@ -28,14 +30,22 @@ final class MemoridServer implements AutoCloseable {
   static final String API_KEY = KEYS.get("acme");
   static final String UPSTREAM_KEY = "sk-fake-upstream-key";
 
+  /**
+   * memorid's own TLS ({@code server.tls}): PEM files, and a CA whose client certificates it then
+   * requires (mTLS) when {@code clientCaFile} is not null.
+   */
+  record Tls(Path certFile, Path keyFile, Path clientCaFile) {}
+
   private final Process process;
   private final Path directory;
   private final int port;
+  private final Integer healthPort;
 
-  private MemoridServer(Process process, Path directory, int port) {
+  private MemoridServer(Process process, Path directory, int port, Integer healthPort) {
     this.process = process;
     this.directory = directory;
     this.port = port;
+    this.healthPort = healthPort;
   }
 
   static int freePort() {
@@ -46,7 +56,7 @@ final class MemoridServer implements AutoCloseable {
     }
   }
 
-  static String config(FakeUpstream upstream, String storageUrl, int port) {
+  static String config(FakeUpstream upstream, String storageUrl, int port, Tls tls, Integer healthPort) {
     StringBuilder keys = new StringBuilder();
     for (Map.Entry<String, String> key : KEYS.entrySet()) {
       if (keys.length() > 0) {
@@ -54,11 +64,24 @@ final class MemoridServer implements AutoCloseable {
       }
       keys.append("{ namespace = \"").append(key.getKey()).append("\", key = \"").append(key.getValue()).append("\" }");
     }
+    String serverTls = "";
+    if (tls != null) {
+      // [server.tls] is a table inside [server], so it goes last: keys after it would be its own.
+      serverTls = String.join(
+          "\n",
+          "[server.tls]",
+          "cert_file = \"" + tls.certFile() + "\"",
+          "key_file = \"" + tls.keyFile() + "\"",
+          "reload_secs = 1",
+          tls.clientCaFile() != null ? "client_ca_file = \"" + tls.clientCaFile() + "\"" : "",
+          "");
+    }
     return String.join(
         "\n",
         "[server]",
         "listen = \"127.0.0.1:" + port + "\"",
         "shutdown_grace_secs = 1",
+        healthPort != null ? "health_listen = \"127.0.0.1:" + healthPort + "\"" : "",
         "",
         "[storage]",
         "url = \"" + storageUrl + "\"",
@@ -90,7 +113,8 @@ final class MemoridServer implements AutoCloseable {
         "kind = \"openai\"",
         "base_url = \"" + upstream.baseUrl() + "\"",
         "api_key_env = \"FAKE_UPSTREAM_KEY\"",
-        "");
+        "",
+        serverTls);
   }
 
   static MemoridServer start(FakeUpstream upstream) {
@@ -99,6 +123,18 @@ final class MemoridServer implements AutoCloseable {
 
   /** Starts memorid on {@code port} and waits until it is SERVING (60 s at most). */
   static MemoridServer start(FakeUpstream upstream, int port) {
+    return start(upstream, port, null);
+  }
+
+  /**
+   * Starts memorid serving TLS on a free port; readiness is then probed on a plaintext health port,
+   * since the main one needs certificates.
+   */
+  static MemoridServer start(FakeUpstream upstream, Tls tls) {
+    return start(upstream, freePort(), Objects.requireNonNull(tls, "tls"));
+  }
+
+  private static MemoridServer start(FakeUpstream upstream, int port, Tls tls) {
     Path bin = Paths.get(BIN);
     if (!Files.isExecutable(bin)) {
       throw new IllegalStateException(
@@ -108,9 +144,10 @@ final class MemoridServer implements AutoCloseable {
     try {
       Path directory = Files.createTempDirectory("memorid-java.");
       Path config = directory.resolve("memorid.toml");
+      Integer healthPort = tls != null ? freePort() : null;
       Files.writeString(
           config,
-          config(upstream, "sqlite://" + directory.resolve("memorid.db"), port),
+          config(upstream, "sqlite://" + directory.resolve("memorid.db"), port, tls, healthPort),
           StandardCharsets.UTF_8);
       ProcessBuilder builder =
           new ProcessBuilder(BIN, "--config", config.toString(), "serve")
@@ -118,7 +155,7 @@ final class MemoridServer implements AutoCloseable {
               .redirectOutput(directory.resolve("memorid.log").toFile());
       builder.environment().keySet().removeIf(name -> name.startsWith("MEMORID_"));
       builder.environment().put("FAKE_UPSTREAM_KEY", UPSTREAM_KEY);
-      MemoridServer server = new MemoridServer(builder.start(), directory, port);
+      MemoridServer server = new MemoridServer(builder.start(), directory, port, healthPort);
       server.awaitServing(Duration.ofSeconds(60));
       return server;
     } catch (IOException e) {
@@ -128,7 +165,8 @@ final class MemoridServer implements AutoCloseable {
 
   private void awaitServing(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    try (MemoridClient probe = MemoridClient.builder(target()).build()) {
+    String probeTarget = healthPort != null ? "127.0.0.1:" + healthPort : target();
+    try (MemoridClient probe = MemoridClient.builder(probeTarget).build()) {
       while (!probe.health(Duration.ofSeconds(1))) {
         if (!process.isAlive()) {
           String logs = logs();
