@@ -254,7 +254,34 @@ func recallRequestPB(entityID string, r RecallRequest) (*pb.RecallRequest, error
 		}
 		req.Kinds = append(req.Kinds, kind)
 	}
+	if r.Ranking != nil {
+		ranking, err := rankingPB(*r.Ranking)
+		if err != nil {
+			return nil, err
+		}
+		req.Ranking = ranking
+	}
 	return req, nil
+}
+
+var fusionsToPB = map[Fusion]pb.Fusion{
+	FusionServer:   pb.Fusion_FUSION_UNSPECIFIED,
+	FusionAbsolute: pb.Fusion_FUSION_ABSOLUTE,
+	FusionMinMax:   pb.Fusion_FUSION_MIN_MAX,
+}
+
+func rankingPB(r Ranking) (*pb.Ranking, error) {
+	fusion, ok := fusionsToPB[r.Fusion]
+	if !ok {
+		return nil, invalidField("ranking.fusion", fmt.Sprintf("unknown fusion %q; use %q or %q", r.Fusion, FusionAbsolute, FusionMinMax))
+	}
+	return &pb.Ranking{
+		DenseWeight:    r.DenseWeight,
+		LexicalWeight:  r.LexicalWeight,
+		RecencyWeight:  r.RecencyWeight,
+		MentionsWeight: r.MentionsWeight,
+		Fusion:         fusion,
+	}, nil
 }
 
 var categories = map[pb.FactCategory]FactCategory{

@@ -2,6 +2,7 @@ package memorid_test
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/memorid/memorid/clients/go/internal/testenv"
 	"github.com/memorid/memorid/clients/go/memorid"
+	"google.golang.org/grpc/codes"
 )
 
 func TestRecallAfterWaitForAugmentation(t *testing.T) {
@@ -64,6 +66,60 @@ func TestRecallAfterWaitForAugmentation(t *testing.T) {
 	other, err := client.Entity(newEntityID()).Recall(ctx, memorid.RecallRequest{Query: "async python"})
 	if err != nil || len(other) != 0 {
 		t.Fatalf("another entity recalled %#v %v", other, err)
+	}
+}
+
+func TestRecallRanksItsOwnWay(t *testing.T) {
+	client := newClient(t)
+	ctx := testContext(t, 60*time.Second)
+	user := client.Entity(newEntityID())
+	for _, text := range []string{"I sail on weekends.", "My bike needs new brakes."} {
+		if _, err := user.Attribute(ctx, memorid.Turn{Messages: []memorid.Message{memorid.UserMessage(text), memorid.AssistantMessage("Noted.")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status, err := user.WaitForAugmentation(ctx, 30*time.Second); err != nil || !status.Completed {
+		t.Fatalf("wait: %#v %v", status, err)
+	}
+	messages := []memorid.MemoryKind{memorid.KindMessage}
+	const bike = "My bike needs new brakes."
+
+	// Lexical only: the score is the lexical part, and only the message
+	// holding the word scores above zero.
+	lexical := &memorid.Ranking{DenseWeight: memorid.Ptr(0.0), LexicalWeight: memorid.Ptr(1.0), RecencyWeight: memorid.Ptr(0.0), MentionsWeight: memorid.Ptr(0.0)}
+	hits, err := user.Recall(ctx, memorid.RecallRequest{Query: "brakes", Kinds: messages, Limit: 5, Ranking: lexical, IncludeScoreParts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) == 0 || hits[0].Content() != bike {
+		t.Fatalf("lexical hits: %#v", hits)
+	}
+	positive := 0
+	for _, h := range hits {
+		if h.ScoreParts == nil || math.Abs(h.Score-h.ScoreParts.Lexical) > 1e-9 {
+			t.Fatalf("score %v is not its lexical part: %#v", h.Score, h.ScoreParts)
+		}
+		if h.Score > 0 {
+			positive++
+		}
+	}
+	if positive != 1 {
+		t.Fatalf("%d hits scored above zero: %#v", positive, hits)
+	}
+
+	scaled, err := user.Recall(ctx, memorid.RecallRequest{Query: "brakes", Kinds: messages, Limit: 5, Ranking: &memorid.Ranking{Fusion: memorid.FusionMinMax}})
+	if err != nil || len(scaled) == 0 || scaled[0].Content() != bike {
+		t.Fatalf("min-max hits: %#v %v", scaled, err)
+	}
+
+	_, err = user.Recall(ctx, memorid.RecallRequest{Query: "brakes", Ranking: &memorid.Ranking{DenseWeight: memorid.Ptr(-1.0)}})
+	if !errors.Is(err, memorid.ErrInvalidArgument) || !strings.Contains(err.Error(), "ranking.dense_weight") {
+		t.Fatalf("a negative weight: %v", err)
+	}
+	// An unknown fusion is refused before the call.
+	_, err = user.Recall(ctx, memorid.RecallRequest{Query: "brakes", Ranking: &memorid.Ranking{Fusion: "best"}})
+	if e := asError(t, err); e.Code != codes.InvalidArgument || !strings.Contains(e.Message, `"best"`) || len(e.Violations) != 1 || e.Violations[0].Field != "ranking.fusion" {
+		t.Fatalf("an unknown fusion: %#v", e)
 	}
 }
 

@@ -251,6 +251,33 @@ type RecallRequest struct {
 	// memorid's own Chat recalls them), so an Entity's process is not
 	// applied unless set here.
 	ProcessID string
+	// Ranking ranks this call its own way; nil keeps the server's ranking.
+	Ranking *Ranking
+}
+
+// Fusion is how a recall fuses its score parts.
+type Fusion string
+
+const (
+	// FusionServer keeps the server's configured fusion.
+	FusionServer Fusion = ""
+	// FusionAbsolute fuses the parts as they are.
+	FusionAbsolute Fusion = "absolute"
+	// FusionMinMax scales each part's list per query before fusing.
+	FusionMinMax Fusion = "min_max"
+)
+
+// Ranking is one recall's own ranking, where it differs from the server's
+// (its [recall] weights and fusion): a nil weight or an empty Fusion keeps
+// the server's value. memorid refuses a negative or non-finite weight.
+//
+//	memorid.Ranking{LexicalWeight: memorid.Ptr(1.0), DenseWeight: memorid.Ptr(0.0), Fusion: memorid.FusionMinMax}
+type Ranking struct {
+	DenseWeight    *float64
+	LexicalWeight  *float64
+	RecencyWeight  *float64
+	MentionsWeight *float64
+	Fusion         Fusion
 }
 
 // RecallHit is one recalled memory; Fact or Message is set.
