@@ -31,9 +31,11 @@ import {
   type Fact as PbFact,
   FactCategory as PbFactCategory,
   type ForgetEntityResponse,
+  Fusion as PbFusion,
   type GetSessionResponse,
   type ListFactsResponse,
   MemoryKind as PbMemoryKind,
+  type RankingSchema,
   type RecallRequestSchema,
   type RecallResponse,
   TurnStatus as PbTurnStatus,
@@ -234,6 +236,29 @@ export function recallRequest(
     minScore: options.minScore ?? 0,
     includeScoreParts: options.includeScoreParts ?? false,
     includeSuperseded: options.includeSuperseded ?? false,
+    ...(options.ranking !== undefined ? { ranking: ranking(options.ranking) } : {}),
+  };
+}
+
+const FUSIONS: Readonly<Record<t.Fusion, PbFusion>> = {
+  absolute: PbFusion.ABSOLUTE,
+  min_max: PbFusion.MIN_MAX,
+};
+
+function ranking(value: t.Ranking): MessageInitShape<typeof RankingSchema> {
+  let fusion = PbFusion.UNSPECIFIED;
+  if (value.fusion !== undefined) {
+    if (!Object.hasOwn(FUSIONS, value.fusion)) {
+      throw new TypeError(`unknown fusion ${JSON.stringify(value.fusion)}: use "absolute" or "min_max"`);
+    }
+    fusion = FUSIONS[value.fusion];
+  }
+  return {
+    ...(value.denseWeight !== undefined ? { denseWeight: value.denseWeight } : {}),
+    ...(value.lexicalWeight !== undefined ? { lexicalWeight: value.lexicalWeight } : {}),
+    ...(value.recencyWeight !== undefined ? { recencyWeight: value.recencyWeight } : {}),
+    ...(value.mentionsWeight !== undefined ? { mentionsWeight: value.mentionsWeight } : {}),
+    fusion,
   };
 }
 

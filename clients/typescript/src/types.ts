@@ -256,6 +256,28 @@ export interface RecallOptions {
   readonly minScore?: number | undefined;
   readonly includeScoreParts?: boolean | undefined;
   readonly includeSuperseded?: boolean | undefined;
+  /** Ranks this call its own way; absent keeps the server's ranking. */
+  readonly ranking?: Ranking | undefined;
+}
+
+/**
+ * How a recall fuses its score parts: `"absolute"` (the parts as they are)
+ * or `"min_max"` (each part's list scaled per query).
+ */
+export type Fusion = "absolute" | "min_max";
+
+/**
+ * One recall's own ranking, where it differs from the server's (its
+ * `[recall]` weights and fusion); an absent field keeps the server's value.
+ * memorid refuses a negative or non-finite weight (`InvalidArgumentError`
+ * naming `ranking.dense_weight`, ...).
+ */
+export interface Ranking {
+  readonly denseWeight?: number | undefined;
+  readonly lexicalWeight?: number | undefined;
+  readonly recencyWeight?: number | undefined;
+  readonly mentionsWeight?: number | undefined;
+  readonly fusion?: Fusion | undefined;
 }
 
 /** A finished turn that the caller ran against a model itself. */

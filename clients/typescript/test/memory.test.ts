@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MemoridClient, NotFoundError, type RecallHit } from "@memorid/client";
+import { InvalidArgumentError, MemoridClient, NotFoundError, type RecallHit } from "@memorid/client";
 import { KEYS } from "./support/memorid.js";
 import { entity, modelName, useMemorid } from "./support/setup.js";
 
@@ -157,6 +157,39 @@ test("a process narrows recalled messages while facts stay the entity's", async 
   const onlyA = await mem.recall("like jazz opera", { kinds: ["message"], limit: 10, processId: "a" });
   const a = new Set(onlyA.map((h) => h.content));
   assert.ok(a.has("I like jazz.") && !a.has("I like opera."));
+});
+
+test("a recall can rank its own way", async () => {
+  const mem = env.client.attribution({ entityId: entity() });
+  await mem.attribute(turn("I sail on weekends."));
+  await mem.attribute(turn("My bike needs new brakes."));
+  assert.equal((await mem.waitForAugmentation({ timeoutMs: 30_000 })).completed, true);
+  const kinds = ["message"] as const;
+  const bike = "My bike needs new brakes.";
+
+  // Lexical only: the score is the lexical part, and only the message
+  // holding the word scores above zero.
+  const lexical = { denseWeight: 0, lexicalWeight: 1, recencyWeight: 0, mentionsWeight: 0 };
+  const hits = await mem.recall("brakes", { kinds, limit: 5, ranking: lexical, includeScoreParts: true });
+  assert.equal(hits[0]?.content, bike);
+  for (const h of hits) {
+    assert.ok(h.scoreParts !== undefined && Math.abs(h.score - h.scoreParts.lexical) < 1e-9, `score ${h.score} is not its lexical part`);
+  }
+  assert.equal(hits.filter((h) => h.score > 0).length, 1);
+
+  const scaled = await mem.recall("brakes", { kinds, limit: 5, ranking: { fusion: "min_max" } });
+  assert.equal(scaled[0]?.content, bike);
+
+  await assert.rejects(mem.recall("brakes", { ranking: { denseWeight: -1 } }), (error: unknown) => {
+    assert.ok(error instanceof InvalidArgumentError, `expected an InvalidArgumentError, got ${String(error)}`);
+    assert.ok(error.violations.some((v) => v.field === "ranking.dense_weight"), JSON.stringify(error.violations));
+    assert.match(error.message, /ranking\.dense_weight/);
+    return true;
+  });
+  await assert.rejects(mem.recall("brakes", { ranking: { fusion: "best" as "min_max" } }), {
+    name: "TypeError",
+    message: /unknown fusion "best"/,
+  });
 });
 
 test("namespaces are isolated by API key", async () => {
