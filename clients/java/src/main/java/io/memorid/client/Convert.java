@@ -171,6 +171,24 @@ final class Convert {
     }
     o.occurredAfter().ifPresent(t -> b.setOccurredAfter(timestamp(t)));
     o.occurredBefore().ifPresent(t -> b.setOccurredBefore(timestamp(t)));
+    o.ranking().ifPresent(r -> b.setRanking(ranking(r)));
+    return b.build();
+  }
+
+  private static io.memorid.client.internal.gen.memori.v1.Ranking ranking(Ranking r) {
+    io.memorid.client.internal.gen.memori.v1.Ranking.Builder b =
+        io.memorid.client.internal.gen.memori.v1.Ranking.newBuilder();
+    r.denseWeight().ifPresent(b::setDenseWeight);
+    r.lexicalWeight().ifPresent(b::setLexicalWeight);
+    r.recencyWeight().ifPresent(b::setRecencyWeight);
+    r.mentionsWeight().ifPresent(b::setMentionsWeight);
+    r.fusion()
+        .ifPresent(
+            f ->
+                b.setFusion(
+                    f == Fusion.MIN_MAX
+                        ? io.memorid.client.internal.gen.memori.v1.Fusion.FUSION_MIN_MAX
+                        : io.memorid.client.internal.gen.memori.v1.Fusion.FUSION_ABSOLUTE));
     return b.build();
   }
 

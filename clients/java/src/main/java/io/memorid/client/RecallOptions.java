@@ -22,6 +22,7 @@ public final class RecallOptions {
   private final boolean includeScoreParts;
   private final boolean includeSuperseded;
   private final String processId;
+  private final Ranking ranking;
 
   private RecallOptions(Builder b) {
     this.limit = b.limit;
@@ -32,6 +33,7 @@ public final class RecallOptions {
     this.includeScoreParts = b.includeScoreParts;
     this.includeSuperseded = b.includeSuperseded;
     this.processId = b.processId;
+    this.ranking = b.ranking;
   }
 
   /** The server's defaults: facts only, its default limit. */
@@ -78,6 +80,11 @@ public final class RecallOptions {
     return processId;
   }
 
+  /** This recall's own {@link Ranking}; empty: the server's ranking. */
+  public Optional<Ranking> ranking() {
+    return Optional.ofNullable(ranking);
+  }
+
   /** Builds {@link RecallOptions}. */
   public static final class Builder {
     private int limit;
@@ -88,6 +95,7 @@ public final class RecallOptions {
     private boolean includeScoreParts;
     private boolean includeSuperseded;
     private String processId = "";
+    private Ranking ranking;
 
     private Builder() {}
 
@@ -143,6 +151,12 @@ public final class RecallOptions {
      */
     public Builder processId(String processId) {
       this.processId = Objects.requireNonNull(processId, "processId");
+      return this;
+    }
+
+    /** Ranks this recall its own way (weights, fusion) instead of the server's configured way. */
+    public Builder ranking(Ranking ranking) {
+      this.ranking = Objects.requireNonNull(ranking, "ranking");
       return this;
     }
 

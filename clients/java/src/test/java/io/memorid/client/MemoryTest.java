@@ -204,6 +204,44 @@ class MemoryTest {
   }
 
   @Test
+  void aRecallCanRankItsOwnWay(MemoridClient client) {
+    AttributionScope scope = client.attribution(entity());
+    scope.attribute(turn("I sail on weekends."));
+    scope.attribute(turn("My bike needs new brakes."));
+    assertTrue(scope.waitForAugmentation(Duration.ofSeconds(30)).completed());
+    String bike = "My bike needs new brakes.";
+
+    // Lexical only: the score is the lexical part, and only the message holding the word scores
+    // above zero.
+    Ranking lexical =
+        Ranking.builder().denseWeight(0).lexicalWeight(1).recencyWeight(0).mentionsWeight(0).build();
+    List<RecallHit> hits = scope.recall("brakes",
+        RecallOptions.builder().kinds(MemoryKind.MESSAGE).limit(5).ranking(lexical).includeScoreParts(true).build());
+    assertFalse(hits.isEmpty());
+    assertEquals(bike, hits.get(0).content());
+    for (RecallHit hit : hits) {
+      assertEquals(hit.scoreParts().orElseThrow().lexical(), hit.score(), 1e-9, "the score is its lexical part");
+    }
+    assertEquals(1, hits.stream().filter(h -> h.score() > 0).count());
+
+    List<RecallHit> scaled = scope.recall("brakes", RecallOptions.builder().kinds(MemoryKind.MESSAGE).limit(5)
+        .ranking(Ranking.builder().fusion(Fusion.MIN_MAX).build()).build());
+    assertFalse(scaled.isEmpty());
+    assertEquals(bike, scaled.get(0).content());
+
+    InvalidArgumentException refused = assertThrows(InvalidArgumentException.class, () -> scope.recall("brakes",
+        RecallOptions.builder().ranking(Ranking.builder().denseWeight(-1).build()).build()));
+    assertTrue(refused.violations().stream().anyMatch(v -> v.field().equals("ranking.dense_weight")),
+        refused.violations().toString());
+    assertTrue(refused.getMessage().contains("ranking.dense_weight"), refused.getMessage());
+
+    IllegalArgumentException unknown =
+        assertThrows(IllegalArgumentException.class, () -> Ranking.builder().fusion("best"));
+    assertTrue(unknown.getMessage().contains("\"best\""), unknown.getMessage());
+    assertEquals(Fusion.MIN_MAX, Ranking.builder().fusion("min_max").build().fusion().orElseThrow());
+  }
+
+  @Test
   void entityWideCallsIgnoreTheScopesProcessAndSession(MemoridClient client) {
     // The server refuses a process or session on wait, list, delete and forget; a scope with both
     // still works, because the client sends the entity alone.
