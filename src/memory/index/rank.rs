@@ -221,11 +221,12 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
             out
         })
         .collect();
-    // The spread of each list over the candidates, for min-max fusion.
+    // The spread of each list over the candidates, for min-max fusion
+    // (absolute fusion, the default, needs no extra pass).
     let (mut dense_low, mut dense_high, mut lexical_high) = (f64::INFINITY, 0.0f64, 0.0f64);
-    for (p, part) in parts.iter().enumerate() {
-        for position in 0..part.len() {
-            if chosen(p, position) {
+    if weights.fusion == Fusion::MinMax {
+        for (p, part) in parts.iter().enumerate() {
+            for position in (0..part.len()).filter(|&position| chosen(p, position)) {
                 let d = f64::from(dense[p][position]).max(0.0);
                 dense_low = dense_low.min(d);
                 dense_high = dense_high.max(d);
