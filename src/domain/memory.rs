@@ -13,16 +13,16 @@ use super::Role;
 pub struct IndexedMessage {
     pub message_id: Uuid,
     pub role: Role,
+    /// The speaker, when the message names one.
+    pub name: Option<String>,
     pub content: String,
     pub embedded: bool,
 }
 
 /// A message as its lexical index reads it: `Name: text` when a speaker is
 /// named, so "what did Caroline say" finds what Caroline said, not only
-/// what was said to her. (Its vector is of the text alone: with the name
-/// in front, the built-in model's vectors of one speaker's short messages
-/// crowded together, and dense-only recall@10 on the tuning split fell
-/// from 0.732 to 0.621.)
+/// what was said to her. (Whether its vector is of this or of the text
+/// alone depends on the model: `Embedder::message_text`.)
 pub fn spoken<'a>(name: Option<&str>, content: &'a str) -> std::borrow::Cow<'a, str> {
     match name {
         Some(name) if !name.trim().is_empty() => format!("{}: {content}", name.trim()).into(),

@@ -7,15 +7,19 @@
 //! `MAX_BATCH` sentences), so throughput approaches the model's batched
 //! rate. The request queue is bounded: callers wait when it is full.
 //!
-//! Queries (a recall's one sentence, on the chat path) have a thread of
-//! their own over the same model weights, so they never wait behind a
-//! background batch.
-
-use std::sync::Arc;
+//! Queries (a recall's one sentence, on the chat path) have a thread and
+//! a model instance of their own, so they never wait behind a background
+//! batch; they are embedded in the query role, everything else as
+//! passages.
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::minilm::MiniLm;
+use super::Role;
+
+/// A model that runs in-process, one call at a time per instance.
+pub trait LocalModel: Send + 'static {
+    fn embed(&mut self, texts: &[String], role: Role) -> anyhow::Result<Vec<Vec<f32>>>;
+}
 
 /// Most sentences in one forward pass.
 const MAX_BATCH: usize = 64;
@@ -36,11 +40,14 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    pub fn start(model: MiniLm) -> anyhow::Result<Batcher> {
+    /// Starts the two threads: `query_model` answers queries,
+    /// `background_model` everything else.
+    pub fn start(
+        mut query_model: Box<dyn LocalModel>,
+        mut background_model: Box<dyn LocalModel>,
+    ) -> anyhow::Result<Batcher> {
         let (requests, mut queue) = mpsc::channel::<Request>(QUEUE);
         let (queries, mut query_queue) = mpsc::channel::<Request>(QUEUE);
-        let model = Arc::new(model);
-        let query_model = Arc::clone(&model);
         std::thread::Builder::new()
             .name("memorid-query-embedder".into())
             .spawn(move || {
@@ -52,7 +59,7 @@ impl Batcher {
                             Err(_) => break,
                         }
                     }
-                    run(&query_model, batch);
+                    run(query_model.as_mut(), Role::Query, batch);
                 }
             })?;
         std::thread::Builder::new()
@@ -70,7 +77,7 @@ impl Batcher {
                             Err(_) => break,
                         }
                     }
-                    run(&model, batch);
+                    run(background_model.as_mut(), Role::Passage, batch);
                 }
             })?;
         Ok(Batcher { requests, queries })
@@ -105,9 +112,9 @@ impl Batcher {
 }
 
 /// One forward pass for the whole batch, answers split back per request.
-fn run(model: &MiniLm, batch: Vec<Request>) {
+fn run(model: &mut dyn LocalModel, role: Role, batch: Vec<Request>) {
     let all: Vec<String> = batch.iter().flat_map(|r| r.texts.iter().cloned()).collect();
-    match model.embed(&all) {
+    match model.embed(&all, role) {
         Ok(vectors) => {
             let mut vectors = vectors.into_iter();
             for request in batch {

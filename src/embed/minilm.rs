@@ -204,3 +204,11 @@ impl MiniLm {
         Ok(mean.broadcast_div(&norms)?.to_vec2::<f32>()?)
     }
 }
+
+/// One set of weights serves both batcher threads (candle computes through
+/// `&self`); MiniLM has no query or passage roles.
+impl super::batcher::LocalModel for std::sync::Arc<MiniLm> {
+    fn embed(&mut self, texts: &[String], _role: super::Role) -> anyhow::Result<Vec<Vec<f32>>> {
+        MiniLm::embed(self, texts)
+    }
+}

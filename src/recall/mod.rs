@@ -97,6 +97,7 @@ impl From<&RecallConfig> for Weights {
             },
             k1: config.bm25_k1,
             b: config.bm25_b,
+            dense_floor: 0.0,
         }
     }
 }
@@ -180,7 +181,10 @@ impl Recaller {
             after: query.after,
             before: query.before,
         };
-        let weights = query.ranking.apply(self.weights);
+        let weights = Weights {
+            dense_floor: crate::embed::similarity_floor(model),
+            ..query.ranking.apply(self.weights)
+        };
         let memories: usize = parts.iter().map(|part| part.len()).sum();
         let rank = move || {
             let parts: Vec<&MemoryIndex> = parts.iter().map(Arc::as_ref).collect();

@@ -33,7 +33,7 @@ const SELECT_TURNS: &str =
     "SELECT turn_id, namespace, entity_id, session_id, process_id, occurred_at FROM turns";
 
 /// Followed by a turn id filter; only the rows of turns kept are used.
-const SELECT_MESSAGES: &str = "SELECT turn_id, message_id, role, content, \
+const SELECT_MESSAGES: &str = "SELECT turn_id, message_id, role, name, content, \
      embedding IS NOT NULL AS embedded FROM messages";
 
 /// Followed by a (namespace, entity_id, session_id) filter.
@@ -196,7 +196,7 @@ impl Store {
             return Ok(HashMap::new());
         }
         type TurnRow = (Uuid, String, String, String, Option<String>, DateTime<Utc>);
-        type MessageRow = (Uuid, Uuid, String, String, bool);
+        type MessageRow = (Uuid, Uuid, String, Option<String>, String, bool);
         type SummaryRow = (String, String, String, String);
         let (turn_rows, message_rows, summaries): (Vec<TurnRow>, Vec<MessageRow>, Vec<SummaryRow>) = on_pool!(self, pool => {
             // Rows are found by turn id alone, so the planner always takes
@@ -235,7 +235,7 @@ impl Store {
                 .iter()
                 .map(|row| Ok((
                     row.try_get("turn_id")?, row.try_get("message_id")?, row.try_get("role")?,
-                    row.try_get("content")?, row.try_get("embedded")?,
+                    row.try_get("name")?, row.try_get("content")?, row.try_get("embedded")?,
                 )))
                 .collect::<Result<Vec<MessageRow>, sqlx::Error>>()?;
             let summaries = if turn_rows.is_empty() {
@@ -290,11 +290,12 @@ impl Store {
                 },
             )
             .collect();
-        for (turn_id, message_id, role, content, embedded) in message_rows {
+        for (turn_id, message_id, role, name, content, embedded) in message_rows {
             if let Some(turn) = turns.get_mut(&turn_id) {
                 turn.messages.push(IndexedMessage {
                     message_id,
                     role: parse_role(&role)?,
+                    name,
                     content,
                     embedded,
                 });

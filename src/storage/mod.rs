@@ -21,6 +21,7 @@ pub mod jobs;
 mod keys;
 pub mod memory;
 mod turns;
+pub mod vectors;
 
 use std::str::FromStr;
 use std::time::Duration;

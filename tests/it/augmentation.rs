@@ -605,7 +605,7 @@ async fn messages_are_indexed_without_an_extraction_model(backend: Backend) {
     let models = store.embedding_models().await.unwrap();
     assert_eq!(
         models,
-        vec![("sentence-transformers/all-MiniLM-L6-v2".to_string(), 384, 2)]
+        vec![("intfloat/e5-small-v2-int8".to_string(), 384, 2)]
     );
     server.stop().await;
 }

@@ -15,6 +15,7 @@ mod local_llm;
 mod logs;
 mod providers;
 mod recall;
+mod reembed;
 mod service;
 mod storage;
 mod tls;

@@ -33,6 +33,10 @@ pub struct Weights {
     pub k1: f64,
     /// BM25 length normalization (0 = none, 1 = full).
     pub b: f64,
+    /// The cosine at and below which the model's pairs are unrelated: the
+    /// dense part is `(cosine - floor) / (1 - floor)`, clamped at 0 (see
+    /// `embed::similarity_floor`).
+    pub dense_floor: f64,
 }
 
 impl Default for Weights {
@@ -46,13 +50,20 @@ impl Default for Weights {
             fusion: Fusion::Absolute,
             k1: 0.9,
             b: 0.4,
+            dense_floor: 0.0,
         }
     }
 }
 
+/// A cosine as a dense part: 0 up to the model's floor, 1 at identity.
+fn dense_part(cosine: f32, floor: f64) -> f64 {
+    ((f64::from(cosine) - floor) / (1.0 - floor)).max(0.0)
+}
+
 /// A hit's score: `total` ranks (the fused relevance, on the fusion's
-/// scale, plus the priors); the parts are absolute (the cosine clamped at
-/// 0, BM25 over a full match of the query), as callers see them.
+/// scale, plus the priors); the parts are absolute (the cosine above the
+/// model's floor, BM25 over a full match of the query), as callers see
+/// them.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Score {
     pub total: f64,
@@ -227,7 +238,7 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
     if weights.fusion == Fusion::MinMax {
         for (p, part) in parts.iter().enumerate() {
             for position in (0..part.len()).filter(|&position| chosen(p, position)) {
-                let d = f64::from(dense[p][position]).max(0.0);
+                let d = dense_part(dense[p][position], weights.dense_floor);
                 dense_low = dense_low.min(d);
                 dense_high = dense_high.max(d);
                 lexical_high = lexical_high.max(lexical[p][position]);
@@ -264,7 +275,7 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
             if !chosen(p, position) {
                 continue;
             }
-            let dense = f64::from(dense[p][position]).max(0.0);
+            let dense = dense_part(dense[p][position], weights.dense_floor);
             let bm25 = lexical[p][position];
             let lexical = absolute_lexical(bm25, ceiling);
             let absolute = weights.dense * dense + weights.lexical * lexical;
