@@ -132,34 +132,40 @@ pub async fn run(options: Options) -> anyhow::Result<Evaluation> {
 }
 
 /// The rankings compared in one run: the server's own first, then each
-/// relevance signal alone and each fusion, so a change is judged by what
-/// each part contributes.
+/// relevance signal alone (messages alone, no session context), the two
+/// fusions without context, and the session signals added one at a time
+/// (at the server's weights for them), so a change is judged by what each
+/// part contributes.
 fn stages() -> Vec<(&'static str, Option<pb::Ranking>)> {
     let alone = |dense: f64, lexical: f64| pb::Ranking {
         dense_weight: Some(dense),
         lexical_weight: Some(lexical),
         recency_weight: Some(0.0),
         mentions_weight: Some(0.0),
-        fusion: pb::Fusion::Unspecified.into(),
+        context_weight: Some(0.0),
+        neighbour_weight: Some(0.0),
+        ..Default::default()
+    };
+    let fused = |fusion: pb::Fusion| pb::Ranking {
+        fusion: fusion.into(),
+        context_weight: Some(0.0),
+        neighbour_weight: Some(0.0),
+        ..Default::default()
     };
     vec![
         ("server's ranking", None),
         ("lexical only", Some(alone(0.0, 1.0))),
         ("dense only", Some(alone(1.0, 0.0))),
+        ("fused, absolute scales", Some(fused(pb::Fusion::Absolute))),
+        ("fused, min-max scales", Some(fused(pb::Fusion::MinMax))),
         (
-            "fused, absolute scales",
+            "fused + context",
             Some(pb::Ranking {
-                fusion: pb::Fusion::Absolute.into(),
+                neighbour_weight: Some(0.0),
                 ..Default::default()
             }),
         ),
-        (
-            "fused, min-max scales",
-            Some(pb::Ranking {
-                fusion: pb::Fusion::MinMax.into(),
-                ..Default::default()
-            }),
-        ),
+        ("fused + context + neighbours", Some(pb::Ranking::default())),
     ]
 }
 
@@ -222,14 +228,14 @@ impl std::fmt::Display for Evaluation {
         writeln!(f, "{}", self.defaults())?;
         writeln!(
             f,
-            "{:<24} {:>7} {:>7} {:>7} {:>7}",
+            "{:<30} {:>7} {:>7} {:>7} {:>7}",
             "ranking", "R@5", "R@10", "R@25", "MRR"
         )?;
         for (name, report) in &self.stages {
             let (_, s) = report.overall();
             writeln!(
                 f,
-                "{name:<24} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
+                "{name:<30} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
                 s.recall_at[0], s.recall_at[1], s.recall_at[2], s.reciprocal_rank
             )?;
         }

@@ -608,12 +608,23 @@ fn ranking_overrides(ranking: Option<pb::Ranking>) -> Result<RankingOverrides> {
             ));
         }
     };
+    let context = match ranking.context_weight {
+        Some(c) if !(0.0..=1.0).contains(&c) => {
+            return Err(Error::invalid(
+                "ranking.context_weight",
+                "must be a number from 0 to 1",
+            ));
+        }
+        other => other,
+    };
     Ok(RankingOverrides {
         dense: weight("dense_weight", ranking.dense_weight)?,
         lexical: weight("lexical_weight", ranking.lexical_weight)?,
         recency: weight("recency_weight", ranking.recency_weight)?,
         mentions: weight("mentions_weight", ranking.mentions_weight)?,
         fusion,
+        context,
+        neighbours: weight("neighbour_weight", ranking.neighbour_weight)?,
     })
 }
 
@@ -748,6 +759,36 @@ mod tests {
             Err(Error::InvalidArgument { field, .. }) => assert_eq!(field, "messages[1].role"),
             other => panic!("expected InvalidArgument, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn session_context_overrides_are_checked_by_field() {
+        let refused = |ranking: pb::Ranking| match ranking_overrides(Some(ranking)) {
+            Err(Error::InvalidArgument { field, .. }) => field,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        };
+        let context = |c: f64| pb::Ranking {
+            context_weight: Some(c),
+            ..Default::default()
+        };
+        assert_eq!(refused(context(1.5)), "ranking.context_weight");
+        assert_eq!(refused(context(f64::NAN)), "ranking.context_weight");
+        assert_eq!(
+            refused(pb::Ranking {
+                neighbour_weight: Some(-0.1),
+                ..Default::default()
+            }),
+            "ranking.neighbour_weight"
+        );
+        let taken = ranking_overrides(Some(pb::Ranking {
+            context_weight: Some(0.0),
+            neighbour_weight: Some(0.3),
+            ..Default::default()
+        }))
+        .unwrap();
+        assert_eq!((taken.context, taken.neighbours), (Some(0.0), Some(0.3)));
+        let unset = ranking_overrides(Some(pb::Ranking::default())).unwrap();
+        assert_eq!((unset.context, unset.neighbours), (None, None));
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub struct RankingOverrides {
     pub recency: Option<f64>,
     pub mentions: Option<f64>,
     pub fusion: Option<Fusion>,
+    pub context: Option<f64>,
+    pub neighbours: Option<f64>,
 }
 
 impl RankingOverrides {
@@ -72,6 +74,8 @@ impl RankingOverrides {
             recency: self.recency.unwrap_or(configured.recency),
             mentions: self.mentions.unwrap_or(configured.mentions),
             fusion: self.fusion.unwrap_or(configured.fusion),
+            context: self.context.unwrap_or(configured.context),
+            neighbours: self.neighbours.unwrap_or(configured.neighbours),
             ..configured
         }
     }
@@ -98,6 +102,8 @@ impl From<&RecallConfig> for Weights {
             k1: config.bm25_k1,
             b: config.bm25_b,
             dense_floor: 0.0,
+            context: config.context_weight,
+            neighbours: config.neighbour_weight,
         }
     }
 }

@@ -402,7 +402,9 @@ async fn the_eval_harness_scores_a_dataset_end_to_end() {
             "lexical only",
             "dense only",
             "fused, absolute scales",
-            "fused, min-max scales"
+            "fused, min-max scales",
+            "fused + context",
+            "fused + context + neighbours"
         ]
     );
     for (name, stage) in &evaluation.stages {

@@ -12,17 +12,20 @@
 //! document frequencies, average length) come from that same filtered set,
 //! across all the parts searched together (facts and messages). Each part
 //! of the score is scaled to [0, 1] before fusion: dense is the cosine
-//! clamped at 0; lexical is BM25 divided by the score of a full match of
+//! (blended with the message's session window's, `recall.context_weight`)
+//! scaled from the model's floor and clamped at 0; lexical is BM25 divided by the score of a full match of
 //! the query (capped at 1), so a lone common word stays a weak match;
 //! recency halves every `recency_half_life_days`; mentions are log-scaled
 //! against the most mentioned memory.
 
 //!
 //! Layout: this module holds the index and its postings; `vector` the
-//! vector math (unit scaling, the fast dot products, cosine); `rank` the
+//! vector math (unit scaling, the fast dot products, cosine); `sessions`
+//! each message's place in its session (window and neighbours); `rank` the
 //! filtering, BM25 and fusion that `search` runs over one or more indexes.
 
 mod rank;
+mod sessions;
 mod terms;
 mod vector;
 
@@ -80,6 +83,9 @@ pub struct MemoryIndex {
     positions: HashMap<Uuid, usize>,
     /// Bytes of text and postings held, for the cache's bound.
     heap_bytes: usize,
+    /// Each message's place in its session, worked out on the first search
+    /// that wants it and dropped on every change.
+    places: std::sync::OnceLock<Vec<sessions::Place>>,
 }
 
 impl MemoryIndex {
@@ -107,9 +113,14 @@ impl MemoryIndex {
             + self.heap_bytes
     }
 
+    fn places(&self) -> &[sessions::Place] {
+        self.places.get_or_init(|| sessions::places(&self.memories))
+    }
+
     /// Adds a memory, or replaces the one with the same id. The first
     /// vector sets the index's dimension; one of another is refused.
     pub fn upsert(&mut self, mut memory: Memory, vector: &[f32]) -> Result<(), String> {
+        self.places = Default::default();
         if self.memories.is_empty() {
             self.dimension = vector.len();
         }

@@ -37,6 +37,12 @@ pub struct Weights {
     /// dense part is `(cosine - floor) / (1 - floor)`, clamped at 0 (see
     /// `embed::similarity_floor`).
     pub dense_floor: f64,
+    /// A message's window (itself and up to two earlier messages of its
+    /// session, see `sessions`): its share of the dense cosine, 0–1.
+    pub context: f64,
+    /// The share of the stronger neighbouring message's relevance a
+    /// message gets on top of its own.
+    pub neighbours: f64,
 }
 
 impl Default for Weights {
@@ -51,13 +57,34 @@ impl Default for Weights {
             k1: 0.9,
             b: 0.4,
             dense_floor: 0.0,
+            context: 0.0,
+            neighbours: 0.0,
         }
     }
 }
 
 /// A cosine as a dense part: 0 up to the model's floor, 1 at identity.
-fn dense_part(cosine: f32, floor: f64) -> f64 {
-    ((f64::from(cosine) - floor) / (1.0 - floor)).max(0.0)
+fn dense_part(cosine: f64, floor: f64) -> f64 {
+    ((cosine - floor) / (1.0 - floor)).max(0.0)
+}
+
+/// Each memory's cosine with the query blended with its window's, the
+/// mean cosine of the window's messages (see `sessions`).
+fn with_window(part: &MemoryIndex, dots: &[f32], context: f64) -> Vec<f64> {
+    if context <= 0.0 {
+        return dots.iter().map(|&d| f64::from(d)).collect();
+    }
+    let places = part.places();
+    dots.iter()
+        .zip(places)
+        .map(|(&own, place)| {
+            let earlier = place.earlier.iter().flatten();
+            let count = 1 + earlier.clone().count();
+            let sum = own + earlier.map(|&e| dots[e as usize]).sum::<f32>();
+            let window = f64::from(sum) / count as f64;
+            (1.0 - context) * f64::from(own) + context * window
+        })
+        .collect()
 }
 
 /// A hit's score: `total` ranks (the fused relevance, on the fusion's
@@ -220,7 +247,7 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
     }
 
     let query = unit(search.vector);
-    let dense: Vec<Vec<f32>> = parts
+    let dense: Vec<Vec<f64>> = parts
         .iter()
         .map(|part| {
             let mut out = Vec::new();
@@ -229,7 +256,10 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
             } else {
                 out.resize(part.len(), 0.0);
             }
-            out
+            with_window(part, &out, weights.context)
+                .into_iter()
+                .map(|cosine| dense_part(cosine, weights.dense_floor))
+                .collect()
         })
         .collect();
     // The spread of each list over the candidates, for min-max fusion
@@ -238,7 +268,7 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
     if weights.fusion == Fusion::MinMax {
         for (p, part) in parts.iter().enumerate() {
             for position in (0..part.len()).filter(|&position| chosen(p, position)) {
-                let d = dense_part(dense[p][position], weights.dense_floor);
+                let d = dense[p][position];
                 dense_low = dense_low.min(d);
                 dense_high = dense_high.max(d);
                 lexical_high = lexical_high.max(lexical[p][position]);
@@ -268,19 +298,53 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
     let decay_per_micro =
         std::f64::consts::LN_2 / (weights.recency_half_life_days.max(1e-9) * 86_400e6);
     let mention_scale = ((most_mentions as f64) + 1.0).ln();
+    // Each candidate's relevance (on the fusion's scale) and absolute
+    // relevance, before neighbours share theirs.
+    let own: Vec<Vec<(f64, f64)>> = parts
+        .iter()
+        .enumerate()
+        .map(|(p, part)| {
+            (0..part.len())
+                .map(|position| {
+                    if !chosen(p, position) {
+                        return (0.0, 0.0);
+                    }
+                    let dense = dense[p][position];
+                    let bm25 = lexical[p][position];
+                    let (dense_ranked, lexical_ranked) = on_scale(dense, bm25);
+                    (
+                        weights.dense * dense_ranked + weights.lexical * lexical_ranked,
+                        weights.dense * dense + weights.lexical * absolute_lexical(bm25, ceiling),
+                    )
+                })
+                .collect()
+        })
+        .collect();
     let mut kept: std::collections::BinaryHeap<Candidate> =
         std::collections::BinaryHeap::with_capacity(search.limit.min(count) + 1);
     for (p, part) in parts.iter().enumerate() {
+        let places = (weights.neighbours > 0.0).then(|| part.places());
         for (position, summary) in part.summaries.iter().enumerate() {
             if !chosen(p, position) {
                 continue;
             }
-            let dense = dense_part(dense[p][position], weights.dense_floor);
-            let bm25 = lexical[p][position];
-            let lexical = absolute_lexical(bm25, ceiling);
-            let absolute = weights.dense * dense + weights.lexical * lexical;
-            let (dense_ranked, lexical_ranked) = on_scale(dense, bm25);
-            let relevance = weights.dense * dense_ranked + weights.lexical * lexical_ranked;
+            let dense = dense[p][position];
+            let lexical = absolute_lexical(lexical[p][position], ceiling);
+            let (mut relevance, mut absolute) = own[p][position];
+            if let Some(places) = places {
+                // The stronger of the previous and the next message of the
+                // session, if it passed the filter.
+                let place = &places[position];
+                let (shared, shared_absolute) = [place.earlier[0], place.later]
+                    .into_iter()
+                    .flatten()
+                    .map(|n| n as usize)
+                    .filter(|&n| chosen(p, n))
+                    .map(|n| own[p][n])
+                    .fold((0.0f64, 0.0f64), |(r, a), (nr, na)| (r.max(nr), a.max(na)));
+                relevance += weights.neighbours * shared;
+                absolute += weights.neighbours * shared_absolute;
+            }
             // The priors are at most 1 each: a memory that cannot pass the
             // threshold or beat the weakest one kept even with full priors
             // needs no more work.

@@ -368,3 +368,84 @@ fn min_max_fusion_puts_both_lists_on_one_scale_per_query() {
     // Absolutely, "unrelated" keeps half its cosine; min-max gives it none.
     assert!(absolute[2].total > 0.2, "{absolute:?}");
 }
+
+/// A message of session `session`, `minutes` after a fixed start.
+fn said(text: &str, session: &str, minutes: i64) -> Memory {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    Memory::Message(MessageMemory {
+        message_id: Uuid::now_v7(),
+        turn_id: Uuid::now_v7(),
+        session_id: session.into(),
+        process_id: None,
+        role: Role::User,
+        content: text.into(),
+        name: None,
+        occurred_at: start + chrono::Duration::minutes(minutes),
+    })
+}
+
+#[test]
+fn a_message_window_carries_what_its_earlier_messages_of_the_session_said() {
+    // "A beagle" says nothing of a puppy; the message before it does.
+    // Stored out of time order, with another session in between.
+    let index = index_of(vec![
+        (said("A beagle, of course", "s1", 2), [0.0, 1.0]),
+        (said("We got a puppy!", "s1", 0), [1.0, 0.0]),
+        (said("A beagle show on TV", "s2", 1), [0.0, 1.0]),
+        (said("What breed?", "s1", 1), [0.0, 1.0]),
+    ]);
+    let query = [1.0, 0.0];
+    let alone = scores(&index, "", &query, &weights(1.0, 0.0));
+    assert_eq!(alone[0].dense, 0.0);
+    let with_context = Weights {
+        context: 0.5,
+        ..weights(1.0, 0.0)
+    };
+    let s = scores(&index, "", &query, &with_context);
+    // Window of "A beagle": its own, "What breed?" and "We got a puppy!",
+    // the mean cosine (0 + 0 + 1) / 3, blended half and half with its own 0.
+    let window = 1.0 / 3.0;
+    assert!((s[0].dense - 0.5 * window).abs() < 1e-6, "{s:?}");
+    // The other session's message is not in the window.
+    assert_eq!(s[2].dense, 0.0);
+    // The first message of a session is its own window.
+    assert!((s[1].dense - 1.0).abs() < 1e-6, "{s:?}");
+}
+
+#[test]
+fn a_message_shares_in_its_stronger_neighbours_relevance() {
+    let index = index_of(vec![
+        (said("We got a puppy!", "s1", 0), [1.0, 0.0]),
+        (said("What breed?", "s1", 1), [0.0, 1.0]),
+        (said("Unrelated chat", "s1", 9), [0.0, 1.0]),
+        (said("Later, another day", "s2", 2), [0.0, 1.0]),
+    ]);
+    let query = [1.0, 0.0];
+    let sharing = Weights {
+        neighbours: 0.2,
+        ..weights(1.0, 0.0)
+    };
+    let s = scores(&index, "", &query, &sharing);
+    // "What breed?" follows the strong message: a fifth of its relevance.
+    assert!((s[1].total - 0.2).abs() < 1e-6, "{s:?}");
+    // Its own neighbours are weak (0 and 0.2 from it): it keeps its own.
+    assert!((s[0].total - 1.0).abs() < 1e-6, "{s:?}");
+    // Two steps away, or in another session: nothing shared.
+    assert_eq!(s[2].total, 0.0);
+    assert_eq!(s[3].total, 0.0);
+    // Score parts stay the message's own.
+    assert_eq!(s[1].dense, 0.0);
+    // A neighbour the filter leaves out shares nothing.
+    let after = Filter {
+        after: Some(
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T10:00:30Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        ),
+        ..Filter::default()
+    };
+    let filtered = scores_filtered(&index, "", &query, &sharing, &after);
+    assert_eq!(filtered[0].total, 0.0, "{filtered:?}");
+}

@@ -601,9 +601,16 @@ type Ranking struct {
 	// Weight of the mention-count prior; at least 0.
 	MentionsWeight *float64 `protobuf:"fixed64,4,opt,name=mentions_weight,json=mentionsWeight,proto3,oneof" json:"mentions_weight,omitempty"`
 	// How the dense and lexical lists share a scale.
-	Fusion        Fusion `protobuf:"varint,5,opt,name=fusion,proto3,enum=memori.v1.Fusion" json:"fusion,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Fusion Fusion `protobuf:"varint,5,opt,name=fusion,proto3,enum=memori.v1.Fusion" json:"fusion,omitempty"`
+	// A message's session window (itself and up to two earlier messages of
+	// its session, as one vector): its share of the dense similarity, 0 to 1.
+	ContextWeight *float64 `protobuf:"fixed64,6,opt,name=context_weight,json=contextWeight,proto3,oneof" json:"context_weight,omitempty"`
+	// The share of the stronger neighbouring message's relevance (the
+	// previous or next message of its session) added to a message's own;
+	// at least 0.
+	NeighbourWeight *float64 `protobuf:"fixed64,7,opt,name=neighbour_weight,json=neighbourWeight,proto3,oneof" json:"neighbour_weight,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Ranking) Reset() {
@@ -669,6 +676,20 @@ func (x *Ranking) GetFusion() Fusion {
 		return x.Fusion
 	}
 	return Fusion_FUSION_UNSPECIFIED
+}
+
+func (x *Ranking) GetContextWeight() float64 {
+	if x != nil && x.ContextWeight != nil {
+		return *x.ContextWeight
+	}
+	return 0
+}
+
+func (x *Ranking) GetNeighbourWeight() float64 {
+	if x != nil && x.NeighbourWeight != nil {
+		return *x.NeighbourWeight
+	}
+	return 0
 }
 
 // One recall hit; hits come best first.
@@ -1843,17 +1864,21 @@ const file_memori_v1_memory_service_proto_rawDesc = "" +
 	"\x13include_score_parts\x18\b \x01(\bR\x11includeScoreParts\x12-\n" +
 	"\x12include_superseded\x18\t \x01(\bR\x11includeSuperseded\x12,\n" +
 	"\aranking\x18\n" +
-	" \x01(\v2\x12.memori.v1.RankingR\aranking\"\xad\x02\n" +
+	" \x01(\v2\x12.memori.v1.RankingR\aranking\"\xb1\x03\n" +
 	"\aRanking\x12&\n" +
 	"\fdense_weight\x18\x01 \x01(\x01H\x00R\vdenseWeight\x88\x01\x01\x12*\n" +
 	"\x0elexical_weight\x18\x02 \x01(\x01H\x01R\rlexicalWeight\x88\x01\x01\x12*\n" +
 	"\x0erecency_weight\x18\x03 \x01(\x01H\x02R\rrecencyWeight\x88\x01\x01\x12,\n" +
 	"\x0fmentions_weight\x18\x04 \x01(\x01H\x03R\x0ementionsWeight\x88\x01\x01\x12)\n" +
-	"\x06fusion\x18\x05 \x01(\x0e2\x11.memori.v1.FusionR\x06fusionB\x0f\n" +
+	"\x06fusion\x18\x05 \x01(\x0e2\x11.memori.v1.FusionR\x06fusion\x12*\n" +
+	"\x0econtext_weight\x18\x06 \x01(\x01H\x04R\rcontextWeight\x88\x01\x01\x12.\n" +
+	"\x10neighbour_weight\x18\a \x01(\x01H\x05R\x0fneighbourWeight\x88\x01\x01B\x0f\n" +
 	"\r_dense_weightB\x11\n" +
 	"\x0f_lexical_weightB\x11\n" +
 	"\x0f_recency_weightB\x12\n" +
-	"\x10_mentions_weight\"\xbf\x01\n" +
+	"\x10_mentions_weightB\x11\n" +
+	"\x0f_context_weightB\x13\n" +
+	"\x11_neighbour_weight\"\xbf\x01\n" +
 	"\x0eRecallResponse\x12\x14\n" +
 	"\x05score\x18\x01 \x01(\x01R\x05score\x126\n" +
 	"\vscore_parts\x18\x02 \x01(\v2\x15.memori.v1.ScorePartsR\n" +

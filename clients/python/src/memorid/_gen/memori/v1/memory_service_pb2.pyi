@@ -330,6 +330,8 @@ class Ranking(_message.Message):
     RECENCY_WEIGHT_FIELD_NUMBER: _builtins.int
     MENTIONS_WEIGHT_FIELD_NUMBER: _builtins.int
     FUSION_FIELD_NUMBER: _builtins.int
+    CONTEXT_WEIGHT_FIELD_NUMBER: _builtins.int
+    NEIGHBOUR_WEIGHT_FIELD_NUMBER: _builtins.int
     dense_weight: _builtins.float
     """Weight of embedding similarity; at least 0."""
     lexical_weight: _builtins.float
@@ -340,6 +342,15 @@ class Ranking(_message.Message):
     """Weight of the mention-count prior; at least 0."""
     fusion: Global___Fusion.ValueType
     """How the dense and lexical lists share a scale."""
+    context_weight: _builtins.float
+    """A message's session window (itself and up to two earlier messages of
+    its session, as one vector): its share of the dense similarity, 0 to 1.
+    """
+    neighbour_weight: _builtins.float
+    """The share of the stronger neighbouring message's relevance (the
+    previous or next message of its session) added to a message's own;
+    at least 0.
+    """
     def __init__(
         self,
         *,
@@ -348,25 +359,35 @@ class Ranking(_message.Message):
         recency_weight: _builtins.float | None = ...,
         mentions_weight: _builtins.float | None = ...,
         fusion: Global___Fusion.ValueType = ...,
+        context_weight: _builtins.float | None = ...,
+        neighbour_weight: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_dense_weight", b"_dense_weight", "_lexical_weight", b"_lexical_weight", "_mentions_weight", b"_mentions_weight", "_recency_weight", b"_recency_weight", "dense_weight", b"dense_weight", "lexical_weight", b"lexical_weight", "mentions_weight", b"mentions_weight", "recency_weight", b"recency_weight"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_context_weight", b"_context_weight", "_dense_weight", b"_dense_weight", "_lexical_weight", b"_lexical_weight", "_mentions_weight", b"_mentions_weight", "_neighbour_weight", b"_neighbour_weight", "_recency_weight", b"_recency_weight", "context_weight", b"context_weight", "dense_weight", b"dense_weight", "lexical_weight", b"lexical_weight", "mentions_weight", b"mentions_weight", "neighbour_weight", b"neighbour_weight", "recency_weight", b"recency_weight"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dense_weight", b"_dense_weight", "_lexical_weight", b"_lexical_weight", "_mentions_weight", b"_mentions_weight", "_recency_weight", b"_recency_weight", "dense_weight", b"dense_weight", "fusion", b"fusion", "lexical_weight", b"lexical_weight", "mentions_weight", b"mentions_weight", "recency_weight", b"recency_weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_context_weight", b"_context_weight", "_dense_weight", b"_dense_weight", "_lexical_weight", b"_lexical_weight", "_mentions_weight", b"_mentions_weight", "_neighbour_weight", b"_neighbour_weight", "_recency_weight", b"_recency_weight", "context_weight", b"context_weight", "dense_weight", b"dense_weight", "fusion", b"fusion", "lexical_weight", b"lexical_weight", "mentions_weight", b"mentions_weight", "neighbour_weight", b"neighbour_weight", "recency_weight", b"recency_weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__context_weight: _TypeAlias = _typing.Literal["context_weight"]  # noqa: Y015
+    _WhichOneofArgType__context_weight: _TypeAlias = _typing.Literal["_context_weight", b"_context_weight"]  # noqa: Y015
     _WhichOneofReturnType__dense_weight: _TypeAlias = _typing.Literal["dense_weight"]  # noqa: Y015
     _WhichOneofArgType__dense_weight: _TypeAlias = _typing.Literal["_dense_weight", b"_dense_weight"]  # noqa: Y015
     _WhichOneofReturnType__lexical_weight: _TypeAlias = _typing.Literal["lexical_weight"]  # noqa: Y015
     _WhichOneofArgType__lexical_weight: _TypeAlias = _typing.Literal["_lexical_weight", b"_lexical_weight"]  # noqa: Y015
     _WhichOneofReturnType__mentions_weight: _TypeAlias = _typing.Literal["mentions_weight"]  # noqa: Y015
     _WhichOneofArgType__mentions_weight: _TypeAlias = _typing.Literal["_mentions_weight", b"_mentions_weight"]  # noqa: Y015
+    _WhichOneofReturnType__neighbour_weight: _TypeAlias = _typing.Literal["neighbour_weight"]  # noqa: Y015
+    _WhichOneofArgType__neighbour_weight: _TypeAlias = _typing.Literal["_neighbour_weight", b"_neighbour_weight"]  # noqa: Y015
     _WhichOneofReturnType__recency_weight: _TypeAlias = _typing.Literal["recency_weight"]  # noqa: Y015
     _WhichOneofArgType__recency_weight: _TypeAlias = _typing.Literal["_recency_weight", b"_recency_weight"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__context_weight) -> _WhichOneofReturnType__context_weight | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__dense_weight) -> _WhichOneofReturnType__dense_weight | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__lexical_weight) -> _WhichOneofReturnType__lexical_weight | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__mentions_weight) -> _WhichOneofReturnType__mentions_weight | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__neighbour_weight) -> _WhichOneofReturnType__neighbour_weight | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__recency_weight) -> _WhichOneofReturnType__recency_weight | None: ...
 

@@ -175,116 +175,119 @@ public final class MemoryServiceProto extends com.google.protobuf.GeneratedFile 
       "parts\030\010 \001(\010R\021includeScoreParts\022-\n\022includ" +
       "e_superseded\030\t \001(\010R\021includeSuperseded\022,\n" +
       "\007ranking\030\n \001(\0132\022.memori.v1.RankingR\007rank" +
-      "ing\"\255\002\n\007Ranking\022&\n\014dense_weight\030\001 \001(\001H\000R" +
+      "ing\"\261\003\n\007Ranking\022&\n\014dense_weight\030\001 \001(\001H\000R" +
       "\013denseWeight\210\001\001\022*\n\016lexical_weight\030\002 \001(\001H" +
       "\001R\rlexicalWeight\210\001\001\022*\n\016recency_weight\030\003 " +
       "\001(\001H\002R\rrecencyWeight\210\001\001\022,\n\017mentions_weig" +
       "ht\030\004 \001(\001H\003R\016mentionsWeight\210\001\001\022)\n\006fusion\030" +
-      "\005 \001(\0162\021.memori.v1.FusionR\006fusionB\017\n\r_den" +
-      "se_weightB\021\n\017_lexical_weightB\021\n\017_recency" +
-      "_weightB\022\n\020_mentions_weight\"\277\001\n\016RecallRe" +
-      "sponse\022\024\n\005score\030\001 \001(\001R\005score\0226\n\013score_pa" +
-      "rts\030\002 \001(\0132\025.memori.v1.ScorePartsR\nscoreP" +
-      "arts\022%\n\004fact\030\003 \001(\0132\017.memori.v1.FactH\000R\004f" +
-      "act\0221\n\007message\030\004 \001(\0132\025.memori.v1.Message" +
-      "HitH\000R\007messageB\005\n\003hit\"r\n\nScoreParts\022\024\n\005d" +
-      "ense\030\001 \001(\001R\005dense\022\030\n\007lexical\030\002 \001(\001R\007lexi" +
-      "cal\022\030\n\007recency\030\003 \001(\001R\007recency\022\032\n\010mention" +
-      "s\030\004 \001(\001R\010mentions\"\374\002\n\020AttributeRequest\0228" +
-      "\n\013attribution\030\001 \001(\0132\026.memori.v1.Attribut" +
-      "ionR\013attribution\022.\n\010messages\030\002 \003(\0132\022.mem" +
-      "ori.v1.MessageR\010messages\022;\n\013occurred_at\030" +
-      "\003 \001(\0132\032.google.protobuf.TimestampR\noccur" +
-      "redAt\022\'\n\017idempotency_key\030\004 \001(\tR\016idempote" +
-      "ncyKey\022E\n\010metadata\030\005 \003(\0132).memori.v1.Att" +
-      "ributeRequest.MetadataEntryR\010metadata\022\024\n" +
-      "\005model\030\006 \001(\tR\005model\032;\n\rMetadataEntry\022\020\n\003" +
-      "key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001" +
-      "\"\222\001\n\021AttributeResponse\022\'\n\017idempotency_ke" +
-      "y\030\001 \001(\tR\016idempotencyKey\022\027\n\007turn_id\030\002 \001(\t" +
-      "R\006turnId\022\035\n\nsession_id\030\003 \001(\tR\tsessionId\022" +
-      "\034\n\tduplicate\030\004 \001(\010R\tduplicate\"\246\001\n\032WaitFo" +
-      "rAugmentationRequest\0228\n\013attribution\030\001 \001(" +
-      "\0132\026.memori.v1.AttributionR\013attribution\022\031" +
-      "\n\010turn_ids\030\002 \003(\tR\007turnIds\0223\n\007timeout\030\003 \001" +
-      "(\0132\031.google.protobuf.DurationR\007timeout\"{" +
-      "\n\033WaitForAugmentationResponse\022\034\n\tcomplet" +
-      "ed\030\001 \001(\010R\tcompleted\022!\n\014pending_jobs\030\002 \001(" +
-      "\rR\013pendingJobs\022\033\n\tdead_jobs\030\003 \001(\rR\010deadJ" +
-      "obs\"\267\001\n\020ListFactsRequest\0228\n\013attribution\030" +
-      "\001 \001(\0132\026.memori.v1.AttributionR\013attributi" +
-      "on\022\033\n\tpage_size\030\002 \001(\rR\010pageSize\022\035\n\npage_" +
-      "token\030\003 \001(\tR\tpageToken\022-\n\022include_supers" +
-      "eded\030\004 \001(\010R\021includeSuperseded\"b\n\021ListFac" +
-      "tsResponse\022%\n\005facts\030\001 \003(\0132\017.memori.v1.Fa" +
-      "ctR\005facts\022&\n\017next_page_token\030\002 \001(\tR\rnext" +
-      "PageToken\"f\n\021DeleteFactRequest\0228\n\013attrib" +
-      "ution\030\001 \001(\0132\026.memori.v1.AttributionR\013att" +
-      "ribution\022\027\n\007fact_id\030\002 \001(\tR\006factId\"\024\n\022Del" +
-      "eteFactResponse\"O\n\023ForgetEntityRequest\0228" +
-      "\n\013attribution\030\001 \001(\0132\026.memori.v1.Attribut" +
-      "ionR\013attribution\"\331\001\n\024ForgetEntityRespons" +
-      "e\022)\n\020sessions_deleted\030\001 \001(\004R\017sessionsDel" +
-      "eted\022#\n\rturns_deleted\030\002 \001(\004R\014turnsDelete" +
-      "d\022)\n\020messages_deleted\030\003 \001(\004R\017messagesDel" +
-      "eted\022#\n\rfacts_deleted\030\004 \001(\004R\014factsDelete" +
-      "d\022!\n\014jobs_deleted\030\005 \001(\004R\013jobsDeleted\"M\n\021" +
-      "GetSessionRequest\0228\n\013attribution\030\001 \001(\0132\026" +
-      ".memori.v1.AttributionR\013attribution\"i\n\022G" +
-      "etSessionResponse\022,\n\007session\030\001 \001(\0132\022.mem" +
-      "ori.v1.SessionR\007session\022%\n\005turns\030\002 \003(\0132\017" +
-      ".memori.v1.TurnR\005turns\"\332\001\n\007Session\022\035\n\nse" +
-      "ssion_id\030\001 \001(\tR\tsessionId\022\033\n\tentity_id\030\002" +
-      " \001(\tR\010entityId\022\035\n\nprocess_id\030\003 \001(\tR\tproc" +
-      "essId\0229\n\ncreated_at\030\004 \001(\0132\032.google.proto" +
-      "buf.TimestampR\tcreatedAt\0229\n\nupdated_at\030\005" +
-      " \001(\0132\032.google.protobuf.TimestampR\tupdate" +
-      "dAt\"\344\003\n\004Turn\022\027\n\007turn_id\030\001 \001(\tR\006turnId\022-\n" +
-      "\006status\030\002 \001(\0162\025.memori.v1.TurnStatusR\006st" +
-      "atus\022\024\n\005model\030\003 \001(\tR\005model\022<\n\rfinish_rea" +
-      "son\030\004 \001(\0162\027.memori.v1.FinishReasonR\014fini" +
-      "shReason\022&\n\005usage\030\005 \001(\0132\020.memori.v1.Usag" +
-      "eR\005usage\022.\n\010messages\030\006 \003(\0132\022.memori.v1.M" +
-      "essageR\010messages\022;\n\013occurred_at\030\007 \001(\0132\032." +
-      "google.protobuf.TimestampR\noccurredAt\022\024\n" +
-      "\005error\030\010 \001(\tR\005error\022\035\n\nprocess_id\030\t \001(\tR" +
-      "\tprocessId\0229\n\010metadata\030\n \003(\0132\035.memori.v1" +
-      ".Turn.MetadataEntryR\010metadata\032;\n\rMetadat" +
-      "aEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR" +
-      "\005value:\0028\001*X\n\nMemoryKind\022\033\n\027MEMORY_KIND_" +
-      "UNSPECIFIED\020\000\022\024\n\020MEMORY_KIND_FACT\020\001\022\027\n\023M" +
-      "EMORY_KIND_MESSAGE\020\002*\353\001\n\014FactCategory\022\035\n" +
-      "\031FACT_CATEGORY_UNSPECIFIED\020\000\022\034\n\030FACT_CAT" +
-      "EGORY_PREFERENCE\020\001\022\033\n\027FACT_CATEGORY_ATTR" +
-      "IBUTE\020\002\022\027\n\023FACT_CATEGORY_SKILL\020\003\022\027\n\023FACT" +
-      "_CATEGORY_EVENT\020\004\022\036\n\032FACT_CATEGORY_RELAT" +
-      "IONSHIP\020\005\022\026\n\022FACT_CATEGORY_RULE\020\006\022\027\n\023FAC" +
-      "T_CATEGORY_OTHER\020\007*I\n\006Fusion\022\026\n\022FUSION_U" +
-      "NSPECIFIED\020\000\022\022\n\016FUSION_MIN_MAX\020\001\022\023\n\017FUSI" +
-      "ON_ABSOLUTE\020\002*\224\001\n\nTurnStatus\022\033\n\027TURN_STA" +
-      "TUS_UNSPECIFIED\020\000\022\031\n\025TURN_STATUS_STREAMI" +
-      "NG\020\001\022\031\n\025TURN_STATUS_COMPLETED\020\002\022\033\n\027TURN_" +
-      "STATUS_INTERRUPTED\020\003\022\026\n\022TURN_STATUS_FAIL" +
-      "ED\020\0042\261\004\n\rMemoryService\022?\n\006Recall\022\030.memor" +
-      "i.v1.RecallRequest\032\031.memori.v1.RecallRes" +
-      "ponse0\001\022J\n\tAttribute\022\033.memori.v1.Attribu" +
-      "teRequest\032\034.memori.v1.AttributeResponse(" +
-      "\0010\001\022d\n\023WaitForAugmentation\022%.memori.v1.W" +
-      "aitForAugmentationRequest\032&.memori.v1.Wa" +
-      "itForAugmentationResponse\022F\n\tListFacts\022\033" +
-      ".memori.v1.ListFactsRequest\032\034.memori.v1." +
-      "ListFactsResponse\022I\n\nDeleteFact\022\034.memori" +
-      ".v1.DeleteFactRequest\032\035.memori.v1.Delete" +
-      "FactResponse\022O\n\014ForgetEntity\022\036.memori.v1" +
-      ".ForgetEntityRequest\032\037.memori.v1.ForgetE" +
-      "ntityResponse\022I\n\nGetSession\022\034.memori.v1." +
-      "GetSessionRequest\032\035.memori.v1.GetSession" +
-      "ResponseB\312\001\n(io.memorid.client.internal." +
-      "gen.memori.v1B\022MemoryServiceProtoP\001ZEgit" +
-      "hub.com/memorid/memorid/clients/go/inter" +
-      "nal/gen/memori/v1;memoriv1\242\002\003MXX\252\002\tMemor" +
-      "i.V1\312\002\tMemori\\V1\342\002\025Memori\\V1\\GPBMetadata" +
-      "\352\002\nMemori::V1b\006proto3"
+      "\005 \001(\0162\021.memori.v1.FusionR\006fusion\022*\n\016cont" +
+      "ext_weight\030\006 \001(\001H\004R\rcontextWeight\210\001\001\022.\n\020" +
+      "neighbour_weight\030\007 \001(\001H\005R\017neighbourWeigh" +
+      "t\210\001\001B\017\n\r_dense_weightB\021\n\017_lexical_weight" +
+      "B\021\n\017_recency_weightB\022\n\020_mentions_weightB" +
+      "\021\n\017_context_weightB\023\n\021_neighbour_weight\"" +
+      "\277\001\n\016RecallResponse\022\024\n\005score\030\001 \001(\001R\005score" +
+      "\0226\n\013score_parts\030\002 \001(\0132\025.memori.v1.ScoreP" +
+      "artsR\nscoreParts\022%\n\004fact\030\003 \001(\0132\017.memori." +
+      "v1.FactH\000R\004fact\0221\n\007message\030\004 \001(\0132\025.memor" +
+      "i.v1.MessageHitH\000R\007messageB\005\n\003hit\"r\n\nSco" +
+      "reParts\022\024\n\005dense\030\001 \001(\001R\005dense\022\030\n\007lexical" +
+      "\030\002 \001(\001R\007lexical\022\030\n\007recency\030\003 \001(\001R\007recenc" +
+      "y\022\032\n\010mentions\030\004 \001(\001R\010mentions\"\374\002\n\020Attrib" +
+      "uteRequest\0228\n\013attribution\030\001 \001(\0132\026.memori" +
+      ".v1.AttributionR\013attribution\022.\n\010messages" +
+      "\030\002 \003(\0132\022.memori.v1.MessageR\010messages\022;\n\013" +
+      "occurred_at\030\003 \001(\0132\032.google.protobuf.Time" +
+      "stampR\noccurredAt\022\'\n\017idempotency_key\030\004 \001" +
+      "(\tR\016idempotencyKey\022E\n\010metadata\030\005 \003(\0132).m" +
+      "emori.v1.AttributeRequest.MetadataEntryR" +
+      "\010metadata\022\024\n\005model\030\006 \001(\tR\005model\032;\n\rMetad" +
+      "ataEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(" +
+      "\tR\005value:\0028\001\"\222\001\n\021AttributeResponse\022\'\n\017id" +
+      "empotency_key\030\001 \001(\tR\016idempotencyKey\022\027\n\007t" +
+      "urn_id\030\002 \001(\tR\006turnId\022\035\n\nsession_id\030\003 \001(\t" +
+      "R\tsessionId\022\034\n\tduplicate\030\004 \001(\010R\tduplicat" +
+      "e\"\246\001\n\032WaitForAugmentationRequest\0228\n\013attr" +
+      "ibution\030\001 \001(\0132\026.memori.v1.AttributionR\013a" +
+      "ttribution\022\031\n\010turn_ids\030\002 \003(\tR\007turnIds\0223\n" +
+      "\007timeout\030\003 \001(\0132\031.google.protobuf.Duratio" +
+      "nR\007timeout\"{\n\033WaitForAugmentationRespons" +
+      "e\022\034\n\tcompleted\030\001 \001(\010R\tcompleted\022!\n\014pendi" +
+      "ng_jobs\030\002 \001(\rR\013pendingJobs\022\033\n\tdead_jobs\030" +
+      "\003 \001(\rR\010deadJobs\"\267\001\n\020ListFactsRequest\0228\n\013" +
+      "attribution\030\001 \001(\0132\026.memori.v1.Attributio" +
+      "nR\013attribution\022\033\n\tpage_size\030\002 \001(\rR\010pageS" +
+      "ize\022\035\n\npage_token\030\003 \001(\tR\tpageToken\022-\n\022in" +
+      "clude_superseded\030\004 \001(\010R\021includeSupersede" +
+      "d\"b\n\021ListFactsResponse\022%\n\005facts\030\001 \003(\0132\017." +
+      "memori.v1.FactR\005facts\022&\n\017next_page_token" +
+      "\030\002 \001(\tR\rnextPageToken\"f\n\021DeleteFactReque" +
+      "st\0228\n\013attribution\030\001 \001(\0132\026.memori.v1.Attr" +
+      "ibutionR\013attribution\022\027\n\007fact_id\030\002 \001(\tR\006f" +
+      "actId\"\024\n\022DeleteFactResponse\"O\n\023ForgetEnt" +
+      "ityRequest\0228\n\013attribution\030\001 \001(\0132\026.memori" +
+      ".v1.AttributionR\013attribution\"\331\001\n\024ForgetE" +
+      "ntityResponse\022)\n\020sessions_deleted\030\001 \001(\004R" +
+      "\017sessionsDeleted\022#\n\rturns_deleted\030\002 \001(\004R" +
+      "\014turnsDeleted\022)\n\020messages_deleted\030\003 \001(\004R" +
+      "\017messagesDeleted\022#\n\rfacts_deleted\030\004 \001(\004R" +
+      "\014factsDeleted\022!\n\014jobs_deleted\030\005 \001(\004R\013job" +
+      "sDeleted\"M\n\021GetSessionRequest\0228\n\013attribu" +
+      "tion\030\001 \001(\0132\026.memori.v1.AttributionR\013attr" +
+      "ibution\"i\n\022GetSessionResponse\022,\n\007session" +
+      "\030\001 \001(\0132\022.memori.v1.SessionR\007session\022%\n\005t" +
+      "urns\030\002 \003(\0132\017.memori.v1.TurnR\005turns\"\332\001\n\007S" +
+      "ession\022\035\n\nsession_id\030\001 \001(\tR\tsessionId\022\033\n" +
+      "\tentity_id\030\002 \001(\tR\010entityId\022\035\n\nprocess_id" +
+      "\030\003 \001(\tR\tprocessId\0229\n\ncreated_at\030\004 \001(\0132\032." +
+      "google.protobuf.TimestampR\tcreatedAt\0229\n\n" +
+      "updated_at\030\005 \001(\0132\032.google.protobuf.Times" +
+      "tampR\tupdatedAt\"\344\003\n\004Turn\022\027\n\007turn_id\030\001 \001(" +
+      "\tR\006turnId\022-\n\006status\030\002 \001(\0162\025.memori.v1.Tu" +
+      "rnStatusR\006status\022\024\n\005model\030\003 \001(\tR\005model\022<" +
+      "\n\rfinish_reason\030\004 \001(\0162\027.memori.v1.Finish" +
+      "ReasonR\014finishReason\022&\n\005usage\030\005 \001(\0132\020.me" +
+      "mori.v1.UsageR\005usage\022.\n\010messages\030\006 \003(\0132\022" +
+      ".memori.v1.MessageR\010messages\022;\n\013occurred" +
+      "_at\030\007 \001(\0132\032.google.protobuf.TimestampR\no" +
+      "ccurredAt\022\024\n\005error\030\010 \001(\tR\005error\022\035\n\nproce" +
+      "ss_id\030\t \001(\tR\tprocessId\0229\n\010metadata\030\n \003(\013" +
+      "2\035.memori.v1.Turn.MetadataEntryR\010metadat" +
+      "a\032;\n\rMetadataEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005" +
+      "value\030\002 \001(\tR\005value:\0028\001*X\n\nMemoryKind\022\033\n\027" +
+      "MEMORY_KIND_UNSPECIFIED\020\000\022\024\n\020MEMORY_KIND" +
+      "_FACT\020\001\022\027\n\023MEMORY_KIND_MESSAGE\020\002*\353\001\n\014Fac" +
+      "tCategory\022\035\n\031FACT_CATEGORY_UNSPECIFIED\020\000" +
+      "\022\034\n\030FACT_CATEGORY_PREFERENCE\020\001\022\033\n\027FACT_C" +
+      "ATEGORY_ATTRIBUTE\020\002\022\027\n\023FACT_CATEGORY_SKI" +
+      "LL\020\003\022\027\n\023FACT_CATEGORY_EVENT\020\004\022\036\n\032FACT_CA" +
+      "TEGORY_RELATIONSHIP\020\005\022\026\n\022FACT_CATEGORY_R" +
+      "ULE\020\006\022\027\n\023FACT_CATEGORY_OTHER\020\007*I\n\006Fusion" +
+      "\022\026\n\022FUSION_UNSPECIFIED\020\000\022\022\n\016FUSION_MIN_M" +
+      "AX\020\001\022\023\n\017FUSION_ABSOLUTE\020\002*\224\001\n\nTurnStatus" +
+      "\022\033\n\027TURN_STATUS_UNSPECIFIED\020\000\022\031\n\025TURN_ST" +
+      "ATUS_STREAMING\020\001\022\031\n\025TURN_STATUS_COMPLETE" +
+      "D\020\002\022\033\n\027TURN_STATUS_INTERRUPTED\020\003\022\026\n\022TURN" +
+      "_STATUS_FAILED\020\0042\261\004\n\rMemoryService\022?\n\006Re" +
+      "call\022\030.memori.v1.RecallRequest\032\031.memori." +
+      "v1.RecallResponse0\001\022J\n\tAttribute\022\033.memor" +
+      "i.v1.AttributeRequest\032\034.memori.v1.Attrib" +
+      "uteResponse(\0010\001\022d\n\023WaitForAugmentation\022%" +
+      ".memori.v1.WaitForAugmentationRequest\032&." +
+      "memori.v1.WaitForAugmentationResponse\022F\n" +
+      "\tListFacts\022\033.memori.v1.ListFactsRequest\032" +
+      "\034.memori.v1.ListFactsResponse\022I\n\nDeleteF" +
+      "act\022\034.memori.v1.DeleteFactRequest\032\035.memo" +
+      "ri.v1.DeleteFactResponse\022O\n\014ForgetEntity" +
+      "\022\036.memori.v1.ForgetEntityRequest\032\037.memor" +
+      "i.v1.ForgetEntityResponse\022I\n\nGetSession\022" +
+      "\034.memori.v1.GetSessionRequest\032\035.memori.v" +
+      "1.GetSessionResponseB\312\001\n(io.memorid.clie" +
+      "nt.internal.gen.memori.v1B\022MemoryService" +
+      "ProtoP\001ZEgithub.com/memorid/memorid/clie" +
+      "nts/go/internal/gen/memori/v1;memoriv1\242\002" +
+      "\003MXX\252\002\tMemori.V1\312\002\tMemori\\V1\342\002\025Memori\\V1" +
+      "\\GPBMetadata\352\002\nMemori::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -316,7 +319,7 @@ public final class MemoryServiceProto extends com.google.protobuf.GeneratedFile 
     internal_static_memori_v1_Ranking_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_memori_v1_Ranking_descriptor,
-        new java.lang.String[] { "DenseWeight", "LexicalWeight", "RecencyWeight", "MentionsWeight", "Fusion", });
+        new java.lang.String[] { "DenseWeight", "LexicalWeight", "RecencyWeight", "MentionsWeight", "Fusion", "ContextWeight", "NeighbourWeight", });
     internal_static_memori_v1_RecallResponse_descriptor =
       getDescriptor().getMessageType(4);
     internal_static_memori_v1_RecallResponse_fieldAccessorTable = new

@@ -189,6 +189,66 @@ private static final long serialVersionUID = 0L;
     return result == null ? io.memorid.client.internal.gen.memori.v1.Fusion.UNRECOGNIZED : result;
   }
 
+  public static final int CONTEXT_WEIGHT_FIELD_NUMBER = 6;
+  private double contextWeight_ = 0D;
+  /**
+   * <pre>
+   * A message's session window (itself and up to two earlier messages of
+   * its session, as one vector): its share of the dense similarity, 0 to 1.
+   * </pre>
+   *
+   * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
+   * @return Whether the contextWeight field is set.
+   */
+  @java.lang.Override
+  public boolean hasContextWeight() {
+    return ((bitField0_ & 0x00000010) != 0);
+  }
+  /**
+   * <pre>
+   * A message's session window (itself and up to two earlier messages of
+   * its session, as one vector): its share of the dense similarity, 0 to 1.
+   * </pre>
+   *
+   * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
+   * @return The contextWeight.
+   */
+  @java.lang.Override
+  public double getContextWeight() {
+    return contextWeight_;
+  }
+
+  public static final int NEIGHBOUR_WEIGHT_FIELD_NUMBER = 7;
+  private double neighbourWeight_ = 0D;
+  /**
+   * <pre>
+   * The share of the stronger neighbouring message's relevance (the
+   * previous or next message of its session) added to a message's own;
+   * at least 0.
+   * </pre>
+   *
+   * <code>optional double neighbour_weight = 7 [json_name = "neighbourWeight"];</code>
+   * @return Whether the neighbourWeight field is set.
+   */
+  @java.lang.Override
+  public boolean hasNeighbourWeight() {
+    return ((bitField0_ & 0x00000020) != 0);
+  }
+  /**
+   * <pre>
+   * The share of the stronger neighbouring message's relevance (the
+   * previous or next message of its session) added to a message's own;
+   * at least 0.
+   * </pre>
+   *
+   * <code>optional double neighbour_weight = 7 [json_name = "neighbourWeight"];</code>
+   * @return The neighbourWeight.
+   */
+  @java.lang.Override
+  public double getNeighbourWeight() {
+    return neighbourWeight_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -218,6 +278,12 @@ private static final long serialVersionUID = 0L;
     if (fusion_ != io.memorid.client.internal.gen.memori.v1.Fusion.FUSION_UNSPECIFIED.getNumber()) {
       output.writeEnum(5, fusion_);
     }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      output.writeDouble(6, contextWeight_);
+    }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      output.writeDouble(7, neighbourWeight_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -241,6 +307,14 @@ private static final long serialVersionUID = 0L;
     if (fusion_ != io.memorid.client.internal.gen.memori.v1.Fusion.FUSION_UNSPECIFIED.getNumber()) {
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(5, fusion_);
+    }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(6, contextWeight_);
+    }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(7, neighbourWeight_);
     }
     return size;
   }
@@ -291,6 +365,18 @@ private static final long serialVersionUID = 0L;
               other.getMentionsWeight())) return false;
     }
     if (fusion_ != other.fusion_) return false;
+    if (hasContextWeight() != other.hasContextWeight()) return false;
+    if (hasContextWeight()) {
+      if (java.lang.Double.doubleToLongBits(getContextWeight())
+          != java.lang.Double.doubleToLongBits(
+              other.getContextWeight())) return false;
+    }
+    if (hasNeighbourWeight() != other.hasNeighbourWeight()) return false;
+    if (hasNeighbourWeight()) {
+      if (java.lang.Double.doubleToLongBits(getNeighbourWeight())
+          != java.lang.Double.doubleToLongBits(
+              other.getNeighbourWeight())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -324,6 +410,16 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + FUSION_FIELD_NUMBER;
     hash = (53 * hash) + fusion_;
+    if (hasContextWeight()) {
+      hash = (37 * hash) + CONTEXT_WEIGHT_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+          java.lang.Double.doubleToLongBits(getContextWeight()));
+    }
+    if (hasNeighbourWeight()) {
+      hash = (37 * hash) + NEIGHBOUR_WEIGHT_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+          java.lang.Double.doubleToLongBits(getNeighbourWeight()));
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -465,6 +561,8 @@ private static final long serialVersionUID = 0L;
       recencyWeight_ = 0D;
       mentionsWeight_ = 0D;
       fusion_ = 0;
+      contextWeight_ = 0D;
+      neighbourWeight_ = 0D;
       return this;
     }
 
@@ -518,6 +616,14 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000010) != 0)) {
         result.fusion_ = fusion_;
       }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.contextWeight_ = contextWeight_;
+        to_bitField0_ |= 0x00000010;
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.neighbourWeight_ = neighbourWeight_;
+        to_bitField0_ |= 0x00000020;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -547,6 +653,12 @@ private static final long serialVersionUID = 0L;
       }
       if (other.fusion_ != 0) {
         setFusionValue(other.getFusionValue());
+      }
+      if (other.hasContextWeight()) {
+        setContextWeight(other.getContextWeight());
+      }
+      if (other.hasNeighbourWeight()) {
+        setNeighbourWeight(other.getNeighbourWeight());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -597,6 +709,16 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000010;
               break;
             } // case 40
+            case 49: {
+              contextWeight_ = input.readDouble();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 49
+            case 57: {
+              neighbourWeight_ = input.readDouble();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 57
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -906,6 +1028,130 @@ private static final long serialVersionUID = 0L;
     public Builder clearFusion() {
       bitField0_ = (bitField0_ & ~0x00000010);
       fusion_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private double contextWeight_ ;
+    /**
+     * <pre>
+     * A message's session window (itself and up to two earlier messages of
+     * its session, as one vector): its share of the dense similarity, 0 to 1.
+     * </pre>
+     *
+     * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
+     * @return Whether the contextWeight field is set.
+     */
+    @java.lang.Override
+    public boolean hasContextWeight() {
+      return ((bitField0_ & 0x00000020) != 0);
+    }
+    /**
+     * <pre>
+     * A message's session window (itself and up to two earlier messages of
+     * its session, as one vector): its share of the dense similarity, 0 to 1.
+     * </pre>
+     *
+     * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
+     * @return The contextWeight.
+     */
+    @java.lang.Override
+    public double getContextWeight() {
+      return contextWeight_;
+    }
+    /**
+     * <pre>
+     * A message's session window (itself and up to two earlier messages of
+     * its session, as one vector): its share of the dense similarity, 0 to 1.
+     * </pre>
+     *
+     * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
+     * @param value The contextWeight to set.
+     * @return This builder for chaining.
+     */
+    public Builder setContextWeight(double value) {
+
+      contextWeight_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * A message's session window (itself and up to two earlier messages of
+     * its session, as one vector): its share of the dense similarity, 0 to 1.
+     * </pre>
+     *
+     * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearContextWeight() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      contextWeight_ = 0D;
+      onChanged();
+      return this;
+    }
+
+    private double neighbourWeight_ ;
+    /**
+     * <pre>
+     * The share of the stronger neighbouring message's relevance (the
+     * previous or next message of its session) added to a message's own;
+     * at least 0.
+     * </pre>
+     *
+     * <code>optional double neighbour_weight = 7 [json_name = "neighbourWeight"];</code>
+     * @return Whether the neighbourWeight field is set.
+     */
+    @java.lang.Override
+    public boolean hasNeighbourWeight() {
+      return ((bitField0_ & 0x00000040) != 0);
+    }
+    /**
+     * <pre>
+     * The share of the stronger neighbouring message's relevance (the
+     * previous or next message of its session) added to a message's own;
+     * at least 0.
+     * </pre>
+     *
+     * <code>optional double neighbour_weight = 7 [json_name = "neighbourWeight"];</code>
+     * @return The neighbourWeight.
+     */
+    @java.lang.Override
+    public double getNeighbourWeight() {
+      return neighbourWeight_;
+    }
+    /**
+     * <pre>
+     * The share of the stronger neighbouring message's relevance (the
+     * previous or next message of its session) added to a message's own;
+     * at least 0.
+     * </pre>
+     *
+     * <code>optional double neighbour_weight = 7 [json_name = "neighbourWeight"];</code>
+     * @param value The neighbourWeight to set.
+     * @return This builder for chaining.
+     */
+    public Builder setNeighbourWeight(double value) {
+
+      neighbourWeight_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The share of the stronger neighbouring message's relevance (the
+     * previous or next message of its session) added to a message's own;
+     * at least 0.
+     * </pre>
+     *
+     * <code>optional double neighbour_weight = 7 [json_name = "neighbourWeight"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearNeighbourWeight() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      neighbourWeight_ = 0D;
       onChanged();
       return this;
     }

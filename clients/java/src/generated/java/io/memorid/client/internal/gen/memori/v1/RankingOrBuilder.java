@@ -104,4 +104,48 @@ public interface RankingOrBuilder extends
    * @return The fusion.
    */
   io.memorid.client.internal.gen.memori.v1.Fusion getFusion();
+
+  /**
+   * <pre>
+   * A message's session window (itself and up to two earlier messages of
+   * its session, as one vector): its share of the dense similarity, 0 to 1.
+   * </pre>
+   *
+   * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
+   * @return Whether the contextWeight field is set.
+   */
+  boolean hasContextWeight();
+  /**
+   * <pre>
+   * A message's session window (itself and up to two earlier messages of
+   * its session, as one vector): its share of the dense similarity, 0 to 1.
+   * </pre>
+   *
+   * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
+   * @return The contextWeight.
+   */
+  double getContextWeight();
+
+  /**
+   * <pre>
+   * The share of the stronger neighbouring message's relevance (the
+   * previous or next message of its session) added to a message's own;
+   * at least 0.
+   * </pre>
+   *
+   * <code>optional double neighbour_weight = 7 [json_name = "neighbourWeight"];</code>
+   * @return Whether the neighbourWeight field is set.
+   */
+  boolean hasNeighbourWeight();
+  /**
+   * <pre>
+   * The share of the stronger neighbouring message's relevance (the
+   * previous or next message of its session) added to a message's own;
+   * at least 0.
+   * </pre>
+   *
+   * <code>optional double neighbour_weight = 7 [json_name = "neighbourWeight"];</code>
+   * @return The neighbourWeight.
+   */
+  double getNeighbourWeight();
 }
