@@ -243,7 +243,7 @@ pub struct RecallConfig {
     /// BM25 length normalization, 0 (none) to 1 (full).
     pub bm25_b: f64,
     /// A message's window (itself and up to two earlier messages of its
-    /// session, one vector): its share of the dense cosine, 0 to 1.
+    /// session, scored by their mean cosine): its share of the dense cosine, 0 to 1.
     pub context_weight: f64,
     /// The share of the stronger neighbouring message's relevance (the
     /// previous or next of its session) added to a message's own.

@@ -276,11 +276,13 @@ func rankingPB(r Ranking) (*pb.Ranking, error) {
 		return nil, invalidField("ranking.fusion", fmt.Sprintf("unknown fusion %q; use %q or %q", r.Fusion, FusionAbsolute, FusionMinMax))
 	}
 	return &pb.Ranking{
-		DenseWeight:    r.DenseWeight,
-		LexicalWeight:  r.LexicalWeight,
-		RecencyWeight:  r.RecencyWeight,
-		MentionsWeight: r.MentionsWeight,
-		Fusion:         fusion,
+		DenseWeight:     r.DenseWeight,
+		LexicalWeight:   r.LexicalWeight,
+		RecencyWeight:   r.RecencyWeight,
+		MentionsWeight:  r.MentionsWeight,
+		Fusion:          fusion,
+		ContextWeight:   r.ContextWeight,
+		NeighbourWeight: r.NeighbourWeight,
 	}, nil
 }
 

@@ -85,8 +85,8 @@ func TestRecallRanksItsOwnWay(t *testing.T) {
 	const bike = "My bike needs new brakes."
 
 	// Lexical only: the score is the lexical part, and only the message
-	// holding the word scores above zero.
-	lexical := &memorid.Ranking{DenseWeight: memorid.Ptr(0.0), LexicalWeight: memorid.Ptr(1.0), RecencyWeight: memorid.Ptr(0.0), MentionsWeight: memorid.Ptr(0.0)}
+	// holding the word scores above zero (no neighbour's share either).
+	lexical := &memorid.Ranking{DenseWeight: memorid.Ptr(0.0), LexicalWeight: memorid.Ptr(1.0), RecencyWeight: memorid.Ptr(0.0), MentionsWeight: memorid.Ptr(0.0), ContextWeight: memorid.Ptr(0.0), NeighbourWeight: memorid.Ptr(0.0)}
 	hits, err := user.Recall(ctx, memorid.RecallRequest{Query: "brakes", Kinds: messages, Limit: 5, Ranking: lexical, IncludeScoreParts: true})
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +115,14 @@ func TestRecallRanksItsOwnWay(t *testing.T) {
 	_, err = user.Recall(ctx, memorid.RecallRequest{Query: "brakes", Ranking: &memorid.Ranking{DenseWeight: memorid.Ptr(-1.0)}})
 	if !errors.Is(err, memorid.ErrInvalidArgument) || !strings.Contains(err.Error(), "ranking.dense_weight") {
 		t.Fatalf("a negative weight: %v", err)
+	}
+	_, err = user.Recall(ctx, memorid.RecallRequest{Query: "brakes", Ranking: &memorid.Ranking{NeighbourWeight: memorid.Ptr(-1.0)}})
+	if !errors.Is(err, memorid.ErrInvalidArgument) || !strings.Contains(err.Error(), "ranking.neighbour_weight") {
+		t.Fatalf("a negative neighbour weight: %v", err)
+	}
+	_, err = user.Recall(ctx, memorid.RecallRequest{Query: "brakes", Ranking: &memorid.Ranking{ContextWeight: memorid.Ptr(1.5)}})
+	if !errors.Is(err, memorid.ErrInvalidArgument) || !strings.Contains(err.Error(), "ranking.context_weight") {
+		t.Fatalf("a context weight above 1: %v", err)
 	}
 	// An unknown fusion is refused before the call.
 	_, err = user.Recall(ctx, memorid.RecallRequest{Query: "brakes", Ranking: &memorid.Ranking{Fusion: "best"}})

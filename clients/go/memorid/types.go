@@ -269,7 +269,8 @@ const (
 
 // Ranking is one recall's own ranking, where it differs from the server's
 // (its [recall] weights and fusion): a nil weight or an empty Fusion keeps
-// the server's value. memorid refuses a negative or non-finite weight.
+// the server's value. memorid refuses a negative or non-finite weight, and
+// a ContextWeight above 1.
 //
 //	memorid.Ranking{LexicalWeight: memorid.Ptr(1.0), DenseWeight: memorid.Ptr(0.0), Fusion: memorid.FusionMinMax}
 type Ranking struct {
@@ -278,6 +279,14 @@ type Ranking struct {
 	RecencyWeight  *float64
 	MentionsWeight *float64
 	Fusion         Fusion
+	// ContextWeight is a message's session window's share of the dense
+	// similarity (the window is the message and up to two earlier messages
+	// of its session, scored by their mean similarity), 0 to 1; 0 leaves the window out.
+	ContextWeight *float64
+	// NeighbourWeight is the share of the stronger neighbouring message's
+	// relevance (the previous or next message of its session) added to a
+	// message's own; at least 0, and 0 adds none.
+	NeighbourWeight *float64
 }
 
 // RecallHit is one recalled memory; Fact or Message is set.

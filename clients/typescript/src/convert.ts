@@ -258,6 +258,8 @@ function ranking(value: t.Ranking): MessageInitShape<typeof RankingSchema> {
     ...(value.lexicalWeight !== undefined ? { lexicalWeight: value.lexicalWeight } : {}),
     ...(value.recencyWeight !== undefined ? { recencyWeight: value.recencyWeight } : {}),
     ...(value.mentionsWeight !== undefined ? { mentionsWeight: value.mentionsWeight } : {}),
+    ...(value.contextWeight !== undefined ? { contextWeight: value.contextWeight } : {}),
+    ...(value.neighbourWeight !== undefined ? { neighbourWeight: value.neighbourWeight } : {}),
     fusion,
   };
 }

@@ -270,7 +270,8 @@ export type Fusion = "absolute" | "min_max";
  * One recall's own ranking, where it differs from the server's (its
  * `[recall]` weights and fusion); an absent field keeps the server's value.
  * memorid refuses a negative or non-finite weight (`InvalidArgumentError`
- * naming `ranking.dense_weight`, ...).
+ * naming `ranking.dense_weight`, ...), and a `contextWeight` outside 0 to 1
+ * (naming `ranking.context_weight`).
  */
 export interface Ranking {
   readonly denseWeight?: number | undefined;
@@ -278,6 +279,18 @@ export interface Ranking {
   readonly recencyWeight?: number | undefined;
   readonly mentionsWeight?: number | undefined;
   readonly fusion?: Fusion | undefined;
+  /**
+   * A message's session window (itself and up to two earlier messages of its
+   * session, scored by their mean similarity): its share of the dense similarity, 0 to 1
+   * (the server's default is 0.15).
+   */
+  readonly contextWeight?: number | undefined;
+  /**
+   * The share of the stronger neighbouring message's relevance (the previous
+   * or next message of its session) added to a message's own; at least 0
+   * (the server's default is 0.25).
+   */
+  readonly neighbourWeight?: number | undefined;
 }
 
 /** A finished turn that the caller ran against a model itself. */

@@ -168,8 +168,9 @@ test("a recall can rank its own way", async () => {
   const bike = "My bike needs new brakes.";
 
   // Lexical only: the score is the lexical part, and only the message
-  // holding the word scores above zero.
-  const lexical = { denseWeight: 0, lexicalWeight: 1, recencyWeight: 0, mentionsWeight: 0 };
+  // holding the word scores above zero (no share of a neighbouring
+  // message's relevance, no session window).
+  const lexical = { denseWeight: 0, lexicalWeight: 1, recencyWeight: 0, mentionsWeight: 0, contextWeight: 0, neighbourWeight: 0 };
   const hits = await mem.recall("brakes", { kinds, limit: 5, ranking: lexical, includeScoreParts: true });
   assert.equal(hits[0]?.content, bike);
   for (const h of hits) {
@@ -184,6 +185,18 @@ test("a recall can rank its own way", async () => {
     assert.ok(error instanceof InvalidArgumentError, `expected an InvalidArgumentError, got ${String(error)}`);
     assert.ok(error.violations.some((v) => v.field === "ranking.dense_weight"), JSON.stringify(error.violations));
     assert.match(error.message, /ranking\.dense_weight/);
+    return true;
+  });
+  await assert.rejects(mem.recall("brakes", { ranking: { neighbourWeight: -1 } }), (error: unknown) => {
+    assert.ok(error instanceof InvalidArgumentError, `expected an InvalidArgumentError, got ${String(error)}`);
+    assert.ok(error.violations.some((v) => v.field === "ranking.neighbour_weight"), JSON.stringify(error.violations));
+    assert.match(error.message, /ranking\.neighbour_weight/);
+    return true;
+  });
+  await assert.rejects(mem.recall("brakes", { ranking: { contextWeight: 1.5 } }), (error: unknown) => {
+    assert.ok(error instanceof InvalidArgumentError, `expected an InvalidArgumentError, got ${String(error)}`);
+    assert.ok(error.violations.some((v) => v.field === "ranking.context_weight"), JSON.stringify(error.violations));
+    assert.match(error.message, /ranking\.context_weight/);
     return true;
   });
   await assert.rejects(mem.recall("brakes", { ranking: { fusion: "best" as "min_max" } }), {

@@ -1,6 +1,7 @@
 //! Where each message sits in its session, for ranking's two context
 //! signals: the *window* (a message with up to two earlier messages of its
-//! session, as one vector) and the *neighbours* whose relevance it shares.
+//! session, scored by their mean cosine) and the *neighbours* whose
+//! relevance it shares.
 //!
 //! In long conversations the answer is often spread over consecutive
 //! turns ("We got a puppy!" — "What breed?" — "A beagle"): the turn that

@@ -294,7 +294,14 @@ _FUSIONS = {"absolute": memory_pb.FUSION_ABSOLUTE, "min_max": memory_pb.FUSION_M
 
 def ranking_message(ranking: t.Ranking) -> memory_pb.Ranking:
     message = memory_pb.Ranking()
-    for name in ("dense_weight", "lexical_weight", "recency_weight", "mentions_weight"):
+    for name in (
+        "dense_weight",
+        "lexical_weight",
+        "recency_weight",
+        "mentions_weight",
+        "context_weight",
+        "neighbour_weight",
+    ):
         value = getattr(ranking, name)
         if value is not None:
             setattr(message, name, value)

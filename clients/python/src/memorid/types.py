@@ -196,13 +196,19 @@ class Ranking:
     """One recall's own ranking, where it differs from the server's
     (`[recall]` weights and fusion); None keeps the server's value.
     `fusion` is "absolute" (the parts as they are) or "min_max" (each list
-    scaled per query)."""
+    scaled per query). `context_weight` (0 to 1) is a message's session
+    window's share of its dense similarity (the window: it and up to two
+    earlier messages of its session); `neighbour_weight` (at least 0) is
+    the share of the stronger neighbouring message's relevance added to a
+    message's own."""
 
     dense_weight: float | None = None
     lexical_weight: float | None = None
     recency_weight: float | None = None
     mentions_weight: float | None = None
     fusion: Literal["absolute", "min_max"] | None = None
+    context_weight: float | None = None
+    neighbour_weight: float | None = None
 
 
 @dataclass(frozen=True)

@@ -603,7 +603,8 @@ type Ranking struct {
 	// How the dense and lexical lists share a scale.
 	Fusion Fusion `protobuf:"varint,5,opt,name=fusion,proto3,enum=memori.v1.Fusion" json:"fusion,omitempty"`
 	// A message's session window (itself and up to two earlier messages of
-	// its session, as one vector): its share of the dense similarity, 0 to 1.
+	// its session, scored by their mean similarity): its share of the dense
+	// similarity, 0 to 1.
 	ContextWeight *float64 `protobuf:"fixed64,6,opt,name=context_weight,json=contextWeight,proto3,oneof" json:"context_weight,omitempty"`
 	// The share of the stronger neighbouring message's relevance (the
 	// previous or next message of its session) added to a message's own;

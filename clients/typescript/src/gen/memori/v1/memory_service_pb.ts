@@ -275,7 +275,8 @@ export type Ranking = Message<"memori.v1.Ranking"> & {
 
   /**
    * A message's session window (itself and up to two earlier messages of
-   * its session, as one vector): its share of the dense similarity, 0 to 1.
+   * its session, scored by their mean similarity): its share of the dense
+   * similarity, 0 to 1.
    *
    * @generated from field: optional double context_weight = 6;
    */

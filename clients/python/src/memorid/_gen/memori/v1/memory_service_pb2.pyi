@@ -344,7 +344,8 @@ class Ranking(_message.Message):
     """How the dense and lexical lists share a scale."""
     context_weight: _builtins.float
     """A message's session window (itself and up to two earlier messages of
-    its session, as one vector): its share of the dense similarity, 0 to 1.
+    its session, scored by their mean similarity): its share of the dense
+    similarity, 0 to 1.
     """
     neighbour_weight: _builtins.float
     """The share of the stronger neighbouring message's relevance (the

@@ -182,6 +182,8 @@ final class Convert {
     r.lexicalWeight().ifPresent(b::setLexicalWeight);
     r.recencyWeight().ifPresent(b::setRecencyWeight);
     r.mentionsWeight().ifPresent(b::setMentionsWeight);
+    r.contextWeight().ifPresent(b::setContextWeight);
+    r.neighbourWeight().ifPresent(b::setNeighbourWeight);
     r.fusion()
         .ifPresent(
             f ->

@@ -7,8 +7,8 @@ import java.util.OptionalDouble;
 /**
  * One recall's own ranking, where it differs from the server's (its {@code [recall]} weights and
  * fusion); anything left unset keeps the server's value. memorid refuses a negative or non-finite
- * weight with an {@link InvalidArgumentException} naming the field ({@code ranking.dense_weight},
- * ...). Build with {@link #builder()}: {@code
+ * weight, and a context weight above 1, with an {@link InvalidArgumentException} naming the field
+ * ({@code ranking.dense_weight}, ..., {@code ranking.context_weight}). Build with {@link #builder()}: {@code
  * Ranking.builder().denseWeight(0).lexicalWeight(1).fusion(Fusion.MIN_MAX).build()}, and pass it
  * to {@link RecallOptions.Builder#ranking(Ranking)}.
  */
@@ -18,6 +18,8 @@ public final class Ranking {
   private final Double lexicalWeight;
   private final Double recencyWeight;
   private final Double mentionsWeight;
+  private final Double contextWeight;
+  private final Double neighbourWeight;
   private final Fusion fusion;
 
   private Ranking(Builder b) {
@@ -25,6 +27,8 @@ public final class Ranking {
     this.lexicalWeight = b.lexicalWeight;
     this.recencyWeight = b.recencyWeight;
     this.mentionsWeight = b.mentionsWeight;
+    this.contextWeight = b.contextWeight;
+    this.neighbourWeight = b.neighbourWeight;
     this.fusion = b.fusion;
   }
 
@@ -52,6 +56,22 @@ public final class Ranking {
     return optional(mentionsWeight);
   }
 
+  /**
+   * A message's session window (itself and up to two earlier messages of its session, scored by
+   * their mean similarity): its share of the dense similarity, 0 to 1; empty: the server's.
+   */
+  public OptionalDouble contextWeight() {
+    return optional(contextWeight);
+  }
+
+  /**
+   * The share of the stronger neighbouring message's relevance (the previous or next message of its
+   * session) added to a message's own, at least 0; empty: the server's.
+   */
+  public OptionalDouble neighbourWeight() {
+    return optional(neighbourWeight);
+  }
+
   /** How the parts are fused; empty: the server's. */
   public Optional<Fusion> fusion() {
     return Optional.ofNullable(fusion);
@@ -67,6 +87,8 @@ public final class Ranking {
     private Double lexicalWeight;
     private Double recencyWeight;
     private Double mentionsWeight;
+    private Double contextWeight;
+    private Double neighbourWeight;
     private Fusion fusion;
 
     private Builder() {}
@@ -88,6 +110,16 @@ public final class Ranking {
 
     public Builder mentionsWeight(double weight) {
       this.mentionsWeight = weight;
+      return this;
+    }
+
+    public Builder contextWeight(double weight) {
+      this.contextWeight = weight;
+      return this;
+    }
+
+    public Builder neighbourWeight(double weight) {
+      this.neighbourWeight = weight;
       return this;
     }
 

@@ -212,9 +212,9 @@ class MemoryTest {
     String bike = "My bike needs new brakes.";
 
     // Lexical only: the score is the lexical part, and only the message holding the word scores
-    // above zero.
-    Ranking lexical =
-        Ranking.builder().denseWeight(0).lexicalWeight(1).recencyWeight(0).mentionsWeight(0).build();
+    // above zero (no neighbour's share, no session window).
+    Ranking lexical = Ranking.builder().denseWeight(0).lexicalWeight(1).recencyWeight(0).mentionsWeight(0)
+        .contextWeight(0).neighbourWeight(0).build();
     List<RecallHit> hits = scope.recall("brakes",
         RecallOptions.builder().kinds(MemoryKind.MESSAGE).limit(5).ranking(lexical).includeScoreParts(true).build());
     assertFalse(hits.isEmpty());
@@ -234,6 +234,18 @@ class MemoryTest {
     assertTrue(refused.violations().stream().anyMatch(v -> v.field().equals("ranking.dense_weight")),
         refused.violations().toString());
     assertTrue(refused.getMessage().contains("ranking.dense_weight"), refused.getMessage());
+
+    InvalidArgumentException neighbour = assertThrows(InvalidArgumentException.class, () -> scope.recall("brakes",
+        RecallOptions.builder().ranking(Ranking.builder().neighbourWeight(-1).build()).build()));
+    assertTrue(neighbour.violations().stream().anyMatch(v -> v.field().equals("ranking.neighbour_weight")),
+        neighbour.violations().toString());
+    assertTrue(neighbour.getMessage().contains("ranking.neighbour_weight"), neighbour.getMessage());
+
+    InvalidArgumentException context = assertThrows(InvalidArgumentException.class, () -> scope.recall("brakes",
+        RecallOptions.builder().ranking(Ranking.builder().contextWeight(1.5).build()).build()));
+    assertTrue(context.violations().stream().anyMatch(v -> v.field().equals("ranking.context_weight")),
+        context.violations().toString());
+    assertTrue(context.getMessage().contains("ranking.context_weight"), context.getMessage());
 
     IllegalArgumentException unknown =
         assertThrows(IllegalArgumentException.class, () -> Ranking.builder().fusion("best"));

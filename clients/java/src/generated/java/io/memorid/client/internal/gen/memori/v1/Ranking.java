@@ -194,7 +194,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * A message's session window (itself and up to two earlier messages of
-   * its session, as one vector): its share of the dense similarity, 0 to 1.
+   * its session, scored by their mean similarity): its share of the dense
+   * similarity, 0 to 1.
    * </pre>
    *
    * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
@@ -207,7 +208,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * A message's session window (itself and up to two earlier messages of
-   * its session, as one vector): its share of the dense similarity, 0 to 1.
+   * its session, scored by their mean similarity): its share of the dense
+   * similarity, 0 to 1.
    * </pre>
    *
    * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
@@ -1036,7 +1038,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A message's session window (itself and up to two earlier messages of
-     * its session, as one vector): its share of the dense similarity, 0 to 1.
+     * its session, scored by their mean similarity): its share of the dense
+     * similarity, 0 to 1.
      * </pre>
      *
      * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
@@ -1049,7 +1052,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A message's session window (itself and up to two earlier messages of
-     * its session, as one vector): its share of the dense similarity, 0 to 1.
+     * its session, scored by their mean similarity): its share of the dense
+     * similarity, 0 to 1.
      * </pre>
      *
      * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
@@ -1062,7 +1066,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A message's session window (itself and up to two earlier messages of
-     * its session, as one vector): its share of the dense similarity, 0 to 1.
+     * its session, scored by their mean similarity): its share of the dense
+     * similarity, 0 to 1.
      * </pre>
      *
      * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
@@ -1079,7 +1084,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A message's session window (itself and up to two earlier messages of
-     * its session, as one vector): its share of the dense similarity, 0 to 1.
+     * its session, scored by their mean similarity): its share of the dense
+     * similarity, 0 to 1.
      * </pre>
      *
      * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>

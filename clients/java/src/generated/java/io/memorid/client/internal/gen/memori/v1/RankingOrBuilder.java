@@ -108,7 +108,8 @@ public interface RankingOrBuilder extends
   /**
    * <pre>
    * A message's session window (itself and up to two earlier messages of
-   * its session, as one vector): its share of the dense similarity, 0 to 1.
+   * its session, scored by their mean similarity): its share of the dense
+   * similarity, 0 to 1.
    * </pre>
    *
    * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
@@ -118,7 +119,8 @@ public interface RankingOrBuilder extends
   /**
    * <pre>
    * A message's session window (itself and up to two earlier messages of
-   * its session, as one vector): its share of the dense similarity, 0 to 1.
+   * its session, scored by their mean similarity): its share of the dense
+   * similarity, 0 to 1.
    * </pre>
    *
    * <code>optional double context_weight = 6 [json_name = "contextWeight"];</code>
