@@ -2,7 +2,8 @@
 //! model (OpenAI wire format) — `cargo bench --bench augmentation`.
 //!
 //! Prints, in one run:
-//! - the built-in embedder's own throughput (sentences/s, batched);
+//! - each built-in embedder's own throughput (sentences/s, batched: e5-small-v2,
+//!   the default, and all-MiniLM-L6-v2 for comparison);
 //! - turns/s through the pipeline (a) with the built-in embedder and
 //!   (b) with an instant fake embeddings endpoint (embedding excluded),
 //!   each run with the machine's CPU time per turn and its idle and
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use memorid::augment::{self, Augmenter, JobContext, JobWaker};
 use memorid::config::{
-    AugmentationConfig, Config, EmbeddingBackend, EmbeddingsConfig, ProviderKind,
+    AugmentationConfig, BuiltinModel, Config, EmbeddingBackend, EmbeddingsConfig, ProviderKind,
 };
 use memorid::domain::{Attribution, ChatMessage, NewTurn, Role, Scope, TurnSource, TurnStatus};
 use memorid::embed::Embedder;
@@ -156,7 +157,10 @@ async fn embedder_alone(builtin: &Embedder) -> f64 {
         builtin.embed(batch.to_vec()).await.unwrap();
     }
     let embedder_rate = sentences.len() as f64 / start.elapsed().as_secs_f64();
-    println!("built-in embedder alone: {embedder_rate:.0} sentences/s (batches of 32, 2 cores)");
+    println!(
+        "built-in embedder alone ({}): {embedder_rate:.0} sentences/s (batches of 32, 2 cores)",
+        builtin.model_name()
+    );
     let shaped_turns = 160;
     let start = Instant::now();
     for first in (0..shaped_turns).step_by(16) {
@@ -210,6 +214,19 @@ async fn main() {
     // turn, in the same calls (per 16 turns: their 32 messages, then their
     // 16 facts).
     let embedder_turns = if runs("a") {
+        // The other built-in model's rate, for comparison (it is not used
+        // further).
+        let minilm = tokio::task::spawn_blocking(|| {
+            Embedder::from_config(&EmbeddingsConfig {
+                builtin_model: BuiltinModel::AllMiniLmL6V2,
+                ..EmbeddingsConfig::default()
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        embedder_alone(&minilm).await;
+        drop(minilm);
         embedder_alone(&builtin).await
     } else {
         f64::NAN

@@ -4,8 +4,9 @@
 //! e5 is trained with role prefixes: what is searched for is embedded as
 //! `query: …`, what is stored as `passage: …`; without them its vectors
 //! lose much of their quality. Vectors are the mean of the last hidden
-//! state over real tokens (padding masked out), L2-normalized, as the
-//! model card prescribes. Inputs are truncated to 512 tokens (BERT's
+//! state over the text's tokens, L2-normalized, as the model card
+//! prescribes; each text has a forward pass of its own (see `embed`), so
+//! there is no padding. Inputs are truncated to 512 tokens (BERT's
 //! position table).
 //!
 //! ONNX Runtime is loaded at run time (`ort`'s load-dynamic) from the
@@ -145,5 +146,52 @@ fn mean_pooled(tokens: &[f32]) -> Vec<f32> {
 impl super::batcher::LocalModel for E5 {
     fn embed(&mut self, texts: &[String], role: Role) -> anyhow::Result<Vec<Vec<f32>>> {
         E5::embed(self, texts, role)
+    }
+}
+
+/// Several single-threaded sessions splitting a batch between them: with
+/// one text per pass, passes in parallel use the cores better than one
+/// session's threads inside each short pass.
+pub struct E5Pool {
+    sessions: Vec<E5>,
+}
+
+impl E5Pool {
+    pub fn load(dir: &Path, sessions: usize) -> anyhow::Result<E5Pool> {
+        Ok(E5Pool {
+            sessions: (0..sessions.max(1))
+                .map(|_| E5::load(dir, 1))
+                .collect::<anyhow::Result<_>>()?,
+        })
+    }
+}
+
+impl super::batcher::LocalModel for E5Pool {
+    fn embed(&mut self, texts: &[String], role: Role) -> anyhow::Result<Vec<Vec<f32>>> {
+        if texts.len() < 2 || self.sessions.len() == 1 {
+            return self.sessions[0].embed(texts, role);
+        }
+        let share = texts.len().div_ceil(self.sessions.len());
+        let parts: Vec<anyhow::Result<Vec<Vec<f32>>>> = std::thread::scope(|scope| {
+            let running: Vec<_> = self
+                .sessions
+                .iter_mut()
+                .zip(texts.chunks(share))
+                .map(|(session, chunk)| scope.spawn(move || session.embed(chunk, role)))
+                .collect();
+            running
+                .into_iter()
+                .map(|thread| {
+                    thread
+                        .join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("an e5 pass panicked")))
+                })
+                .collect()
+        });
+        let mut vectors = Vec::with_capacity(texts.len());
+        for part in parts {
+            vectors.extend(part?);
+        }
+        Ok(vectors)
     }
 }

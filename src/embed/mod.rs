@@ -46,14 +46,15 @@ fn start_builtin(model: BuiltinModel, dir: &std::path::Path) -> anyhow::Result<b
     match model {
         BuiltinModel::E5SmallV2 => {
             // Queries are single sentences someone waits for: one thread
-            // each keeps their latency steady under load; background
-            // batches use both cores.
-            let background_threads = std::thread::available_parallelism()
+            // keeps their latency steady under load. Background batches
+            // are split over one single-threaded session per core (up to
+            // two).
+            let cores = std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(2);
             batcher::Batcher::start(
                 Box::new(e5::E5::load(dir, 1)?),
-                Box::new(e5::E5::load(dir, background_threads)?),
+                Box::new(e5::E5Pool::load(dir, cores)?),
             )
         }
         BuiltinModel::AllMiniLmL6V2 => {

@@ -113,6 +113,11 @@ impl MemoryIndex {
             + self.heap_bytes
     }
 
+    /// An index holds one kind of memory: messages have sessions.
+    fn holds_messages(&self) -> bool {
+        matches!(self.memories.first(), Some(Memory::Message(_)))
+    }
+
     fn places(&self) -> &[sessions::Place] {
         self.places.get_or_init(|| sessions::places(&self.memories))
     }

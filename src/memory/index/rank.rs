@@ -71,7 +71,7 @@ fn dense_part(cosine: f64, floor: f64) -> f64 {
 /// Each memory's cosine with the query blended with its window's, the
 /// mean cosine of the window's messages (see `sessions`).
 fn with_window(part: &MemoryIndex, dots: &[f32], context: f64) -> Vec<f64> {
-    if context <= 0.0 {
+    if context <= 0.0 || !part.holds_messages() {
         return dots.iter().map(|&d| f64::from(d)).collect();
     }
     let places = part.places();
@@ -298,39 +298,28 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
     let decay_per_micro =
         std::f64::consts::LN_2 / (weights.recency_half_life_days.max(1e-9) * 86_400e6);
     let mention_scale = ((most_mentions as f64) + 1.0).ln();
-    // Each candidate's relevance (on the fusion's scale) and absolute
+    // A candidate's relevance (on the fusion's scale) and absolute
     // relevance, before neighbours share theirs.
-    let own: Vec<Vec<(f64, f64)>> = parts
-        .iter()
-        .enumerate()
-        .map(|(p, part)| {
-            (0..part.len())
-                .map(|position| {
-                    if !chosen(p, position) {
-                        return (0.0, 0.0);
-                    }
-                    let dense = dense[p][position];
-                    let bm25 = lexical[p][position];
-                    let (dense_ranked, lexical_ranked) = on_scale(dense, bm25);
-                    (
-                        weights.dense * dense_ranked + weights.lexical * lexical_ranked,
-                        weights.dense * dense + weights.lexical * absolute_lexical(bm25, ceiling),
-                    )
-                })
-                .collect()
-        })
-        .collect();
+    let own = |p: usize, position: usize| -> (f64, f64) {
+        let dense = dense[p][position];
+        let bm25 = lexical[p][position];
+        let (dense_ranked, lexical_ranked) = on_scale(dense, bm25);
+        (
+            weights.dense * dense_ranked + weights.lexical * lexical_ranked,
+            weights.dense * dense + weights.lexical * absolute_lexical(bm25, ceiling),
+        )
+    };
     let mut kept: std::collections::BinaryHeap<Candidate> =
         std::collections::BinaryHeap::with_capacity(search.limit.min(count) + 1);
     for (p, part) in parts.iter().enumerate() {
-        let places = (weights.neighbours > 0.0).then(|| part.places());
+        let places = (weights.neighbours > 0.0 && part.holds_messages()).then(|| part.places());
         for (position, summary) in part.summaries.iter().enumerate() {
             if !chosen(p, position) {
                 continue;
             }
             let dense = dense[p][position];
             let lexical = absolute_lexical(lexical[p][position], ceiling);
-            let (mut relevance, mut absolute) = own[p][position];
+            let (mut relevance, mut absolute) = own(p, position);
             if let Some(places) = places {
                 // The stronger of the previous and the next message of the
                 // session, if it passed the filter.
@@ -340,7 +329,7 @@ pub fn search(parts: &[&MemoryIndex], search: &Search) -> Vec<Found> {
                     .flatten()
                     .map(|n| n as usize)
                     .filter(|&n| chosen(p, n))
-                    .map(|n| own[p][n])
+                    .map(|n| own(p, n))
                     .fold((0.0f64, 0.0f64), |(r, a), (nr, na)| (r.max(nr), a.max(na)));
                 relevance += weights.neighbours * shared;
                 absolute += weights.neighbours * shared_absolute;
