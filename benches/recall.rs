@@ -18,9 +18,11 @@
 //! The built-in model's query-embedding time is measured on its own;
 //! recall including it is at most warm + that. At CHAT_AT facts (default
 //! 10000) a memorid server on the same database answers Chat calls with
-//! memory (recall + history + injection) and without, alternating, against
-//! the same fake upstream: the difference is what memory adds to the time
-//! to first token (the query embedded by the instant endpoint each time).
+//! memory (recall + history + injection), without, and with recall but no
+//! history, in turn, against the same fake upstream: the differences are
+//! what memory, and recall alone, add to the time to first token (the
+//! query embedded by the instant endpoint each time; the one session's
+//! history grows by three turns a round).
 //!
 //! SIZES (default "1000,10000,100000"), QUERIES (default 200) and CHAT_AT
 //! change the run.
@@ -271,7 +273,7 @@ async fn main() {
             server_config.embeddings = instant_config.clone();
             let server = TestServer::start(server_config, None).await;
             let mut chat = server.chat().await;
-            let (mut with, mut without) = (Vec::new(), Vec::new());
+            let (mut with, mut without, mut recall_only) = (Vec::new(), Vec::new(), Vec::new());
             for i in 0..queries + 10 {
                 let text = format!("any tips on {} for me? ({i})", TOPICS[i % TOPICS.len()]);
                 let remembering = chat_request(ENTITY, "s1", &text);
@@ -281,11 +283,20 @@ async fn main() {
                     history: Some(false),
                     ..Default::default()
                 });
+                // Recall without the session's history, whose length grows
+                // by three turns a round here.
+                let mut recalling = chat_request(ENTITY, "s1", &text);
+                recalling.memory = Some(pb::MemoryOptions {
+                    history: Some(false),
+                    ..Default::default()
+                });
                 let on = first_token(&mut chat, remembering).await;
                 let off = first_token(&mut chat, forgetful).await;
+                let recall_on = first_token(&mut chat, recalling).await;
                 if i >= 10 {
                     with.push(on);
                     without.push(off);
+                    recall_only.push(recall_on);
                 }
             }
             server.stop().await;
@@ -300,6 +311,14 @@ async fn main() {
                 ms(with_p99),
                 ms(with_p50.saturating_sub(without_p50)),
                 ms(with_p99.saturating_sub(without_p99)),
+            ));
+            let (recall_p50, recall_p99) = summary(recall_only);
+            chat_lines.push(format!(
+                "  of which recall alone (history off): p50 {} / p99 {} ms, added p50 {} / p99 {} ms",
+                ms(recall_p50),
+                ms(recall_p99),
+                ms(recall_p50.saturating_sub(without_p50)),
+                ms(recall_p99.saturating_sub(without_p99)),
             ));
         }
         store.close().await;
