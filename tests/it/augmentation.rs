@@ -79,7 +79,7 @@ pub fn enable_augmentation(config: &mut Config, extractor: &FakeOpenAi) {
     config.augmentation.max_attempts = 3;
 }
 
-fn turn(entity: &str, key: &str, user_text: &str) -> pb::AttributeRequest {
+pub fn turn(entity: &str, key: &str, user_text: &str) -> pb::AttributeRequest {
     pb::AttributeRequest {
         attribution: Some(pb::Attribution {
             entity_id: entity.into(),
@@ -94,7 +94,7 @@ fn turn(entity: &str, key: &str, user_text: &str) -> pb::AttributeRequest {
     }
 }
 
-async fn attribute(
+pub async fn attribute(
     server: &TestServer,
     requests: Vec<pb::AttributeRequest>,
 ) -> Vec<pb::AttributeResponse> {
@@ -111,7 +111,7 @@ async fn attribute(
     out
 }
 
-async fn wait(server: &TestServer, entity: &str) -> pb::WaitForAugmentationResponse {
+pub async fn wait(server: &TestServer, entity: &str) -> pb::WaitForAugmentationResponse {
     server
         .memory()
         .await

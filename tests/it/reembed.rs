@@ -2,7 +2,6 @@
 //! re-embedded by the new one in the background, and recall finds them
 //! with the new model's vectors.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use memorid::config::{Config, EmbeddingBackend, EmbeddingsConfig, StorageConfig};
@@ -13,7 +12,7 @@ use memorid::storage::vectors::VectorTable;
 use tokio_stream::StreamExt;
 use uuid::Uuid;
 
-use crate::augmentation::enable_augmentation;
+use crate::augmentation::{attribute, enable_augmentation, turn, wait};
 use crate::on_both_backends;
 use crate::support::fake_openai::{FakeOpenAi, Script};
 use crate::support::*;
@@ -53,42 +52,22 @@ async fn a_model_change_reembeds_stored_memories_and_recall_uses_them(backend: B
         ..EmbeddingsConfig::default()
     };
 
-    // Memories made with the old model: each turn's message and its fact.
+    // Memories made with the old model: each turn's two messages (the
+    // user's and "Noted.") and its fact.
     let old = TestServer::start(config.clone(), None).await;
-    let mut memory = old.memory().await;
-    let turns = TEXTS
-        .iter()
-        .enumerate()
-        .map(|(i, text)| pb::AttributeRequest {
-            attribution: attribution("u1", "s1"),
-            messages: vec![user(text)],
-            occurred_at: None,
-            idempotency_key: format!("k{i}"),
-            metadata: HashMap::new(),
-            model: String::new(),
-        });
-    let mut answers = memory
-        .attribute(tokio_stream::iter(turns))
-        .await
-        .unwrap()
-        .into_inner();
-    while answers.message().await.unwrap().is_some() {}
-    let done = memory
-        .wait_for_augmentation(pb::WaitForAugmentationRequest {
-            attribution: whole_entity("u1"),
-            turn_ids: vec![],
-            timeout: Some(prost_types::Duration {
-                seconds: 60,
-                nanos: 0,
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let turns = TEXTS.iter().enumerate();
+    attribute(
+        &old,
+        turns
+            .map(|(i, text)| turn("u1", &format!("k{i}"), text))
+            .collect(),
+    )
+    .await;
+    let done = wait(&old, "u1").await;
     assert!(done.completed, "{done:?}");
     old.stop().await;
     let store = store_of(&config).await;
-    assert_eq!(store.count_stale_vectors(E5).await.unwrap(), 6);
+    assert_eq!(store.count_stale_vectors(E5).await.unwrap(), 9);
 
     // The new model (the default, e5) replaces them in the background.
     config.embeddings = EmbeddingsConfig::default();
@@ -102,7 +81,7 @@ async fn a_model_change_reembeds_stored_memories_and_recall_uses_them(backend: B
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let models = store.embedding_models().await.unwrap();
-    assert_eq!(models, vec![(E5.to_string(), 384, 6)]);
+    assert_eq!(models, vec![(E5.to_string(), 384, 9)]);
 
     // Recall ranks by the new vectors: a paraphrase with no word in
     // common with the stored message (a pseudo vector could not find it).
@@ -145,7 +124,11 @@ async fn a_model_change_reembeds_stored_memories_and_recall_uses_them(backend: B
             .stale_vectors(table, "another-model", Uuid::nil(), 10)
             .await
             .unwrap();
-        assert_eq!(stale.len(), 3);
+        let expected = match table {
+            VectorTable::Messages => 6,
+            VectorTable::Facts => 3,
+        };
+        assert_eq!(stale.len(), expected);
         let replacements: Vec<_> = stale.into_iter().map(|s| (s, vec![0.0; 384])).collect();
         assert_eq!(
             store

@@ -150,14 +150,17 @@ def test_a_recall_can_rank_its_own_way(client: memorid.Client, entity: str) -> N
     scope.attribute(_turn("My bike needs new brakes."))
     assert scope.augmentation.wait(timeout=30).completed
     kinds = ("message",)
-    lexical = memorid.Ranking(
-        dense_weight=0.0,
-        lexical_weight=1.0,
-        recency_weight=0.0,
-        mentions_weight=0.0,
-        context_weight=0.0,
-        neighbour_weight=0.0,
-    )
+    def lexical_only(neighbour_weight: float = 0.0) -> memorid.Ranking:
+        return memorid.Ranking(
+            dense_weight=0.0,
+            lexical_weight=1.0,
+            recency_weight=0.0,
+            mentions_weight=0.0,
+            context_weight=0.0,
+            neighbour_weight=neighbour_weight,
+        )
+
+    lexical = lexical_only()
     hits = scope.recall("brakes", kinds=kinds, limit=5, ranking=lexical, include_score_parts=True)
     # Lexical only: the score is the lexical part, and only the message
     # holding the word scores above zero.
@@ -177,19 +180,7 @@ def test_a_recall_can_rank_its_own_way(client: memorid.Client, entity: str) -> N
     assert "ranking.context_weight" in str(refused.value)
     # The neighbours' share: with lexical only, the reply next to the
     # message holding the word scores a quarter of it, the rest nothing.
-    shared = scope.recall(
-        "brakes",
-        kinds=kinds,
-        limit=5,
-        ranking=memorid.Ranking(
-            dense_weight=0.0,
-            lexical_weight=1.0,
-            recency_weight=0.0,
-            mentions_weight=0.0,
-            context_weight=0.0,
-            neighbour_weight=0.25,
-        ),
-    )
+    shared = scope.recall("brakes", kinds=kinds, limit=5, ranking=lexical_only(neighbour_weight=0.25))
     brakes = next(h.score for h in shared if h.content == "My bike needs new brakes.")
     replies = [h.score for h in shared if h.content == "Noted."]
     assert replies and abs(max(replies) - 0.25 * brakes) < 1e-9, shared
