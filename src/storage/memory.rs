@@ -61,6 +61,11 @@ const FACT_PROVENANCE: &str = "SELECT m.fact_id, m.turn_id FROM fact_mentions m 
 const SELECT_MEMORY_VERSION: &str =
     "SELECT version, reset_version FROM memory_versions WHERE namespace = $1 AND entity_id = $2";
 
+/// The entity's next version, for a write that adds or changes memories.
+pub(super) const BUMP_MEMORY_VERSION: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
+     VALUES ($1, $2, 1, 0) ON CONFLICT (namespace, entity_id) \
+     DO UPDATE SET version = memory_versions.version + 1 RETURNING version";
+
 /// As above, for a write that removes memories.
 pub(super) const RESET_MEMORY_VERSION: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
      VALUES ($1, $2, 1, 1) ON CONFLICT (namespace, entity_id) \

@@ -55,10 +55,6 @@ const COUNT_STALE: &str = "SELECT \
      + (SELECT COUNT(*) FROM facts WHERE embedding_model IS NOT NULL AND embedding_model <> $1) \
      AS n";
 
-const BUMP_VERSION: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
-     VALUES ($1, $2, 1, 0) ON CONFLICT (namespace, entity_id) \
-     DO UPDATE SET version = memory_versions.version + 1 RETURNING version";
-
 const REPLACE_MESSAGE: &str = "UPDATE messages SET embedding = $1, embedding_model = $2, \
      embedding_dim = $3, memory_version = $4 \
      WHERE message_id = $5 AND memory_version = $6 \
@@ -135,7 +131,7 @@ impl Store {
         for ((namespace, entity_id), group) in by_entity {
             replaced += on_pool!(self, pool => {
                 let mut tx = pool.begin_write().await?;
-                let version: i64 = sqlx::query(BUMP_VERSION)
+                let version: i64 = sqlx::query(super::memory::BUMP_MEMORY_VERSION)
                     .bind(namespace).bind(entity_id)
                     .fetch_one(&mut *tx).await?.try_get("version")?;
                 let mut replaced = 0;

@@ -64,7 +64,7 @@ async fn remember(server: &TestServer, entity: &str, texts: &[&str]) -> Vec<Stri
     turn_ids
 }
 
-async fn recall(
+pub async fn recall(
     server: &TestServer,
     entity: &str,
     query: &str,

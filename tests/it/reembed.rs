@@ -9,11 +9,11 @@ use memorid::pb;
 use memorid::pb::recall_response::Hit;
 use memorid::storage::Store;
 use memorid::storage::vectors::VectorTable;
-use tokio_stream::StreamExt;
 use uuid::Uuid;
 
 use crate::augmentation::{attribute, enable_augmentation, turn, wait};
 use crate::on_both_backends;
+use crate::recall::recall;
 use crate::support::fake_openai::{FakeOpenAi, Script};
 use crate::support::*;
 
@@ -85,23 +85,13 @@ async fn a_model_change_reembeds_stored_memories_and_recall_uses_them(backend: B
 
     // Recall ranks by the new vectors: a paraphrase with no word in
     // common with the stored message (a pseudo vector could not find it).
-    let hits: Vec<pb::RecallResponse> = new
-        .memory()
-        .await
-        .recall(pb::RecallRequest {
-            attribution: attribution("u1", ""),
-            query: "which city is home now".into(),
-            limit: 1,
-            kinds: vec![pb::MemoryKind::Message as i32],
-            include_score_parts: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap();
+    let hits = recall(
+        &new,
+        "u1",
+        "which city is home now",
+        vec![pb::MemoryKind::Message],
+    )
+    .await;
     let Some(Hit::Message(message)) = hits.first().and_then(|h| h.hit.as_ref()) else {
         panic!("no message recalled: {hits:?}");
     };

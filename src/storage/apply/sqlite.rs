@@ -4,10 +4,6 @@
 use super::*;
 use crate::storage::memory::facts_written_since_sqlite;
 
-const BUMP_VERSION: &str = "INSERT INTO memory_versions (namespace, entity_id, version, reset_version) \
-     VALUES ($1, $2, 1, 0) ON CONFLICT (namespace, entity_id) \
-     DO UPDATE SET version = memory_versions.version + 1 RETURNING version";
-
 const FINISH_JOB: &str = "DELETE FROM augmentation_jobs \
      WHERE job_id = $1 AND lease_owner = $2 AND status = 'running'";
 
@@ -131,7 +127,7 @@ pub(super) async fn apply(
     }
     let mut versions = Vec::with_capacity(scopes.len());
     for scope in scopes {
-        let version: i64 = sqlx::query(BUMP_VERSION)
+        let version: i64 = sqlx::query(crate::storage::memory::BUMP_MEMORY_VERSION)
             .bind(&scope.namespace)
             .bind(&scope.entity_id)
             .fetch_one(&mut *tx)
